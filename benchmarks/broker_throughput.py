@@ -1,0 +1,98 @@
+"""Throughput of InMemoryBroker against the minimum: a bare asyncio.Queue pipeline.
+
+Both pipelines do the same work per event in the same process: the producer serialises a
+PaymentSuccessful to CloudEvents JSON, the consumer deserialises it and hands it to a handler.
+The broker run adds partitions, offsets, a consumer group, a commit per event and the trace, so
+the ratio is what those cost. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+from eda_lib import (
+    Consumer,
+    Event,
+    InMemoryBroker,
+    PaymentSuccessful,
+    Producer,
+    deserialize,
+    reproducible,
+    serialize,
+)
+
+
+def make_events(count: int) -> list[PaymentSuccessful]:
+    return [
+        PaymentSuccessful(payment_id=f"pay-{i}", order_id=f"order-{i}", amount=1000 + i % 5000,
+                          currency="usd")
+        for i in range(count)
+    ]
+
+
+async def through_queue(events: list[PaymentSuccessful]) -> float:
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    received: list[Event] = []
+
+    async def produce() -> None:
+        for event in events:
+            queue.put_nowait(serialize(event))
+        queue.put_nowait(None)
+
+    async def consume() -> None:
+        while (data := await queue.get()) is not None:
+            received.append(deserialize(data))
+
+    started = time.perf_counter()
+    await asyncio.gather(produce(), consume())
+    elapsed = time.perf_counter() - started
+    assert len(received) == len(events)
+    return len(events) / elapsed
+
+
+async def through_broker(events: list[PaymentSuccessful]) -> float:
+    broker = InMemoryBroker(trace=True)
+    await broker.create_topic("payments", partitions=1)
+    producer = Producer(broker, "payment-service")
+    received: list[Event] = []
+    consumer = Consumer(broker, "shipping", "payments", received.append, name="shipping-1")
+    await consumer.start()
+
+    async def produce() -> None:
+        for event in events:
+            await producer.send("payments", event)
+        await producer.flush()
+
+    started = time.perf_counter()
+    _, report = await asyncio.gather(produce(), consumer.run(max_events=len(events), timeout=600))
+    elapsed = time.perf_counter() - started
+    assert report.handled == len(received) == len(events), report
+    return len(events) / elapsed
+
+
+async def main(count: int, rounds: int) -> dict[str, float | int]:
+    with reproducible(seed=0):
+        events = make_events(count)
+    broker_rates, queue_rates = [], []
+    for _ in range(rounds):  # alternate, so drift on a noisy machine hits both alike
+        queue_rates.append(await through_queue(events))
+        broker_rates.append(await through_broker(events))
+    broker_best, queue_best = max(broker_rates), max(queue_rates)
+    return {
+        "events": count,
+        "rounds": rounds,
+        "events_per_s": round(broker_best),
+        "queue_events_per_s": round(queue_best),
+        "ratio_vs_asyncio_queue": round(broker_best / queue_best, 3),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.events, args.rounds))))

@@ -1,0 +1,63 @@
+"""eda_lib: the library behind the eda-notebooks lessons.
+
+The names a notebook needs are importable from here; each module's docstring says which lesson
+it belongs to.
+"""
+
+from eda_lib.brokers import (
+    Broker,
+    BrokerError,
+    BrokerState,
+    CommitFailed,
+    DeliveryReport,
+    InMemoryBroker,
+    Record,
+    Retention,
+    TopicPartition,
+    UnknownMember,
+    UnknownTopic,
+)
+from eda_lib.clock import VirtualClock, reproducible
+from eda_lib.domain import (
+    OrderApproved,
+    OrderCancelled,
+    OrderCreated,
+    PaymentFailed,
+    PaymentSuccessful,
+    format_money,
+)
+from eda_lib.events import Event, InvalidEvent, deserialize, serialize
+from eda_lib.messaging import EVENT_KEY, Consumer, Producer, RunReport
+from eda_lib.trace import Hop, Trace
+
+__all__ = [
+    "EVENT_KEY",
+    "Broker",
+    "BrokerError",
+    "BrokerState",
+    "CommitFailed",
+    "Consumer",
+    "DeliveryReport",
+    "Event",
+    "Hop",
+    "InMemoryBroker",
+    "InvalidEvent",
+    "OrderApproved",
+    "OrderCancelled",
+    "OrderCreated",
+    "PaymentFailed",
+    "PaymentSuccessful",
+    "Producer",
+    "Record",
+    "Retention",
+    "RunReport",
+    "TopicPartition",
+    "Trace",
+    "UnknownMember",
+    "UnknownTopic",
+    "VirtualClock",
+    "deserialize",
+    "format_money",
+    "reproducible",
+    "serialize",
+]

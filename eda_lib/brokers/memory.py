@@ -1,0 +1,338 @@
+"""An embedded broker with Kafka's shape: partition logs, offsets, consumer groups, retention.
+
+Deterministic (a seed decides where unkeyed messages go, nothing depends on wall time but
+`poll(timeout=...)` waiting) and fully inspectable, so a lesson can show every offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka.partitioner import murmur2
+
+from eda_lib import clock as clocks
+from eda_lib.brokers.base import (
+    BrokerError,
+    BrokerState,
+    CommitFailed,
+    DeliveryReport,
+    GroupState,
+    PartitionState,
+    Record,
+    Retention,
+    StartFrom,
+    TopicPartition,
+    UnknownMember,
+    UnknownTopic,
+)
+from eda_lib.clock import Clock
+from eda_lib.events import Headers, StructuredJson
+from eda_lib.trace import Trace
+
+
+def partition_for_key(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner for keyed messages: murmur2 of the key bytes, made positive,
+    modulo the partition count. The same key lands on the same partition number as on Kafka."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+@dataclass(slots=True)
+class _Log:
+    records: list[Record] = field(default_factory=list)
+    start: int = 0  # offset of records[0]
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.records)
+
+
+@dataclass(slots=True)
+class _Topic:
+    name: str
+    logs: list[_Log]
+    retention: Retention | None
+
+
+@dataclass(slots=True)
+class _Member:
+    name: str
+    topics: tuple[str, ...]
+    assignment: tuple[TopicPartition, ...] = ()
+    positions: dict[TopicPartition, int] = field(default_factory=dict)
+    turn: int = 0  # which assigned partition a poll reads first, so none starves
+
+
+@dataclass(slots=True)
+class _Group:
+    name: str
+    start: StartFrom
+    members: dict[str, _Member] = field(default_factory=dict)  # in join order
+    committed: dict[TopicPartition, int] = field(default_factory=dict)
+    generation: int = 0
+
+
+class InMemoryBroker:
+    """The embedded default broker. Same protocol as the Kafka one; see `Broker`."""
+
+    name = "in-memory"
+
+    def __init__(self, *, seed: int = 0, clock: Clock | None = None, trace: bool = True) -> None:
+        self.clock = clock or clocks.default_clock()
+        self.trace = Trace(enabled=trace)
+        self.codec = StructuredJson()
+        self._rng = random.Random(seed)
+        self._topics: dict[str, _Topic] = {}
+        self._groups: dict[str, _Group] = {}
+        self._arrival = asyncio.Event()
+        self._waiting = 0
+
+    # --- topics -------------------------------------------------------------------------
+
+    async def create_topic(
+        self, topic: str, partitions: int = 1, *, retention: Retention | None = None
+    ) -> None:
+        if not topic or not isinstance(topic, str):
+            raise ValueError("a topic needs a non-empty name, e.g. 'payments'")
+        if partitions < 1:
+            raise ValueError(f"a topic needs at least 1 partition, not {partitions}")
+        if topic in self._topics:
+            existing = len(self._topics[topic].logs)
+            if existing != partitions:
+                raise BrokerError(
+                    f"topic '{topic}' exists with {existing} partitions, not {partitions}. "
+                    "Fix: use the existing count or another topic name"
+                )
+            return
+        self._topics[topic] = _Topic(topic, [_Log() for _ in range(partitions)], retention)
+
+    async def topics(self) -> dict[str, int]:
+        return {name: len(topic.logs) for name, topic in self._topics.items()}
+
+    def _topic(self, name: str) -> _Topic:
+        try:
+            return self._topics[name]
+        except KeyError:
+            raise UnknownTopic(name, list(self._topics)) from None
+
+    # --- producing ----------------------------------------------------------------------
+
+    async def produce(
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: bytes | None = None,
+        headers: Headers = (),
+        producer: str = "",
+    ) -> DeliveryReport:
+        target = self._topic(topic)
+        count = len(target.logs)
+        partition = self._rng.randrange(count) if key is None else partition_for_key(key, count)
+        log = target.logs[partition]
+        offset = log.end
+        timestamp = self.clock.now()
+        log.records.append(Record(topic, partition, offset, key, value, headers, timestamp))
+        self.trace.record("stored", timestamp, topic, partition, offset, "", producer)
+        if target.retention is not None:
+            self._expire(target)
+        if self._waiting:
+            self._arrival.set()
+        return DeliveryReport(topic, partition, offset, timestamp)
+
+    async def flush(self) -> None:
+        """Nothing to wait for: in memory a send is stored before it returns."""
+
+    def _expire(self, topic: _Topic) -> None:
+        retention = topic.retention
+        if retention is None:
+            return
+        oldest_kept = None if retention.max_age is None else self.clock.now() - retention.max_age
+        for log in topic.logs:
+            drop = 0
+            if retention.max_records is not None:
+                drop = max(0, len(log.records) - retention.max_records)
+            if oldest_kept is not None:
+                while drop < len(log.records) and log.records[drop].timestamp < oldest_kept:
+                    drop += 1
+            for record in log.records[:drop]:
+                self.trace.record("expired", self.clock.now(), topic=record.topic,
+                                  partition=record.partition, offset=record.offset)
+            del log.records[:drop]
+            log.start += drop
+
+    def expire(self) -> None:
+        """Apply age-based retention now (a virtual clock may have moved since the last send)."""
+        for topic in self._topics.values():
+            self._expire(topic)
+
+    # --- groups -------------------------------------------------------------------------
+
+    async def join(
+        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom = "earliest"
+    ) -> None:
+        if start not in ("earliest", "latest"):
+            raise ValueError(f"start must be 'earliest' or 'latest', not {start!r}")
+        if not topics:
+            raise ValueError("subscribe to at least one topic")
+        for topic in topics:
+            self._topic(topic)
+        state = self._groups.setdefault(group, _Group(group, start))
+        if member in state.members:
+            raise BrokerError(
+                f"'{member}' is already a member of group '{group}'. "
+                "Fix: give each consumer in a group its own name"
+            )
+        state.members[member] = _Member(member, tuple(topics))
+        self._rebalance(state)
+
+    async def leave(self, group: str, member: str) -> None:
+        state = self._groups.get(group)
+        if state is None or member not in state.members:
+            raise UnknownMember(group, member)
+        del state.members[member]
+        self._rebalance(state)
+
+    def _rebalance(self, group: _Group) -> None:
+        """Round-robin over sorted partitions, as Kafka's RoundRobinAssignor does. Every member
+        restarts from the committed offsets, so whatever was delivered but not committed is
+        delivered again, to whichever member owns the partition now."""
+        members = list(group.members.values())
+        subscribed = sorted({topic for m in members for topic in m.topics})
+        owned: dict[str, list[TopicPartition]] = {m.name: [] for m in members}
+        turn = 0
+        for topic in subscribed:
+            for partition in range(len(self._topics[topic].logs)):
+                for _ in range(len(members)):
+                    candidate = members[turn % len(members)]
+                    turn += 1
+                    if topic in candidate.topics:
+                        owned[candidate.name].append(TopicPartition(topic, partition))
+                        break
+        for m in members:
+            m.assignment = tuple(owned[m.name])
+            m.positions = {tp: self._start_position(group, tp) for tp in m.assignment}
+            m.turn = 0
+        group.generation += 1
+        layout = "; ".join(
+            f"{m.name}: {', '.join(map(str, m.assignment)) or '(idle)'}" for m in members
+        )
+        self.trace.record("rebalanced", self.clock.now(), group=group.name,
+                          detail=f"generation {group.generation}: {layout or 'no live members'}")
+
+    def _start_position(self, group: _Group, tp: TopicPartition) -> int:
+        log = self._topics[tp.topic].logs[tp.partition]
+        committed = group.committed.get(tp)
+        if committed is None:
+            return log.start if group.start == "earliest" else log.end
+        return max(committed, log.start)  # retention may have deleted what was never read
+
+    def _member(self, group: str, member: str) -> tuple[_Group, _Member]:
+        state = self._groups.get(group)
+        if state is None or member not in state.members:
+            raise UnknownMember(group, member)
+        return state, state.members[member]
+
+    async def assignment(self, group: str, member: str) -> tuple[TopicPartition, ...]:
+        return self._member(group, member)[1].assignment
+
+    # --- consuming ----------------------------------------------------------------------
+
+    async def poll(
+        self, group: str, member: str, *, max_records: int = 100, timeout: float = 0.0
+    ) -> list[Record]:
+        if max_records < 1:
+            raise ValueError(f"max_records must be at least 1, not {max_records}")
+        batch = self._take(group, member, max_records)
+        if batch or timeout <= 0:
+            return batch
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not batch and (remaining := deadline - loop.time()) > 0:
+            self._arrival.clear()
+            self._waiting += 1
+            try:
+                await asyncio.wait_for(self._arrival.wait(), remaining)
+            except TimeoutError:
+                pass
+            finally:
+                self._waiting -= 1
+            batch = self._take(group, member, max_records)
+        return batch
+
+    def _take(self, group: str, member: str, max_records: int) -> list[Record]:
+        state, me = self._member(group, member)
+        assigned = me.assignment
+        batch: list[Record] = []
+        for i in range(len(assigned)):
+            tp = assigned[(me.turn + i) % len(assigned)]
+            log = self._topics[tp.topic].logs[tp.partition]
+            position = max(me.positions[tp], log.start)
+            taken = log.records[position - log.start : position - log.start + max_records - len(batch)]
+            me.positions[tp] = position + len(taken)
+            batch.extend(taken)
+            if len(batch) >= max_records:
+                break
+        me.turn += 1
+        if self.trace.enabled:
+            now = self.clock.now()
+            for record in batch:
+                self.trace.record("delivered", now, record.topic, record.partition,
+                                  record.offset, group, member)
+        return batch
+
+    async def commit(self, group: str, member: str, offsets: Mapping[TopicPartition, int]) -> None:
+        state, me = self._member(group, member)
+        now = self.clock.now()
+        for tp, offset in offsets.items():
+            if tp not in me.positions:
+                raise CommitFailed(
+                    f"{member} no longer owns {tp} in group '{group}' (the group rebalanced); "
+                    "its records will be delivered again to the partition's new owner"
+                )
+            log = self._topics[tp.topic].logs[tp.partition]
+            if not 0 <= offset <= log.end:
+                raise ValueError(f"cannot commit offset {offset} for {tp}: the log ends at {log.end}")
+            state.committed[tp] = offset
+            self.trace.record("committed", now, tp.topic, tp.partition, offset, group, member)
+
+    # --- inspection ---------------------------------------------------------------------
+
+    async def describe(self) -> BrokerState:
+        partitions = tuple(
+            PartitionState(name, number, log.start, log.end)
+            for name, topic in self._topics.items()
+            for number, log in enumerate(topic.logs)
+        )
+        return BrokerState(partitions, tuple(self._group_state(g) for g in self._groups.values()))
+
+    def _group_state(self, group: _Group) -> GroupState:
+        topics = sorted({t for m in group.members.values() for t in m.topics} |
+                        {tp.topic for tp in group.committed})
+        lag: dict[TopicPartition, int] = {}
+        for topic in topics:
+            for number, log in enumerate(self._topics[topic].logs):
+                tp = TopicPartition(topic, number)
+                lag[tp] = log.end - self._start_position(group, tp)
+        return GroupState(
+            group=group.name,
+            topics=tuple(topics),
+            members={m.name: m.assignment for m in group.members.values()},
+            committed=dict(group.committed),
+            lag=lag,
+        )
+
+    async def read(
+        self, topic: str, partition: int, *, start: int = 0, limit: int = 100
+    ) -> list[Record]:
+        target = self._topic(topic)
+        if not 0 <= partition < len(target.logs):
+            raise ValueError(f"topic '{topic}' has partitions 0..{len(target.logs) - 1}, not {partition}")
+        log = target.logs[partition]
+        first = max(start, log.start) - log.start
+        return log.records[first : first + limit]
+
+    async def close(self) -> None:
+        self._groups.clear()

@@ -1,0 +1,254 @@
+"""Producers and consumers (lessons 01, 02 and 08). The same code runs on any `Broker`."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from eda_lib.brokers.base import (
+    Broker,
+    CommitFailed,
+    DeliveryReport,
+    Record,
+    StartFrom,
+    TopicPartition,
+)
+from eda_lib.events import Event, InvalidEvent
+
+Handler = Callable[[Event], Awaitable[None] | None]
+DEAD_LETTER_SUFFIX = ".dead-letter"
+
+
+class _EventKey:
+    def __repr__(self) -> str:
+        return "EVENT_KEY"
+
+
+EVENT_KEY = _EventKey()
+"""Default for `Producer.send(key=...)`: use the event's own key (its subject)."""
+
+
+class Producer:
+    """Publishes events to a broker and keeps the delivery report of each send."""
+
+    def __init__(self, broker: Broker, name: str = "producer") -> None:
+        self.broker = broker
+        self.name = name
+        self.reports: list[DeliveryReport] = []
+
+    async def send(
+        self, topic: str, event: Event, *, key: str | bytes | None | _EventKey = EVENT_KEY
+    ) -> DeliveryReport:
+        """Serialise the event, hand it to the broker, and return where it was stored.
+
+        The key decides the partition: events with the same key stay in order. By default the
+        key is `event.key`; pass `key=None` to let the broker spread the event.
+        """
+        if not isinstance(event, Event):
+            raise TypeError(f"send an eda_lib Event, not {type(event).__name__}")
+        chosen = event.key if isinstance(key, _EventKey) else key
+        raw_key = chosen.encode() if isinstance(chosen, str) else chosen
+        value, headers = self.broker.codec.encode(event)
+        trace = self.broker.trace
+        if trace.enabled:
+            trace.record("produced", self.broker.clock.now(), topic, -1, -1, "", self.name,
+                         event.event_type, event.id,
+                         "no key" if chosen is None else f"key={chosen}")
+        report = await self.broker.produce(topic, value, key=raw_key, headers=headers,
+                                           producer=self.name)
+        self.reports.append(report)
+        return report
+
+    async def send_all(self, topic: str, events: Sequence[Event]) -> list[DeliveryReport]:
+        return [await self.send(topic, event) for event in events]
+
+    async def flush(self) -> None:
+        """Wait until every send so far is acknowledged (call before the program exits)."""
+        await self.broker.flush()
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one `Consumer.run` did, and why it stopped."""
+
+    processed: int
+    handled: int
+    ignored: int
+    dead_lettered: int
+    stopped_because: Literal["max_events", "idle", "timeout", "stopped"]
+
+
+_names = itertools.count(1)
+
+
+class Consumer:
+    """A member of a consumer group that hands each event to a handler, then commits.
+
+    `handler` is one function for every event, or a mapping from event class to function
+    (events of other types are skipped and committed). A record that cannot be read, or whose
+    handler raises, goes to `<topic>.dead-letter` with the reason in its headers; the consumer
+    carries on. Runs are always bounded: by `max_events`, by `timeout`, or until idle.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        group: str,
+        topics: str | Sequence[str],
+        handler: Handler | Mapping[type[Event], Handler],
+        *,
+        name: str | None = None,
+        start: StartFrom = "earliest",
+        batch_size: int = 100,
+        poll_timeout: float = 0.05,
+    ) -> None:
+        self.broker = broker
+        self.group = group
+        self.topics = (topics,) if isinstance(topics, str) else tuple(topics)
+        self.name = name or f"{group}-{next(_names)}"
+        self.start_from = start
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self._handlers = handler if isinstance(handler, Mapping) else None
+        self._handler = None if isinstance(handler, Mapping) else handler
+        self._pending: deque[Record] = deque()  # delivered to us, not yet handled
+        self._stopping = False
+        self.running = False
+        self.handled = 0
+        self.ignored = 0
+        self.dead_lettered = 0
+
+    async def start(self) -> None:
+        """Join the group (the group rebalances) and make sure the dead-letter topics exist."""
+        existing = await self.broker.topics()
+        for topic in self.topics:
+            if topic + DEAD_LETTER_SUFFIX not in existing:
+                await self.broker.create_topic(topic + DEAD_LETTER_SUFFIX, partitions=1)
+        await self.broker.join(self.group, self.topics, member=self.name, start=self.start_from)
+        self.running = True
+        self._stopping = False
+
+    async def stop(self) -> None:
+        """Leave the group. Anything received but not yet handled was not committed, so the
+        partition's next owner gets it again: nothing is lost."""
+        if self.running:
+            self._stopping = True
+            self._pending.clear()
+            await self.broker.leave(self.group, self.name)
+            self.running = False
+
+    async def assignment(self) -> tuple[TopicPartition, ...]:
+        return await self.broker.assignment(self.group, self.name)
+
+    async def run(
+        self,
+        *,
+        max_events: int | None = None,
+        timeout: float | None = None,
+        until_idle: bool | None = None,
+    ) -> RunReport:
+        """Consume until `max_events` are processed, `timeout` seconds pass, or (by default, and
+        with `until_idle=True`) a poll finds nothing new."""
+        if not self.running:
+            raise RuntimeError(f"consumer '{self.name}' is not running: call `await consumer.start()`")
+        if until_idle is None:
+            until_idle = max_events is None and timeout is None
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        counts = {"handled": self.handled, "ignored": self.ignored, "dead": self.dead_lettered}
+        processed = 0
+        reason: Literal["max_events", "idle", "timeout", "stopped"] = "stopped"
+        while True:
+            if self._stopping:
+                reason = "stopped"
+                break
+            if max_events is not None and processed >= max_events:
+                reason = "max_events"
+                break
+            if deadline is not None and loop.time() >= deadline:
+                reason = "timeout"
+                break
+            if not self._pending:
+                wait = 0.0 if until_idle else self.poll_timeout
+                if deadline is not None:
+                    wait = max(0.0, min(wait, deadline - loop.time()))
+                self._pending.extend(await self.broker.poll(
+                    self.group, self.name, max_records=self.batch_size, timeout=wait
+                ))
+                if not self._pending:
+                    if until_idle:
+                        reason = "idle"
+                        break
+                    continue
+            record = self._pending.popleft()
+            await self._process(record)
+            processed += 1
+        return RunReport(
+            processed=processed,
+            handled=self.handled - counts["handled"],
+            ignored=self.ignored - counts["ignored"],
+            dead_lettered=self.dead_lettered - counts["dead"],
+            stopped_because=reason,
+        )
+
+    async def _process(self, record: Record) -> None:
+        trace, now = self.broker.trace, self.broker.clock.now
+        where = (record.topic, record.partition, record.offset, self.group, self.name)
+        try:
+            event = self.broker.codec.decode(record.value, record.headers)
+        except InvalidEvent as error:
+            await self._dead_letter(record, error.problem, str(error))
+            return await self._commit(record)
+        handler = self._handler
+        if self._handlers is not None:
+            handler = self._handlers.get(type(event))
+            if handler is None:
+                trace.record("ignored", now(), *where, event.event_type, event.id,
+                             "no handler for this type")
+                self.ignored += 1
+                return await self._commit(record)
+        try:
+            result = handler(event)  # type: ignore[misc]
+            if inspect.isawaitable(result):
+                await result
+        except Exception as error:  # a handler bug must not stop the consumer
+            await self._dead_letter(record, "handler_error", f"{type(error).__name__}: {error}",
+                                    event)
+        else:
+            trace.record("handled", now(), *where, event.event_type, event.id)
+            self.handled += 1
+        await self._commit(record)
+
+    async def _commit(self, record: Record) -> None:
+        try:
+            await self.broker.commit(self.group, self.name,
+                                     {TopicPartition(record.topic, record.partition): record.offset + 1})
+        except CommitFailed:
+            # The partition moved to another member, which starts from the last commit;
+            # drop what we still hold from it rather than handle it twice.
+            moved = TopicPartition(record.topic, record.partition)
+            self._pending = deque(r for r in self._pending
+                                  if TopicPartition(r.topic, r.partition) != moved)
+
+    async def _dead_letter(
+        self, record: Record, reason: str, error: str, event: Event | None = None
+    ) -> None:
+        trace, now = self.broker.trace, self.broker.clock.now()
+        where = (record.topic, record.partition, record.offset, self.group, self.name)
+        kind = (event.event_type, event.id) if event else ("", "")
+        trace.record("failed", now, *where, *kind, f"{reason}: {error}")
+        headers = (*record.headers,
+                   ("dlt-reason", reason.encode()),
+                   ("dlt-error", error.encode()),
+                   ("dlt-source", f"{record.topic}[{record.partition}]@{record.offset}".encode()),
+                   ("dlt-group", self.group.encode()))
+        target = record.topic + DEAD_LETTER_SUFFIX
+        report = await self.broker.produce(target, record.value, key=record.key,
+                                           headers=headers, producer=self.name)
+        trace.record("dead_lettered", now, *where, *kind, f"{reason} -> {target}@{report.offset}")
+        self.dead_lettered += 1

@@ -1,0 +1,114 @@
+"""The record of every hop an event makes. Plots, widgets and tests all read this, so what a
+learner sees is what happened."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Literal, NamedTuple
+from uuid import UUID
+
+HopKind = Literal[
+    "produced",  # a producer handed an event to the broker
+    "stored",  # the broker appended it to a partition log at an offset
+    "delivered",  # a group member received it
+    "handled",  # the handler finished without error
+    "ignored",  # the consumer has no handler for this event type, so it moved on
+    "failed",  # it could not be read or the handler raised; `detail` says why
+    "dead_lettered",  # a failed record was copied to the dead-letter topic
+    "committed",  # the group's committed offset moved past it
+    "expired",  # retention deleted it from the log
+    "rebalanced",  # a group re-divided its partitions; `detail` lists the assignment
+]
+
+
+class Hop(NamedTuple):
+    seq: int
+    kind: HopKind
+    time: datetime
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1  # for "committed", the committed offset: the next one the group will read
+    group: str = ""
+    actor: str = ""  # the producer or group member that made the hop
+    event_type: str = ""
+    event_id: str = ""
+    detail: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}" if self.offset >= 0 else self.topic
+
+
+class Trace:
+    """An append-only list of hops. Turn it off (`enabled = False`) only to measure raw speed."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        # Raw tuples: recording is on every message's hot path; Hop objects are made on reading.
+        self._raw: list[tuple[Any, ...]] = []
+        self._hops: list[Hop] = []
+
+    def record(
+        self,
+        kind: HopKind,
+        time: datetime,
+        topic: str = "",
+        partition: int = -1,
+        offset: int = -1,
+        group: str = "",
+        actor: str = "",
+        event_type: str = "",
+        event_id: UUID | str = "",
+        detail: str = "",
+    ) -> None:
+        if self.enabled:
+            self._raw.append(
+                (kind, time, topic, partition, offset, group, actor, event_type, event_id, detail)
+            )
+
+    @property
+    def hops(self) -> list[Hop]:
+        """Every hop so far, oldest first."""
+        for seq in range(len(self._hops), len(self._raw)):
+            raw = self._raw[seq]
+            self._hops.append(Hop(seq, *raw[:8], str(raw[8]), raw[9]))
+        return self._hops
+
+    def __iter__(self) -> Iterator[Hop]:
+        return iter(self.hops)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def select(
+        self, kind: HopKind | None = None, *, group: str | None = None, topic: str | None = None
+    ) -> list[Hop]:
+        return [
+            hop
+            for hop in self.hops
+            if (kind is None or hop.kind == kind)
+            and (group is None or hop.group == group)
+            and (topic is None or hop.topic == topic)
+        ]
+
+    def counts(self, *, group: str | None = None) -> dict[str, int]:
+        """How many hops of each kind, in the order kinds first appeared."""
+        return dict(Counter(hop.kind for hop in self.hops if group is None or hop.group == group))
+
+    def table(self, last: int = 20) -> str:
+        """The last hops as a fixed-width text table."""
+        rows = [("seq", "kind", "where", "by", "event", "detail")]
+        for hop in self.hops[-last:] if last > 0 else []:
+            who = f"{hop.group}/{hop.actor}" if hop.group else hop.actor
+            rows.append((str(hop.seq), hop.kind, hop.where, who, hop.event_type, hop.detail))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        return "\n".join(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in rows
+        )
+
+    def clear(self) -> None:
+        self._raw.clear()
+        self._hops.clear()

@@ -117,6 +117,7 @@ class Consumer:
         self._handlers = handler if isinstance(handler, Mapping) else None
         self._handler = None if isinstance(handler, Mapping) else handler
         self._pending: deque[Record] = deque()  # delivered to us, not yet handled
+        self._generation = -1
         self._stopping = False
         self.running = False
         self.handled = 0
@@ -173,13 +174,21 @@ class Consumer:
             if deadline is not None and loop.time() >= deadline:
                 reason = "timeout"
                 break
+            if self._pending and self.broker.generation(self.group, self.name) != self._generation:
+                # The group rebalanced since this batch was polled: its partitions restart from
+                # the committed offsets, so handling the rest here would handle it twice.
+                self._pending.clear()
             if not self._pending:
                 wait = 0.0 if until_idle else self.poll_timeout
                 if deadline is not None:
                     wait = max(0.0, min(wait, deadline - loop.time()))
+                wanted = self.batch_size
+                if max_events is not None:
+                    wanted = min(wanted, max_events - processed)
                 self._pending.extend(await self.broker.poll(
-                    self.group, self.name, max_records=self.batch_size, timeout=wait
+                    self.group, self.name, max_records=wanted, timeout=wait
                 ))
+                self._generation = self.broker.generation(self.group, self.name)
                 if not self._pending:
                     if until_idle:
                         reason = "idle"

@@ -238,6 +238,10 @@ class InMemoryBroker:
     async def assignment(self, group: str, member: str) -> tuple[TopicPartition, ...]:
         return self._member(group, member)[1].assignment
 
+    def generation(self, group: str, member: str) -> int:
+        """Bumped at every rebalance: records polled in an older generation may have moved."""
+        return self._member(group, member)[0].generation
+
     # --- consuming ----------------------------------------------------------------------
 
     async def poll(
@@ -263,7 +267,7 @@ class InMemoryBroker:
         return batch
 
     def _take(self, group: str, member: str, max_records: int) -> list[Record]:
-        state, me = self._member(group, member)
+        _, me = self._member(group, member)
         assigned = me.assignment
         batch: list[Record] = []
         for i in range(len(assigned)):

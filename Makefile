@@ -1,0 +1,52 @@
+# Two commands do all the set-up: `make lab` and `make test`. Both are safe to run again.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+FIRST_NOTEBOOK := notebooks/00_start_here.ipynb
+LAB_ARGS ?=
+
+.PHONY: help install lab test lint notebooks bench clean
+
+help:
+	@echo "make lab    - set up .venv if needed and open JupyterLab on the first lesson"
+	@echo "make test   - set up .venv if needed, then run ruff, the tests and every notebook"
+	@echo "make bench  - run the benchmarks (figures are printed as JSON)"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "eda-notebooks needs Python 3.11 or newer; run: make PYTHON=python3.11 ...")'
+	@echo "==> creating the virtual environment $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "==> installing eda-notebooks and its dependencies into $(VENV)"
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+	@echo "==> $(VENV) is up to date"
+
+lab: install
+	@echo "==> opening JupyterLab on $(FIRST_NOTEBOOK) (127.0.0.1 only; the URL below carries your login token)"
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(LAB_ARGS) $(FIRST_NOTEBOOK)
+
+lint: install
+	@echo "==> ruff"
+	$(BIN)/ruff check .
+
+test: lint
+	@echo "==> pytest: unit, contract and property tests, then every notebook under nbval"
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg
+
+notebooks: install
+	@echo "==> re-executing every notebook in place (commit the result)"
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+
+bench: install
+	$(BIN)/python benchmarks/broker_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,223 @@
+"""The broker contract: written once, run against every broker (subclass `BrokerContract` and
+give it a `broker` fixture). Timing is never asserted; where a real broker may take a moment,
+the tests poll with a timeout until the expected records arrive."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import pytest
+
+from eda_lib import (
+    Broker,
+    CommitFailed,
+    Consumer,
+    PaymentSuccessful,
+    Producer,
+    Record,
+    TopicPartition,
+    UnknownTopic,
+)
+from eda_lib.brokers import partition_for_key
+
+_ids = itertools.count()
+
+
+def payment(i: int, order: str | None = None) -> PaymentSuccessful:
+    return PaymentSuccessful(payment_id=f"pay-{i}", order_id=order or f"order-{i}",
+                             amount=100 + i, currency="EUR")
+
+
+async def drain(broker: Broker, group: str, member: str, count: int,
+                timeout: float = 10.0) -> list[Record]:
+    """Poll until `count` records arrived (or the timeout passed); returns what came."""
+    records: list[Record] = []
+    for _ in range(200):
+        if len(records) >= count:
+            break
+        batch = await broker.poll(group, member, max_records=count - len(records),
+                                  timeout=timeout / 20)
+        records.extend(batch)
+    return records
+
+
+class BrokerContract:
+    @pytest.fixture
+    def topic(self) -> str:
+        return f"contract-{next(_ids)}"
+
+    @pytest.fixture
+    def group(self) -> str:
+        return f"group-{next(_ids)}"
+
+    async def test_offsets_are_consecutive_and_readable(self, broker: Broker, topic: str) -> None:
+        await broker.create_topic(topic, partitions=3)
+        producer = Producer(broker)
+        reports = [await producer.send(topic, payment(i)) for i in range(12)]
+        per_partition: dict[int, list[int]] = {}
+        for report in reports:
+            per_partition.setdefault(report.partition, []).append(report.offset)
+        for partition, offsets in per_partition.items():
+            assert offsets == list(range(len(offsets)))
+            stored = await broker.read(topic, partition)
+            assert [r.offset for r in stored] == offsets
+        assert sum(len(o) for o in per_partition.values()) == 12
+
+    async def test_a_key_lands_where_kafka_puts_it(self, broker: Broker, topic: str) -> None:
+        await broker.create_topic(topic, partitions=5)
+        producer = Producer(broker)
+        for order in ("order-1", "order-2", "a-little-bit-long-string", "ünïcode"):
+            reports = [await producer.send(topic, payment(i, order)) for i in range(3)]
+            expected = partition_for_key(order.encode(), 5)
+            assert {r.partition for r in reports} == {expected}
+
+    async def test_unkeyed_messages_spread(self, broker: Broker, topic: str) -> None:
+        await broker.create_topic(topic, partitions=3)
+        producer = Producer(broker)
+        reports = [await producer.send(topic, payment(i), key=None) for i in range(60)]
+        assert {r.partition for r in reports} == {0, 1, 2}
+
+    async def test_order_within_a_partition_is_kept(self, broker: Broker, topic: str,
+                                                    group: str) -> None:
+        await broker.create_topic(topic, partitions=2)
+        producer = Producer(broker)
+        sent = [payment(i, order="same-order") for i in range(20)]
+        for event in sent:
+            await producer.send(topic, event)
+        seen: list[str] = []
+        consumer = Consumer(broker, group, topic, lambda e: seen.append(e.payment_id), name="m")
+        await consumer.start()
+        await consumer.run(max_events=20, timeout=20)
+        await consumer.stop()
+        assert seen == [e.payment_id for e in sent]
+
+    async def test_a_group_divides_partitions_among_members(self, broker: Broker, topic: str,
+                                                            group: str) -> None:
+        await broker.create_topic(topic, partitions=3)
+        await broker.join(group, [topic], member="a")
+        await broker.join(group, [topic], member="b")
+        a = await broker.assignment(group, "a")
+        b = await broker.assignment(group, "b")
+        assert set(a).isdisjoint(b)
+        assert set(a) | set(b) == {TopicPartition(topic, p) for p in range(3)}
+        assert a and b
+        await broker.leave(group, "b")
+        assert set(await broker.assignment(group, "a")) == {TopicPartition(topic, p)
+                                                            for p in range(3)}
+        await broker.leave(group, "a")
+
+    async def test_every_group_gets_every_event(self, broker: Broker, topic: str) -> None:
+        await broker.create_topic(topic, partitions=2)
+        producer = Producer(broker)
+        for i in range(8):
+            await producer.send(topic, payment(i))
+        got: dict[str, list[str]] = {"shipping": [], "analytics": []}
+        for name, seen in got.items():
+            consumer = Consumer(broker, f"{topic}-{name}", topic,
+                                lambda e, seen=seen: seen.append(e.payment_id), name="m")
+            await consumer.start()
+            await consumer.run(max_events=8, timeout=20)
+            await consumer.stop()
+        assert sorted(got["shipping"]) == sorted(got["analytics"]) == sorted(
+            f"pay-{i}" for i in range(8))
+
+    async def test_what_was_not_committed_is_delivered_again(self, broker: Broker, topic: str,
+                                                             group: str) -> None:
+        await broker.create_topic(topic, partitions=1)
+        producer = Producer(broker)
+        for i in range(6):
+            await producer.send(topic, payment(i))
+        await broker.join(group, [topic], member="first")
+        delivered = await drain(broker, group, "first", 6)
+        assert [r.offset for r in delivered] == list(range(6))
+        await broker.commit(group, "first", {TopicPartition(topic, 0): 2})  # handled 0 and 1
+        await broker.leave(group, "first")  # ... then went away
+        await broker.join(group, [topic], member="second")
+        again = await drain(broker, group, "second", 4)
+        assert [r.offset for r in again] == [2, 3, 4, 5]
+        await broker.leave(group, "second")
+
+    async def test_events_wait_while_a_group_is_down(self, broker: Broker, topic: str,
+                                                     group: str) -> None:
+        await broker.create_topic(topic, partitions=2)
+        producer = Producer(broker)
+        seen: list[str] = []
+        consumer = Consumer(broker, group, topic, lambda e: seen.append(e.payment_id), name="m")
+        await consumer.start()
+        await producer.send(topic, payment(0))
+        await consumer.run(max_events=1, timeout=20)
+        await consumer.stop()
+        for i in range(1, 6):
+            await producer.send(topic, payment(i))
+        state = await broker.describe()
+        assert state.group(group).total_lag == 5
+        await consumer.start()
+        await consumer.run(max_events=5, timeout=20)
+        await consumer.stop()
+        assert sorted(seen) == [f"pay-{i}" for i in range(6)]
+        assert (await broker.describe()).group(group).total_lag == 0
+
+    async def test_a_new_group_starts_at_earliest_or_latest(self, broker: Broker, topic: str,
+                                                            group: str) -> None:
+        await broker.create_topic(topic, partitions=1)
+        producer = Producer(broker)
+        for i in range(3):
+            await producer.send(topic, payment(i))
+        await broker.join(group + "-old", [topic], member="m", start="earliest")
+        await broker.join(group + "-new", [topic], member="m", start="latest")
+        assert [r.offset for r in await drain(broker, group + "-old", "m", 3)] == [0, 1, 2]
+        await producer.send(topic, payment(3))
+        assert [r.offset for r in await drain(broker, group + "-new", "m", 1)] == [3]
+        await broker.leave(group + "-old", "m")
+        await broker.leave(group + "-new", "m")
+
+    async def test_a_member_cannot_commit_a_partition_it_lost(self, broker: Broker, topic: str,
+                                                              group: str) -> None:
+        await broker.create_topic(topic, partitions=2)
+        await broker.join(group, [topic], member="a")
+        await broker.join(group, [topic], member="b")
+        lost = (await broker.assignment(group, "b"))[0]
+        with pytest.raises(CommitFailed):
+            await broker.commit(group, "a", {lost: 0})
+        await broker.leave(group, "a")
+        await broker.leave(group, "b")
+
+    async def test_producing_to_a_missing_topic_says_how_to_fix_it(self, broker: Broker) -> None:
+        with pytest.raises(UnknownTopic, match="create_topic"):
+            await Producer(broker).send(f"missing-{next(_ids)}", payment(0))
+
+    async def test_a_bad_record_is_dead_lettered_and_the_consumer_goes_on(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
+        await broker.create_topic(topic, partitions=1)
+        producer = Producer(broker)
+        await producer.send(topic, payment(0))
+        await broker.produce(topic, b"{not json", key=b"order-x")
+        await producer.send(topic, payment(1))
+        seen: list[str] = []
+        consumer = Consumer(broker, group, topic, lambda e: seen.append(e.payment_id), name="m")
+        await consumer.start()
+        report = await consumer.run(max_events=3, timeout=20)
+        await consumer.stop()
+        assert seen == ["pay-0", "pay-1"]
+        assert (report.handled, report.dead_lettered) == (2, 1)
+        [dead] = await broker.read(topic + ".dead-letter", 0)
+        assert dead.value == b"{not json" and dead.key == b"order-x"
+        assert dead.header("dlt-reason") == b"not_json"
+        assert dead.header("dlt-source") == f"{topic}[0]@1".encode()
+        assert (await broker.describe()).group(group).total_lag == 0
+
+    async def test_the_trace_accounts_for_every_hop(self, broker: Broker, topic: str,
+                                                    group: str) -> None:
+        await broker.create_topic(topic, partitions=1)
+        producer = Producer(broker, "payment-service")
+        await producer.send(topic, payment(0))
+        consumer = Consumer(broker, group, topic, lambda e: None, name="m")
+        await consumer.start()
+        await consumer.run(max_events=1, timeout=20)
+        await consumer.stop()
+        kinds = Counter(h.kind for h in broker.trace if h.topic == topic)
+        assert {k: kinds[k] for k in ("produced", "stored", "delivered", "handled",
+                                      "committed")} == dict.fromkeys(
+            ("produced", "stored", "delivered", "handled", "committed"), 1)

@@ -1,0 +1,99 @@
+"""InMemoryBroker: the shared contract, plus what only an embedded broker can promise
+(retention you can watch happen, determinism)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from eda_lib import Consumer, InMemoryBroker, Producer, Retention, reproducible
+from eda_lib.brokers import partition_for_key
+from tests.contract import BrokerContract, payment
+
+
+class TestInMemoryBroker(BrokerContract):
+    @pytest.fixture
+    def broker(self) -> InMemoryBroker:
+        return InMemoryBroker()
+
+
+def test_murmur2_partitioning_matches_kafkas_test_vectors() -> None:
+    # Signed 32-bit murmur2 values from Kafka's own Java tests, and the partition they imply.
+    vectors = {b"21": -973932308, b"foobar": -790332482, b"a-little-bit-long-string": -985981536,
+               b"abc": 479470107}
+    for key, signed in vectors.items():
+        assert partition_for_key(key, 10) == (signed & 0x7FFFFFFF) % 10
+
+
+async def test_retention_by_count_drops_the_oldest_and_says_so() -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("t", retention=Retention(max_records=3))
+    producer = Producer(broker)
+    for i in range(5):
+        await producer.send("t", payment(i))
+    state = (await broker.describe()).topic("t")[0]
+    assert (state.start_offset, state.end_offset) == (2, 5)
+    assert [h.offset for h in broker.trace.select("expired")] == [0, 1]
+
+
+async def test_retention_by_age_follows_the_virtual_clock() -> None:
+    with reproducible() as repeat:
+        broker = InMemoryBroker()
+        await broker.create_topic("t", retention=Retention(max_age=timedelta(hours=1)))
+        producer = Producer(broker)
+        await producer.send("t", payment(0))
+        repeat.clock.advance(1800)
+        await producer.send("t", payment(1))
+        repeat.clock.advance(1801)
+        broker.expire()
+        assert [r.offset for r in await broker.read("t", 0)] == [1]
+
+
+async def test_a_group_behind_retention_resumes_at_the_oldest_kept_record() -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("t", retention=Retention(max_records=2))
+    producer = Producer(broker)
+    seen: list[str] = []
+    consumer = Consumer(broker, "g", "t", lambda e: seen.append(e.payment_id), name="m")
+    for i in range(5):
+        await producer.send("t", payment(i))
+    await consumer.start()
+    await consumer.run()
+    assert seen == ["pay-3", "pay-4"]
+    assert len(broker.trace.select("expired")) == 3  # the other three are accounted for
+
+
+async def test_the_same_seed_gives_the_same_run() -> None:
+    async def run(seed: int) -> list[tuple[int, int, str]]:
+        with reproducible(seed):
+            broker = InMemoryBroker(seed=seed)
+            await broker.create_topic("t", partitions=4)
+            producer = Producer(broker)
+            for i in range(30):
+                await producer.send("t", payment(i), key=None)
+            seen: list[tuple[int, int, str]] = []
+            for name in ("a", "b"):
+                consumer = Consumer(broker, "g", "t", lambda e: None, name=name)
+                await consumer.start()
+            await consumer.run()
+            return [(h.partition, h.offset, h.actor) for h in broker.trace.select("handled")]
+
+    assert await run(1) == await run(1)
+    assert await run(1) != await run(2)
+
+
+async def test_invalid_arguments_are_refused_clearly() -> None:
+    broker = InMemoryBroker()
+    with pytest.raises(ValueError, match="at least 1 partition"):
+        await broker.create_topic("t", partitions=0)
+    await broker.create_topic("t", partitions=2)
+    with pytest.raises(Exception, match="exists with 2 partitions"):
+        await broker.create_topic("t", partitions=3)
+    with pytest.raises(ValueError, match="earliest"):
+        await broker.join("g", ["t"], member="m", start="middle")  # type: ignore[arg-type]
+    await broker.join("g", ["t"], member="m")
+    with pytest.raises(Exception, match="already a member"):
+        await broker.join("g", ["t"], member="m")
+    with pytest.raises(ValueError, match="max_records"):
+        Retention(max_records=0)

@@ -1,0 +1,178 @@
+"""Producer and Consumer behaviour a learner relies on, on the in-memory broker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from eda_lib import (
+    Consumer,
+    Event,
+    InMemoryBroker,
+    OrderCreated,
+    PaymentFailed,
+    PaymentSuccessful,
+    Producer,
+)
+from tests.contract import payment
+
+
+@pytest.fixture
+async def broker() -> InMemoryBroker:
+    broker = InMemoryBroker()
+    await broker.create_topic("payments", partitions=3)
+    return broker
+
+
+async def test_send_returns_and_keeps_delivery_reports(broker: InMemoryBroker) -> None:
+    producer = Producer(broker, "payment-service")
+    report = await producer.send("payments", payment(1))
+    assert producer.reports == [report]
+    assert str(report) == f"delivered to payments[{report.partition}] at offset 0"
+    await producer.flush()
+    with pytest.raises(TypeError, match="eda_lib Event"):
+        await producer.send("payments", {"amount": 1})  # type: ignore[arg-type]
+
+
+async def test_an_explicit_key_overrides_the_event_key(broker: InMemoryBroker) -> None:
+    producer = Producer(broker)
+    a = await producer.send("payments", payment(1), key="customer-9")
+    b = await producer.send("payments", payment(2), key="customer-9")
+    assert a.partition == b.partition
+    [record] = await broker.read("payments", a.partition, start=a.offset, limit=1)
+    assert record.key == b"customer-9"
+
+
+async def test_runs_are_bounded_by_count_idle_or_timeout(broker: InMemoryBroker) -> None:
+    producer = Producer(broker)
+    for i in range(10):
+        await producer.send("payments", payment(i))
+    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m", batch_size=4)
+    await consumer.start()
+    first = await consumer.run(max_events=3)
+    assert (first.processed, first.stopped_because) == (3, "max_events")
+    rest = await consumer.run()
+    assert (rest.processed, rest.stopped_because) == (7, "idle")
+    waited = await consumer.run(timeout=0.05)
+    assert (waited.processed, waited.stopped_because) == (0, "timeout")
+
+
+async def test_a_consumer_waits_for_events_produced_while_it_runs(broker: InMemoryBroker) -> None:
+    seen: list[str] = []
+    consumer = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m")
+    await consumer.start()
+
+    async def publish_later() -> None:
+        await asyncio.sleep(0.01)
+        await Producer(broker).send("payments", payment(7))
+
+    report, _ = await asyncio.gather(consumer.run(max_events=1, timeout=5), publish_later())
+    assert seen == ["pay-7"] and report.stopped_because == "max_events"
+
+
+async def test_handlers_by_type_and_unhandled_types_are_skipped(broker: InMemoryBroker) -> None:
+    await broker.create_topic("orders")
+    producer = Producer(broker)
+    await producer.send("orders", OrderCreated(order_id="o1", customer_id="c1", amount=10))
+    await producer.send("orders", payment(1, order="o1"))
+    created: list[str] = []
+
+    async def on_created(event: Event) -> None:
+        assert isinstance(event, OrderCreated)
+        created.append(event.order_id)
+
+    consumer = Consumer(broker, "g", "orders", {OrderCreated: on_created}, name="m")
+    await consumer.start()
+    report = await consumer.run()
+    assert created == ["o1"]
+    assert (report.handled, report.ignored) == (1, 1)
+    assert broker.trace.select("ignored")[0].event_type == "PaymentSuccessful"
+
+
+async def test_a_failing_handler_dead_letters_the_event_and_keeps_going(
+    broker: InMemoryBroker,
+) -> None:
+    producer = Producer(broker)
+    for i in range(4):
+        await producer.send("payments", payment(i, order="o"))
+    handled: list[int] = []
+
+    def refuse_odd(event: Event) -> None:
+        assert isinstance(event, PaymentSuccessful)
+        if event.amount % 2:
+            raise RuntimeError(f"cannot ship {event.payment_id}")
+        handled.append(event.amount)
+
+    consumer = Consumer(broker, "shipping", "payments", refuse_odd, name="m")
+    await consumer.start()
+    report = await consumer.run()
+    assert handled == [100, 102]
+    assert report.dead_lettered == 2
+    dead = await broker.read("payments.dead-letter", 0)
+    assert [r.header("dlt-reason") for r in dead] == [b"handler_error"] * 2
+    assert dead[0].header("dlt-error") == b"RuntimeError: cannot ship pay-1"
+    assert dead[0].header("dlt-group") == b"shipping"
+    failed = broker.trace.select("failed")
+    assert [h.event_type for h in failed] == ["PaymentSuccessful"] * 2
+
+
+async def test_a_member_that_stops_mid_batch_loses_nothing(broker: InMemoryBroker) -> None:
+    producer = Producer(broker)
+    for i in range(9):
+        await producer.send("payments", payment(i, order="one-order"))
+    seen: list[str] = []
+    first = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="a")
+    await first.start()
+    await first.run(max_events=4)
+    await first.stop()
+    second = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="b")
+    await second.start()
+    await second.run()
+    assert seen == [f"pay-{i}" for i in range(9)]
+
+
+async def test_a_rebalance_mid_batch_does_not_handle_twice(broker: InMemoryBroker) -> None:
+    producer = Producer(broker)
+    for i in range(30):
+        await producer.send("payments", payment(i), key=None)
+    seen: list[str] = []
+    b = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="b")
+
+    async def handle_and_let_b_join(event: Event) -> None:
+        assert isinstance(event, PaymentSuccessful)
+        seen.append(event.payment_id)
+        if len(seen) == 2:
+            await b.start()  # the group rebalances while `a` holds the rest of its batch
+
+    a = Consumer(broker, "g", "payments", handle_and_let_b_join, name="a", batch_size=30)
+    await a.start()
+    await a.run()
+    await b.run()
+    assert set(seen) == {f"pay-{i}" for i in range(30)}
+    # Only the event in the handler when the group rebalanced can come twice: its commit
+    # was refused, so the partition's new owner handles it again (at-least-once).
+    assert len(seen) - 30 <= 1
+    assert len(broker.trace.select("rebalanced")) == 2
+
+
+async def test_run_before_start_says_what_to_do(broker: InMemoryBroker) -> None:
+    consumer = Consumer(broker, "g", "payments", lambda e: None)
+    with pytest.raises(RuntimeError, match="consumer.start"):
+        await consumer.run()
+
+
+async def test_an_event_that_cannot_be_read_names_its_reason(broker: InMemoryBroker) -> None:
+    producer = Producer(broker)
+    event = PaymentFailed(payment_id="p", order_id="o", amount=1, currency="USD",
+                          reason="card_declined")
+    report = await producer.send("payments", event)
+    bad = (await broker.read("payments", report.partition))[0].value.replace(
+        b'"PaymentFailed"', b'"PaymentRefunded"')
+    await broker.produce("payments", bad, key=b"o")
+    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m")
+    await consumer.start()
+    await consumer.run()
+    [dead] = await broker.read("payments.dead-letter", 0)
+    assert dead.header("dlt-reason") == b"unknown_type"
+    assert b"PaymentRefunded" in (dead.header("dlt-error") or b"")

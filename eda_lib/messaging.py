@@ -153,12 +153,15 @@ class Consumer:
         timeout: float | None = None,
         until_idle: bool | None = None,
     ) -> RunReport:
-        """Consume until `max_events` are processed, `timeout` seconds pass, or (by default, and
-        with `until_idle=True`) a poll finds nothing new."""
+        """Consume until `max_events` are processed, `timeout` seconds pass, or the topic is
+        idle (nothing new for the broker's `idle_after` seconds). Without a timeout a run always
+        stops when idle, so every run ends; with one, it waits for new events until then."""
         if not self.running:
-            raise RuntimeError(f"consumer '{self.name}' is not running: call `await consumer.start()`")
+            raise RuntimeError(
+                f"consumer '{self.name}' is not running: call `await consumer.start()`"
+            )
         if until_idle is None:
-            until_idle = max_events is None and timeout is None
+            until_idle = timeout is None
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         counts = {"handled": self.handled, "ignored": self.ignored, "dead": self.dead_lettered}
@@ -179,7 +182,7 @@ class Consumer:
                 # the committed offsets, so handling the rest here would handle it twice.
                 self._pending.clear()
             if not self._pending:
-                wait = 0.0 if until_idle else self.poll_timeout
+                wait = self.broker.idle_after if until_idle else self.poll_timeout
                 if deadline is not None:
                     wait = max(0.0, min(wait, deadline - loop.time()))
                 wanted = self.batch_size

@@ -149,6 +149,8 @@ class Broker(Protocol):
     trace: Trace
     clock: Clock
     codec: Codec
+    idle_after: float
+    """Seconds a poll must find nothing before a consumer may call the topic idle."""
 
     async def create_topic(
         self, topic: str, partitions: int = 1, *, retention: Retention | None = None

@@ -78,6 +78,7 @@ class InMemoryBroker:
     """The embedded default broker. Same protocol as the Kafka one; see `Broker`."""
 
     name = "in-memory"
+    idle_after = 0.0  # a send is stored before it returns, so an empty poll means idle
 
     def __init__(self, *, seed: int = 0, clock: Clock | None = None, trace: bool = True) -> None:
         self.clock = clock or clocks.default_clock()

@@ -1,0 +1,170 @@
+"""Random interleavings of produce, consume, commit, crash and rejoin on the in-memory broker:
+order within a partition is kept, committed offsets never go back, and no event is lost or
+invented."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eda_lib import Consumer, InMemoryBroker, Producer, Record, TopicPartition
+from tests.contract import payment
+
+MEMBERS = ("a", "b", "c")
+member_ids = st.integers(0, len(MEMBERS) - 1)
+keys = st.none() | st.sampled_from(["o1", "o2", "o3", "o4", "o5"])
+
+consumer_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("produce"), keys),
+        st.tuples(st.just("run"), member_ids, st.integers(1, 6)),
+        st.tuples(st.just("stop"), member_ids),
+        st.tuples(st.just("start"), member_ids),
+    ),
+    min_size=10,
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(partitions=st.integers(1, 4), ops=consumer_ops)
+def test_consumers_in_a_group_handle_each_event_once_in_order(
+    partitions: int, ops: list[tuple]
+) -> None:
+    asyncio.run(_consumers_scenario(partitions, ops))
+
+
+async def _consumers_scenario(partitions: int, ops: list[tuple]) -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("t", partitions=partitions)
+    producer = Producer(broker)
+    consumers = [Consumer(broker, "g", "t", lambda e: None, name=n, batch_size=3)
+                 for n in MEMBERS]
+    produced = 0
+    for op in ops:
+        if op[0] == "produce":
+            await producer.send("t", payment(produced, op[1]), key=op[1])
+            produced += 1
+            continue
+        wanted_running = op[0] != "start"
+        pool = [c for c in consumers if c.running == wanted_running]
+        if not pool:
+            continue
+        consumer = pool[op[1] % len(pool)]
+        if op[0] == "run":
+            await consumer.run(max_events=op[2])
+        elif op[0] == "stop":
+            await consumer.stop()
+        else:
+            await consumer.start()
+    # Whatever happened, one live member eventually drains the topic.
+    if not any(c.running for c in consumers):
+        await consumers[0].start()
+    for consumer in consumers:
+        if consumer.running:
+            await consumer.run()
+
+    sent_ids = {(r.partition, r.offset): str(e.id)
+                for r, e in zip(producer.reports, _events(broker), strict=True)}
+    handled: dict[int, list[int]] = defaultdict(list)
+    for hop in broker.trace.select("handled", group="g"):
+        assert sent_ids[(hop.partition, hop.offset)] == hop.event_id  # nothing invented
+        handled[hop.partition].append(hop.offset)
+    ends = {p.partition: p.end_offset for p in (await broker.describe()).topic("t")}
+    for partition, end in ends.items():
+        assert handled[partition] == list(range(end))  # in order, each once, none lost
+    committed: dict[int, int] = {}
+    for hop in broker.trace.select("committed", group="g"):
+        assert hop.offset >= committed.get(hop.partition, 0)  # never goes back
+        committed[hop.partition] = hop.offset
+    assert (await broker.describe()).group("g").total_lag == 0
+    assert produced == len(producer.reports)
+
+
+def _events(broker: InMemoryBroker) -> list[object]:
+    return [type("E", (), {"id": h.event_id}) for h in broker.trace.select("produced")]
+
+
+broker_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("produce"), keys),
+        st.tuples(st.just("poll"), member_ids, st.integers(1, 5)),
+        st.tuples(st.just("commit"), member_ids, st.integers(0, 5)),
+        st.tuples(st.just("crash"), member_ids),
+        st.tuples(st.just("join"), member_ids),
+    ),
+    min_size=10,
+    max_size=80,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(partitions=st.integers(1, 4), ops=broker_ops)
+def test_uncommitted_deliveries_come_back_after_a_crash(partitions: int, ops: list[tuple]) -> None:
+    asyncio.run(_broker_scenario(partitions, ops))
+
+
+async def _broker_scenario(partitions: int, ops: list[tuple]) -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("t", partitions=partitions)
+    producer = Producer(broker)
+    live: set[str] = set()
+    in_flight: dict[str, list[Record]] = defaultdict(list)  # polled, not yet handled
+    handled: dict[int, list[int]] = defaultdict(list)
+    committed: dict[TopicPartition, int] = {}
+    next_expected: dict[TopicPartition, int] = {}
+
+    def rebalanced() -> None:
+        # Like a real client, drop what was fetched before the rebalance and restart every
+        # partition from its committed offset.
+        in_flight.clear()
+        next_expected.clear()
+
+    for number, op in enumerate(ops):
+        # Member numbers pick among the live (or, to join, the absent) members, so few
+        # operations are no-ops and hypothesis explores more interleavings.
+        members = sorted(live) if op[0] != "join" else sorted(set(MEMBERS) - live)
+        member = members[op[1] % len(members)] if members and op[0] != "produce" else ""
+        if op[0] == "produce":
+            await producer.send("t", payment(number, op[1]), key=op[1])
+        elif not member:
+            continue
+        elif op[0] == "join":
+            await broker.join("g", ["t"], member=member)
+            live.add(member)
+            rebalanced()
+        elif op[0] == "crash":
+            await broker.leave("g", member)  # without committing what it holds
+            live.discard(member)
+            rebalanced()
+        elif op[0] == "poll":
+            for record in await broker.poll("g", member, max_records=op[2]):
+                tp = TopicPartition(record.topic, record.partition)
+                expected = next_expected.get(tp, committed.get(tp, 0))
+                assert record.offset == expected  # contiguous, from the committed offset
+                next_expected[tp] = expected + 1
+                in_flight[member].append(record)
+        elif op[0] == "commit":
+            held = in_flight[member]
+            done, in_flight[member] = held[: op[2]], held[op[2]:]
+            for record in done:
+                handled[record.partition].append(record.offset)
+                tp = TopicPartition(record.topic, record.partition)
+                await broker.commit("g", member, {tp: record.offset + 1})
+                assert record.offset + 1 > committed.get(tp, 0)  # never goes back
+                committed[tp] = record.offset + 1
+
+    for partition, offsets in handled.items():
+        assert offsets == list(range(len(offsets)))  # each handled once, in order
+    for member in sorted(live):  # every member crashes, holding whatever it held
+        await broker.leave("g", member)
+    await broker.join("g", ["t"], member="last")
+    rest = await broker.poll("g", "last", max_records=10_000)
+    for partition_state in (await broker.describe()).topic("t"):
+        tail = [r.offset for r in rest if r.partition == partition_state.partition]
+        # Nothing lost: what was not handled and committed is still delivered.
+        assert handled[partition_state.partition] + tail == list(
+            range(partition_state.end_offset))

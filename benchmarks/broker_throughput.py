@@ -27,8 +27,9 @@ from eda_lib import (
 
 def make_events(count: int) -> list[PaymentSuccessful]:
     return [
-        PaymentSuccessful(payment_id=f"pay-{i}", order_id=f"order-{i}", amount=1000 + i % 5000,
-                          currency="usd")
+        PaymentSuccessful(
+            payment_id=f"pay-{i}", order_id=f"order-{i}", amount=1000 + i % 5000, currency="usd"
+        )
         for i in range(count)
     ]
 

@@ -79,7 +79,9 @@ def _currency(value: Any) -> Any:
         raise ValueError(f"currency must be a string, got {type(value).__name__}")
     code = value.strip().upper()
     if len(code) != 3 or not code.isascii() or not code.isalpha():
-        raise ValueError(f"currency must be a three-letter ISO 4217 code such as 'USD', got {value!r}")
+        raise ValueError(
+            f"currency must be a three-letter ISO 4217 code such as 'USD', got {value!r}"
+        )
     return code
 
 
@@ -117,7 +119,7 @@ class Event(BaseModel, metaclass=_EventMeta):
     default_source: ClassVar[str] = "/eda-notebooks"
     """The `source` of events built without one: the producing service."""
     subject_field: ClassVar[str | None] = None
-    """A data field whose value becomes the `subject` (and so the message key) when none is given."""
+    """A data field that becomes the `subject` (and so the message key) when none is given."""
 
     id: UUID = Field(default_factory=clock.new_id)
     source: NonEmptyStr
@@ -249,7 +251,7 @@ def _missing(attribute: str, example: str) -> InvalidEvent:
         "missing_attribute",
         f"the CloudEvents attribute '{attribute}' is missing",
         field=attribute,
-        fix=f"add \"{attribute}\": {example}",
+        fix=f'add "{attribute}": {example}',
     )
 
 
@@ -264,13 +266,21 @@ def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
             field="specversion",
             fix='write "specversion": "1.0" (CloudEvents 1.0)',
         )
-    for name, example in (("id", '"<uuid>"'), ("source", '"/payment-service"'),
-                          ("type", '"PaymentSuccessful"'), ("time", '"2026-01-05T09:00:00Z"')):
+    for name, example in (
+        ("id", '"<uuid>"'),
+        ("source", '"/payment-service"'),
+        ("type", '"PaymentSuccessful"'),
+        ("time", '"2026-01-05T09:00:00Z"'),
+    ):
         if name not in attributes:
             raise _missing(name, example)
     if not isinstance(attributes["type"], str):
-        raise InvalidEvent("bad_attribute", "type must be a string", field="type",
-                           fix='write the event type as a string, e.g. "PaymentSuccessful"')
+        raise InvalidEvent(
+            "bad_attribute",
+            "type must be a string",
+            field="type",
+            fix='write the event type as a string, e.g. "PaymentSuccessful"',
+        )
     cls = event_class(attributes["type"])
     content_type = attributes.get("datacontenttype", "application/json")
     if not isinstance(content_type, str) or not content_type.split(";")[0].strip().endswith("json"):
@@ -293,13 +303,21 @@ def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
         raise _missing("data", "{...the event's fields...}")
     data = attributes["data"]
     if not isinstance(data, dict):
-        raise InvalidEvent("invalid_field", f"data must be a JSON object, got {type(data).__name__}",
-                           field="data", fix="send the event's fields as a JSON object")
+        raise InvalidEvent(
+            "invalid_field",
+            f"data must be a JSON object, got {type(data).__name__}",
+            field="data",
+            fix="send the event's fields as a JSON object",
+        )
     envelope = {name: attributes[name] for name in ENVELOPE_FIELDS if name in attributes}
     clash = sorted(set(envelope) & set(data))
     if clash:
-        raise InvalidEvent("invalid_field", f"data repeats envelope attribute '{clash[0]}'",
-                           field=f"data.{clash[0]}", fix="keep envelope attributes out of data")
+        raise InvalidEvent(
+            "invalid_field",
+            f"data repeats envelope attribute '{clash[0]}'",
+            field=f"data.{clash[0]}",
+            fix="keep envelope attributes out of data",
+        )
     try:
         return cls.model_validate({**envelope, **data})
     except ValidationError as error:
@@ -309,8 +327,11 @@ def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
 def deserialize(data: bytes, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Event:
     """Read CloudEvents structured-mode JSON into a typed event, or raise `InvalidEvent`."""
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise InvalidEvent("not_bytes", f"expected bytes, got {type(data).__name__}",
-                           fix="pass the raw message value, e.g. text.encode('utf-8')")
+        raise InvalidEvent(
+            "not_bytes",
+            f"expected bytes, got {type(data).__name__}",
+            fix="pass the raw message value, e.g. text.encode('utf-8')",
+        )
     if len(data) > max_bytes:
         raise InvalidEvent(
             "too_large",
@@ -321,16 +342,25 @@ def deserialize(data: bytes, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Eve
     try:
         text = bytes(data).decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InvalidEvent("not_utf8", f"byte {error.start} is not valid UTF-8",
-                           fix="encode the JSON text as UTF-8") from None
+        raise InvalidEvent(
+            "not_utf8",
+            f"byte {error.start} is not valid UTF-8",
+            fix="encode the JSON text as UTF-8",
+        ) from None
     try:
         parsed = json.loads(text, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, ValueError) as error:
-        raise InvalidEvent("not_json", f"not JSON: {error}",
-                           fix="send one JSON object, as written by eda_lib.serialize") from None
+        raise InvalidEvent(
+            "not_json",
+            f"not JSON: {error}",
+            fix="send one JSON object, as written by eda_lib.serialize",
+        ) from None
     if not isinstance(parsed, dict):
-        raise InvalidEvent("not_object", f"the JSON is a {type(parsed).__name__}, not an object",
-                           fix="send one JSON object with the CloudEvents attributes")
+        raise InvalidEvent(
+            "not_object",
+            f"the JSON is a {type(parsed).__name__}, not an object",
+            fix="send one JSON object with the CloudEvents attributes",
+        )
     return from_cloudevent(parsed)
 
 

@@ -42,7 +42,7 @@ class Producer:
         self.reports: list[DeliveryReport] = []
 
     async def send(
-        self, topic: str, event: Event, *, key: str | bytes | None | _EventKey = EVENT_KEY
+        self, topic: str, event: Event, *, key: str | bytes | _EventKey | None = EVENT_KEY
     ) -> DeliveryReport:
         """Serialise the event, hand it to the broker, and return where it was stored.
 
@@ -56,11 +56,21 @@ class Producer:
         value, headers = self.broker.codec.encode(event)
         trace = self.broker.trace
         if trace.enabled:
-            trace.record("produced", self.broker.clock.now(), topic, -1, -1, "", self.name,
-                         event.event_type, event.id,
-                         "no key" if chosen is None else f"key={chosen}")
-        report = await self.broker.produce(topic, value, key=raw_key, headers=headers,
-                                           producer=self.name)
+            trace.record(
+                "produced",
+                self.broker.clock.now(),
+                topic,
+                -1,
+                -1,
+                "",
+                self.name,
+                event.event_type,
+                event.id,
+                "no key" if chosen is None else f"key={chosen}",
+            )
+        report = await self.broker.produce(
+            topic, value, key=raw_key, headers=headers, producer=self.name
+        )
         self.reports.append(report)
         return report
 
@@ -188,9 +198,9 @@ class Consumer:
                 wanted = self.batch_size
                 if max_events is not None:
                     wanted = min(wanted, max_events - processed)
-                self._pending.extend(await self.broker.poll(
-                    self.group, self.name, max_records=wanted, timeout=wait
-                ))
+                self._pending.extend(
+                    await self.broker.poll(self.group, self.name, max_records=wanted, timeout=wait)
+                )
                 self._generation = self.broker.generation(self.group, self.name)
                 if not self._pending:
                     if until_idle:
@@ -220,8 +230,9 @@ class Consumer:
         if self._handlers is not None:
             handler = self._handlers.get(type(event))
             if handler is None:
-                trace.record("ignored", now(), *where, event.event_type, event.id,
-                             "no handler for this type")
+                trace.record(
+                    "ignored", now(), *where, event.event_type, event.id, "no handler for this type"
+                )
                 self.ignored += 1
                 return await self._commit(record)
         try:
@@ -229,8 +240,9 @@ class Consumer:
             if inspect.isawaitable(result):
                 await result
         except Exception as error:  # a handler bug must not stop the consumer
-            await self._dead_letter(record, "handler_error", f"{type(error).__name__}: {error}",
-                                    event)
+            await self._dead_letter(
+                record, "handler_error", f"{type(error).__name__}: {error}", event
+            )
         else:
             trace.record("handled", now(), *where, event.event_type, event.id)
             self.handled += 1
@@ -238,14 +250,18 @@ class Consumer:
 
     async def _commit(self, record: Record) -> None:
         try:
-            await self.broker.commit(self.group, self.name,
-                                     {TopicPartition(record.topic, record.partition): record.offset + 1})
+            await self.broker.commit(
+                self.group,
+                self.name,
+                {TopicPartition(record.topic, record.partition): record.offset + 1},
+            )
         except CommitFailed:
             # The partition moved to another member, which starts from the last commit;
             # drop what we still hold from it rather than handle it twice.
             moved = TopicPartition(record.topic, record.partition)
-            self._pending = deque(r for r in self._pending
-                                  if TopicPartition(r.topic, r.partition) != moved)
+            self._pending = deque(
+                r for r in self._pending if TopicPartition(r.topic, r.partition) != moved
+            )
 
     async def _dead_letter(
         self, record: Record, reason: str, error: str, event: Event | None = None
@@ -254,13 +270,16 @@ class Consumer:
         where = (record.topic, record.partition, record.offset, self.group, self.name)
         kind = (event.event_type, event.id) if event else ("", "")
         trace.record("failed", now, *where, *kind, f"{reason}: {error}")
-        headers = (*record.headers,
-                   ("dlt-reason", reason.encode()),
-                   ("dlt-error", error.encode()),
-                   ("dlt-source", f"{record.topic}[{record.partition}]@{record.offset}".encode()),
-                   ("dlt-group", self.group.encode()))
+        headers = (
+            *record.headers,
+            ("dlt-reason", reason.encode()),
+            ("dlt-error", error.encode()),
+            ("dlt-source", f"{record.topic}[{record.partition}]@{record.offset}".encode()),
+            ("dlt-group", self.group.encode()),
+        )
         target = record.topic + DEAD_LETTER_SUFFIX
-        report = await self.broker.produce(target, record.value, key=record.key,
-                                           headers=headers, producer=self.name)
+        report = await self.broker.produce(
+            target, record.value, key=record.key, headers=headers, producer=self.name
+        )
         trace.record("dead_lettered", now, *where, *kind, f"{reason} -> {target}@{report.offset}")
         self.dead_lettered += 1

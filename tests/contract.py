@@ -25,19 +25,22 @@ _ids = itertools.count()
 
 
 def payment(i: int, order: str | None = None) -> PaymentSuccessful:
-    return PaymentSuccessful(payment_id=f"pay-{i}", order_id=order or f"order-{i}",
-                             amount=100 + i, currency="EUR")
+    return PaymentSuccessful(
+        payment_id=f"pay-{i}", order_id=order or f"order-{i}", amount=100 + i, currency="EUR"
+    )
 
 
-async def drain(broker: Broker, group: str, member: str, count: int,
-                timeout: float = 10.0) -> list[Record]:
+async def drain(
+    broker: Broker, group: str, member: str, count: int, timeout: float = 10.0
+) -> list[Record]:
     """Poll until `count` records arrived (or the timeout passed); returns what came."""
     records: list[Record] = []
     for _ in range(200):
         if len(records) >= count:
             break
-        batch = await broker.poll(group, member, max_records=count - len(records),
-                                  timeout=timeout / 20)
+        batch = await broker.poll(
+            group, member, max_records=count - len(records), timeout=timeout / 20
+        )
         records.extend(batch)
     return records
 
@@ -78,8 +81,9 @@ class BrokerContract:
         reports = [await producer.send(topic, payment(i), key=None) for i in range(60)]
         assert {r.partition for r in reports} == {0, 1, 2}
 
-    async def test_order_within_a_partition_is_kept(self, broker: Broker, topic: str,
-                                                    group: str) -> None:
+    async def test_order_within_a_partition_is_kept(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
         await broker.create_topic(topic, partitions=2)
         producer = Producer(broker)
         sent = [payment(i, order="same-order") for i in range(20)]
@@ -92,8 +96,9 @@ class BrokerContract:
         await consumer.stop()
         assert seen == [e.payment_id for e in sent]
 
-    async def test_a_group_divides_partitions_among_members(self, broker: Broker, topic: str,
-                                                            group: str) -> None:
+    async def test_a_group_divides_partitions_among_members(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
         await broker.create_topic(topic, partitions=3)
         await broker.join(group, [topic], member="a")
         await broker.join(group, [topic], member="b")
@@ -103,8 +108,9 @@ class BrokerContract:
         assert set(a) | set(b) == {TopicPartition(topic, p) for p in range(3)}
         assert a and b
         await broker.leave(group, "b")
-        assert set(await broker.assignment(group, "a")) == {TopicPartition(topic, p)
-                                                            for p in range(3)}
+        assert set(await broker.assignment(group, "a")) == {
+            TopicPartition(topic, p) for p in range(3)
+        }
         await broker.leave(group, "a")
 
     async def test_every_group_gets_every_event(self, broker: Broker, topic: str) -> None:
@@ -114,16 +120,25 @@ class BrokerContract:
             await producer.send(topic, payment(i))
         got: dict[str, list[str]] = {"shipping": [], "analytics": []}
         for name, seen in got.items():
-            consumer = Consumer(broker, f"{topic}-{name}", topic,
-                                lambda e, seen=seen: seen.append(e.payment_id), name="m")
+            consumer = Consumer(
+                broker,
+                f"{topic}-{name}",
+                topic,
+                lambda e, seen=seen: seen.append(e.payment_id),
+                name="m",
+            )
             await consumer.start()
             await consumer.run(max_events=8, timeout=20)
             await consumer.stop()
-        assert sorted(got["shipping"]) == sorted(got["analytics"]) == sorted(
-            f"pay-{i}" for i in range(8))
+        assert (
+            sorted(got["shipping"])
+            == sorted(got["analytics"])
+            == sorted(f"pay-{i}" for i in range(8))
+        )
 
-    async def test_what_was_not_committed_is_delivered_again(self, broker: Broker, topic: str,
-                                                             group: str) -> None:
+    async def test_what_was_not_committed_is_delivered_again(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
         await broker.create_topic(topic, partitions=1)
         producer = Producer(broker)
         for i in range(6):
@@ -138,8 +153,9 @@ class BrokerContract:
         assert [r.offset for r in again] == [2, 3, 4, 5]
         await broker.leave(group, "second")
 
-    async def test_events_wait_while_a_group_is_down(self, broker: Broker, topic: str,
-                                                     group: str) -> None:
+    async def test_events_wait_while_a_group_is_down(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
         await broker.create_topic(topic, partitions=2)
         producer = Producer(broker)
         seen: list[str] = []
@@ -158,8 +174,9 @@ class BrokerContract:
         assert sorted(seen) == [f"pay-{i}" for i in range(6)]
         assert (await broker.describe()).group(group).total_lag == 0
 
-    async def test_a_new_group_starts_at_earliest_or_latest(self, broker: Broker, topic: str,
-                                                            group: str) -> None:
+    async def test_a_new_group_starts_at_earliest_or_latest(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
         await broker.create_topic(topic, partitions=1)
         producer = Producer(broker)
         for i in range(3):
@@ -172,8 +189,9 @@ class BrokerContract:
         await broker.leave(group + "-old", "m")
         await broker.leave(group + "-new", "m")
 
-    async def test_a_member_cannot_commit_a_partition_it_lost(self, broker: Broker, topic: str,
-                                                              group: str) -> None:
+    async def test_a_member_cannot_commit_a_partition_it_lost(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
         await broker.create_topic(topic, partitions=2)
         await broker.join(group, [topic], member="a")
         await broker.join(group, [topic], member="b")
@@ -208,8 +226,9 @@ class BrokerContract:
         assert dead.header("dlt-source") == f"{topic}[0]@1".encode()
         assert (await broker.describe()).group(group).total_lag == 0
 
-    async def test_the_trace_accounts_for_every_hop(self, broker: Broker, topic: str,
-                                                    group: str) -> None:
+    async def test_the_trace_accounts_for_every_hop(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
         await broker.create_topic(topic, partitions=1)
         producer = Producer(broker, "payment-service")
         await producer.send(topic, payment(0))
@@ -218,6 +237,6 @@ class BrokerContract:
         await consumer.run(max_events=1, timeout=20)
         await consumer.stop()
         kinds = Counter(h.kind for h in broker.trace if h.topic == topic)
-        assert {k: kinds[k] for k in ("produced", "stored", "delivered", "handled",
-                                      "committed")} == dict.fromkeys(
-            ("produced", "stored", "delivered", "handled", "committed"), 1)
+        assert {
+            k: kinds[k] for k in ("produced", "stored", "delivered", "handled", "committed")
+        } == dict.fromkeys(("produced", "stored", "delivered", "handled", "committed"), 1)

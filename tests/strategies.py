@@ -25,17 +25,42 @@ sources = st.sampled_from(["/payment-service", "/order-service", "urn:shop:check
 
 
 def _envelope() -> dict[str, st.SearchStrategy[object]]:
-    return {"id": st.uuids(version=4), "source": sources, "time": times,
-            "subject": st.none() | texts}
+    return {
+        "id": st.uuids(version=4),
+        "source": sources,
+        "time": times,
+        "subject": st.none() | texts,
+    }
 
 
-payments = st.builds(PaymentSuccessful, payment_id=texts, order_id=texts, occurred_at=times,
-                     amount=amounts, currency=currencies, **_envelope())
-failures = st.builds(PaymentFailed, payment_id=texts, order_id=texts, occurred_at=times,
-                     amount=amounts, currency=currencies, reason=texts, **_envelope())
+payments = st.builds(
+    PaymentSuccessful,
+    payment_id=texts,
+    order_id=texts,
+    occurred_at=times,
+    amount=amounts,
+    currency=currencies,
+    **_envelope(),
+)
+failures = st.builds(
+    PaymentFailed,
+    payment_id=texts,
+    order_id=texts,
+    occurred_at=times,
+    amount=amounts,
+    currency=currencies,
+    reason=texts,
+    **_envelope(),
+)
 orders = st.one_of(
-    st.builds(OrderCreated, order_id=texts, customer_id=texts, amount=amounts,
-              currency=currencies, **_envelope()),
+    st.builds(
+        OrderCreated,
+        order_id=texts,
+        customer_id=texts,
+        amount=amounts,
+        currency=currencies,
+        **_envelope(),
+    ),
     st.builds(OrderApproved, order_id=texts, **_envelope()),
     st.builds(OrderCancelled, order_id=texts, reason=texts, **_envelope()),
 )

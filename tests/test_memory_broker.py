@@ -20,8 +20,12 @@ class TestInMemoryBroker(BrokerContract):
 
 def test_murmur2_partitioning_matches_kafkas_test_vectors() -> None:
     # Signed 32-bit murmur2 values from Kafka's own Java tests, and the partition they imply.
-    vectors = {b"21": -973932308, b"foobar": -790332482, b"a-little-bit-long-string": -985981536,
-               b"abc": 479470107}
+    vectors = {
+        b"21": -973932308,
+        b"foobar": -790332482,
+        b"a-little-bit-long-string": -985981536,
+        b"abc": 479470107,
+    }
     for key, signed in vectors.items():
         assert partition_for_key(key, 10) == (signed & 0x7FFFFFFF) % 10
 
@@ -72,11 +76,11 @@ async def test_the_same_seed_gives_the_same_run() -> None:
             producer = Producer(broker)
             for i in range(30):
                 await producer.send("t", payment(i), key=None)
-            seen: list[tuple[int, int, str]] = []
-            for name in ("a", "b"):
-                consumer = Consumer(broker, "g", "t", lambda e: None, name=name)
+            consumers = [Consumer(broker, "g", "t", lambda e: None, name=n) for n in "ab"]
+            for consumer in consumers:
                 await consumer.start()
-            await consumer.run()
+            for consumer in consumers:
+                await consumer.run()
             return [(h.partition, h.offset, h.actor) for h in broker.trace.select("handled")]
 
     assert await run(1) == await run(1)

@@ -158,17 +158,19 @@ async def test_a_rebalance_mid_batch_does_not_handle_twice(broker: InMemoryBroke
 
 async def test_run_before_start_says_what_to_do(broker: InMemoryBroker) -> None:
     consumer = Consumer(broker, "g", "payments", lambda e: None)
-    with pytest.raises(RuntimeError, match="consumer.start"):
+    with pytest.raises(RuntimeError, match=r"consumer\.start"):
         await consumer.run()
 
 
 async def test_an_event_that_cannot_be_read_names_its_reason(broker: InMemoryBroker) -> None:
     producer = Producer(broker)
-    event = PaymentFailed(payment_id="p", order_id="o", amount=1, currency="USD",
-                          reason="card_declined")
+    event = PaymentFailed(
+        payment_id="p", order_id="o", amount=1, currency="USD", reason="card_declined"
+    )
     report = await producer.send("payments", event)
     bad = (await broker.read("payments", report.partition))[0].value.replace(
-        b'"PaymentFailed"', b'"PaymentRefunded"')
+        b'"PaymentFailed"', b'"PaymentRefunded"'
+    )
     await broker.produce("payments", bad, key=b"o")
     consumer = Consumer(broker, "g", "payments", lambda e: None, name="m")
     await consumer.start()

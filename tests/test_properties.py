@@ -41,8 +41,7 @@ async def _consumers_scenario(partitions: int, ops: list[tuple]) -> None:
     broker = InMemoryBroker()
     await broker.create_topic("t", partitions=partitions)
     producer = Producer(broker)
-    consumers = [Consumer(broker, "g", "t", lambda e: None, name=n, batch_size=3)
-                 for n in MEMBERS]
+    consumers = [Consumer(broker, "g", "t", lambda e: None, name=n, batch_size=3) for n in MEMBERS]
     produced = 0
     for op in ops:
         if op[0] == "produce":
@@ -67,8 +66,10 @@ async def _consumers_scenario(partitions: int, ops: list[tuple]) -> None:
         if consumer.running:
             await consumer.run()
 
-    sent_ids = {(r.partition, r.offset): str(e.id)
-                for r, e in zip(producer.reports, _events(broker), strict=True)}
+    sent_ids = {
+        (r.partition, r.offset): str(e.id)
+        for r, e in zip(producer.reports, _events(broker), strict=True)
+    }
     handled: dict[int, list[int]] = defaultdict(list)
     for hop in broker.trace.select("handled", group="g"):
         assert sent_ids[(hop.partition, hop.offset)] == hop.event_id  # nothing invented
@@ -149,7 +150,7 @@ async def _broker_scenario(partitions: int, ops: list[tuple]) -> None:
                 in_flight[member].append(record)
         elif op[0] == "commit":
             held = in_flight[member]
-            done, in_flight[member] = held[: op[2]], held[op[2]:]
+            done, in_flight[member] = held[: op[2]], held[op[2] :]
             for record in done:
                 handled[record.partition].append(record.offset)
                 tp = TopicPartition(record.topic, record.partition)
@@ -157,7 +158,7 @@ async def _broker_scenario(partitions: int, ops: list[tuple]) -> None:
                 assert record.offset + 1 > committed.get(tp, 0)  # never goes back
                 committed[tp] = record.offset + 1
 
-    for partition, offsets in handled.items():
+    for offsets in handled.values():
         assert offsets == list(range(len(offsets)))  # each handled once, in order
     for member in sorted(live):  # every member crashes, holding whatever it held
         await broker.leave("g", member)
@@ -166,5 +167,4 @@ async def _broker_scenario(partitions: int, ops: list[tuple]) -> None:
     for partition_state in (await broker.describe()).topic("t"):
         tail = [r.offset for r in rest if r.partition == partition_state.partition]
         # Nothing lost: what was not handled and committed is still delivered.
-        assert handled[partition_state.partition] + tail == list(
-            range(partition_state.end_offset))
+        assert handled[partition_state.partition] + tail == list(range(partition_state.end_offset))

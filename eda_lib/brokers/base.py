@@ -14,7 +14,7 @@ from eda_lib.events import Event, Headers
 from eda_lib.trace import Trace
 
 StartFrom = Literal["earliest", "latest"]
-"""Where a group starts on a partition it has never committed: the oldest record, or the next new one."""
+"""Where a group starts on a partition it never committed: the oldest record or the next new one."""
 
 
 class TopicPartition(NamedTuple):

@@ -159,8 +159,13 @@ class InMemoryBroker:
                 while drop < len(log.records) and log.records[drop].timestamp < oldest_kept:
                     drop += 1
             for record in log.records[:drop]:
-                self.trace.record("expired", self.clock.now(), topic=record.topic,
-                                  partition=record.partition, offset=record.offset)
+                self.trace.record(
+                    "expired",
+                    self.clock.now(),
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
             del log.records[:drop]
             log.start += drop
 
@@ -220,8 +225,12 @@ class InMemoryBroker:
         layout = "; ".join(
             f"{m.name}: {', '.join(map(str, m.assignment)) or '(idle)'}" for m in members
         )
-        self.trace.record("rebalanced", self.clock.now(), group=group.name,
-                          detail=f"generation {group.generation}: {layout or 'no live members'}")
+        self.trace.record(
+            "rebalanced",
+            self.clock.now(),
+            group=group.name,
+            detail=f"generation {group.generation}: {layout or 'no live members'}",
+        )
 
     def _start_position(self, group: _Group, tp: TopicPartition) -> int:
         log = self._topics[tp.topic].logs[tp.partition]
@@ -275,7 +284,9 @@ class InMemoryBroker:
             tp = assigned[(me.turn + i) % len(assigned)]
             log = self._topics[tp.topic].logs[tp.partition]
             position = max(me.positions[tp], log.start)
-            taken = log.records[position - log.start : position - log.start + max_records - len(batch)]
+            taken = log.records[
+                position - log.start : position - log.start + max_records - len(batch)
+            ]
             me.positions[tp] = position + len(taken)
             batch.extend(taken)
             if len(batch) >= max_records:
@@ -284,8 +295,9 @@ class InMemoryBroker:
         if self.trace.enabled:
             now = self.clock.now()
             for record in batch:
-                self.trace.record("delivered", now, record.topic, record.partition,
-                                  record.offset, group, member)
+                self.trace.record(
+                    "delivered", now, record.topic, record.partition, record.offset, group, member
+                )
         return batch
 
     async def commit(self, group: str, member: str, offsets: Mapping[TopicPartition, int]) -> None:
@@ -299,7 +311,9 @@ class InMemoryBroker:
                 )
             log = self._topics[tp.topic].logs[tp.partition]
             if not 0 <= offset <= log.end:
-                raise ValueError(f"cannot commit offset {offset} for {tp}: the log ends at {log.end}")
+                raise ValueError(
+                    f"cannot commit offset {offset} for {tp}: the log ends at {log.end}"
+                )
             state.committed[tp] = offset
             self.trace.record("committed", now, tp.topic, tp.partition, offset, group, member)
 
@@ -314,8 +328,10 @@ class InMemoryBroker:
         return BrokerState(partitions, tuple(self._group_state(g) for g in self._groups.values()))
 
     def _group_state(self, group: _Group) -> GroupState:
-        topics = sorted({t for m in group.members.values() for t in m.topics} |
-                        {tp.topic for tp in group.committed})
+        topics = sorted(
+            {t for m in group.members.values() for t in m.topics}
+            | {tp.topic for tp in group.committed}
+        )
         lag: dict[TopicPartition, int] = {}
         for topic in topics:
             for number, log in enumerate(self._topics[topic].logs):
@@ -334,7 +350,9 @@ class InMemoryBroker:
     ) -> list[Record]:
         target = self._topic(topic)
         if not 0 <= partition < len(target.logs):
-            raise ValueError(f"topic '{topic}' has partitions 0..{len(target.logs) - 1}, not {partition}")
+            raise ValueError(
+                f"topic '{topic}' has partitions 0..{len(target.logs) - 1}, not {partition}"
+            )
         log = target.logs[partition]
         first = max(start, log.start) - log.start
         return log.records[first : first + limit]

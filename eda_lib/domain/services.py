@@ -1,0 +1,54 @@
+"""The three reactions to a payment from lesson 1.1, as small services with one handler each.
+
+Each keeps its effects in plain attributes, so a lesson (and a test) can look at what happened.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from eda_lib.domain.payments import PaymentSuccessful, format_money
+from eda_lib.events import Event
+
+
+@dataclass
+class ShippingService:
+    """Marks an order as ready to ship once its payment succeeded."""
+
+    ready_to_ship: list[str] = field(default_factory=list)
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, PaymentSuccessful) and event.order_id not in self.ready_to_ship:
+            self.ready_to_ship.append(event.order_id)
+
+
+@dataclass
+class AnalyticsDashboard:
+    """Counts payments and revenue per currency, the dashboard counters of lesson 1.1."""
+
+    payments: int = 0
+    revenue: Counter[str] = field(default_factory=Counter)
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, PaymentSuccessful):
+            self.payments += 1
+            self.revenue[event.currency] += event.amount
+
+    def summary(self) -> str:
+        money = ", ".join(format_money(v, c) for c, v in sorted(self.revenue.items()))
+        return f"{self.payments} payment(s), revenue {money or 'none'}"
+
+
+@dataclass
+class ReceiptMailer:
+    """Writes the receipt email a customer would get (kept in `outbox` instead of sent)."""
+
+    outbox: list[str] = field(default_factory=list)
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, PaymentSuccessful):
+            self.outbox.append(
+                f"Receipt for order {event.order_id}: we received {event.money} "
+                f"(payment {event.payment_id})."
+            )

@@ -1,0 +1,278 @@
+"""Pictures of a broker's live state and of a trace (every lesson).
+
+`topology` builds a networkx graph from a `BrokerState` (and the trace, for who produced what);
+`draw_topology` and `draw_timeline` return matplotlib figures, which a notebook shows as PNG.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import networkx as nx
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from eda_lib.brokers.base import BrokerState, TopicPartition
+from eda_lib.messaging import DEAD_LETTER_SUFFIX
+from eda_lib.trace import Trace
+
+COLOURS = {
+    "producer": "#4c72b0",
+    "partition": "#dd8452",
+    "dead-letter": "#c44e52",
+    "member": "#55a868",
+    "group-down": "#bbbbbb",
+}
+
+
+@dataclass(frozen=True)
+class _Column:
+    x: float
+    title: str
+
+
+_COLUMNS = {
+    "producer": _Column(0.0, "producers"),
+    "partition": _Column(1.0, "topics / partitions"),
+    "member": _Column(2.0, "consumer groups / members"),
+}
+
+
+def topology(state: BrokerState, trace: Trace | None = None) -> nx.DiGraph:
+    """Producers -> partitions -> group members, labelled with counts and lag.
+
+    A group with no live member is one grey node: its partitions wait for it, with their lag.
+    Dead-letter topics appear once something was dead-lettered.
+    """
+    graph = nx.DiGraph()
+    dead_letters = Counter(
+        (hop.group, hop.topic + DEAD_LETTER_SUFFIX)
+        for hop in (trace.select("dead_lettered") if trace else [])
+    )
+    for p in state.partitions:
+        dead = p.topic.endswith(DEAD_LETTER_SUFFIX)
+        if dead and p.end_offset == 0:
+            continue
+        graph.add_node(
+            f"partition:{p.topic}[{p.partition}]",
+            kind="dead-letter" if dead else "partition",
+            column="partition",
+            label=f"{p.topic}[{p.partition}]\n{p.size} event{'s' * (p.size != 1)}",
+        )
+    if trace is not None:
+        sent = Counter(
+            (hop.actor, hop.topic, hop.partition)
+            for hop in trace.select("stored")
+            if hop.actor and not hop.topic.endswith(DEAD_LETTER_SUFFIX)
+        )
+        for (producer, topic, partition), count in sorted(sent.items()):
+            target = f"partition:{topic}[{partition}]"
+            if target not in graph:
+                continue
+            graph.add_node(
+                f"producer:{producer}", kind="producer", column="producer", label=producer
+            )
+            graph.add_edge(f"producer:{producer}", target, label=str(count), style="solid")
+    for group in state.groups:
+        if not group.members:
+            node = f"group:{group.group}"
+            graph.add_node(
+                node, kind="group-down", column="member", label=f"{group.group}\n(no live member)"
+            )
+            for tp, lag in sorted(group.lag.items()):
+                _consume_edge(graph, tp, node, lag, waiting=True)
+        for member, assigned in group.members.items():
+            node = f"member:{group.group}/{member}"
+            graph.add_node(
+                node,
+                kind="member",
+                column="member",
+                label=f"{group.group}\n{member}" + ("" if assigned else "\n(idle)"),
+            )
+            for tp in assigned:
+                _consume_edge(graph, tp, node, group.lag.get(tp, 0), waiting=False)
+        for (source_group, dead_topic), count in sorted(dead_letters.items()):
+            if source_group != group.group:
+                continue
+            origin = next(
+                iter(
+                    sorted(
+                        n
+                        for n in graph
+                        if n.startswith(f"member:{group.group}/") or n == f"group:{group.group}"
+                    )
+                ),
+                None,
+            )
+            target = f"partition:{dead_topic}[0]"
+            if origin and target in graph:
+                graph.add_edge(origin, target, label=f"{count} dead", style="dotted")
+    return graph
+
+
+def _consume_edge(
+    graph: nx.DiGraph, tp: TopicPartition, node: str, lag: int, waiting: bool
+) -> None:
+    source = f"partition:{tp.topic}[{tp.partition}]"
+    if source in graph:
+        graph.add_edge(source, node, label=f"lag {lag}", style="dashed" if waiting else "solid")
+
+
+def _layout(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
+    positions: dict[str, tuple[float, float]] = {}
+    for name, column in _COLUMNS.items():
+        nodes = sorted(
+            (n for n, data in graph.nodes(data=True) if data["column"] == name),
+            key=lambda n: (graph.nodes[n]["kind"] == "dead-letter", n),
+        )
+        for i, node in enumerate(nodes):
+            positions[node] = (column.x, -(i - (len(nodes) - 1) / 2))
+    return positions
+
+
+def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str = "") -> Figure:
+    """Draw `topology(state, trace)` in three columns: producers, partitions, consumers."""
+    graph = topology(state, trace)
+    rows = max([1, *Counter(d["column"] for _, d in graph.nodes(data=True)).values()])
+    figure = Figure(figsize=(9.5, 1.3 + 0.95 * rows), dpi=100)
+    ax = figure.add_subplot()
+    positions = _layout(graph)
+    boxes = {}
+    for node, data in graph.nodes(data=True):
+        x, y = positions[node]
+        shape = (
+            "square,pad=0.5" if data["kind"] in ("partition", "dead-letter") else "round,pad=0.6"
+        )
+        boxes[node] = ax.text(
+            x,
+            y,
+            data["label"],
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white",
+            fontweight="bold",
+            zorder=3,
+            bbox={"boxstyle": shape, "fc": COLOURS[data["kind"]], "ec": "none"},
+        )
+    ys = [y for _, y in positions.values()] or [0.0]
+    top = max(ys) + 0.8
+    for column in _COLUMNS.values():
+        ax.text(column.x, top, column.title, ha="center", fontsize=9, color="#333333")
+    ax.set_xlim(-0.45, 2.45)
+    ax.set_ylim(min(ys) - 0.6, top + 0.3)
+    ax.set_title(title or "Who sends to which partition, and who reads it", fontsize=11)
+    ax.axis("off")
+    figure.draw_without_rendering()  # sizes the boxes, so arrows can stop at their edges
+    for source, target, data in graph.edges(data=True):
+        ax.annotate(
+            "",
+            xy=positions[target],
+            xytext=positions[source],
+            zorder=2,
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "#555555",
+                "lw": 1.1,
+                "mutation_scale": 14,
+                "linestyle": data["style"],
+                "shrinkA": 3,
+                "shrinkB": 3,
+                "patchA": boxes[source].get_bbox_patch(),
+                "patchB": boxes[target].get_bbox_patch(),
+            },
+        )
+        (x0, y0), (x1, y1) = positions[source], positions[target]
+        ax.text(
+            x0 + 0.62 * (x1 - x0),
+            y0 + 0.62 * (y1 - y0),
+            data["label"],
+            fontsize=7.5,
+            ha="center",
+            va="center",
+            zorder=4,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
+    return figure
+
+
+_MARKERS = {
+    "produced": ("o", "#4c72b0"),
+    "stored": ("s", "#dd8452"),
+    "delivered": ("v", "#8172b3"),
+    "handled": ("^", "#55a868"),
+    "ignored": ("x", "#937860"),
+    "failed": ("X", "#c44e52"),
+    "dead_lettered": ("D", "#c44e52"),
+    "committed": ("|", "#333333"),
+    "expired": ("*", "#999999"),
+}
+
+
+def _lane(hop_kind: str, topic: str, partition: int, group: str, actor: str) -> str:
+    if hop_kind == "produced":
+        return f"producer {actor}"
+    if hop_kind in ("stored", "expired"):
+        return f"{topic}[{partition}]"
+    return f"{group}/{actor}"
+
+
+def draw_timeline(trace: Trace, *, last: int | None = None, title: str = "") -> Figure:
+    """Every hop as a mark in its lane (producer, partition or group member), in order.
+
+    Grey lines join the hops of one record, so a redelivery shows as a line that comes back.
+    """
+    hops = [h for h in trace.hops if h.kind in _MARKERS]
+    if last is not None:
+        hops = hops[-last:]
+    lanes = sorted(
+        {_lane(h.kind, h.topic, h.partition, h.group, h.actor) for h in hops},
+        key=lambda lane: (not lane.startswith("producer"), "/" in lane, lane),
+    )
+    row = {lane: i for i, lane in enumerate(lanes)}
+    figure = Figure(figsize=(9.5, 1.4 + 0.45 * max(1, len(lanes))), dpi=100)
+    ax: Axes = figure.add_subplot()
+    paths: dict[tuple[str, int, int], list[tuple[int, int]]] = {}
+    for hop in hops:
+        y = row[_lane(hop.kind, hop.topic, hop.partition, hop.group, hop.actor)]
+        if hop.offset >= 0 and hop.kind != "committed":
+            paths.setdefault((hop.topic, hop.partition, hop.offset), []).append((hop.seq, y))
+    for points in paths.values():
+        ax.plot([p[0] for p in points], [p[1] for p in points], color="#cccccc", lw=0.8, zorder=1)
+    for kind, (marker, colour) in _MARKERS.items():
+        chosen = [h for h in hops if h.kind == kind]
+        ax.scatter(
+            [h.seq for h in chosen],
+            [row[_lane(h.kind, h.topic, h.partition, h.group, h.actor)] for h in chosen],
+            marker=marker,
+            color=colour,
+            s=36,
+            zorder=2,
+            label=kind,
+        )
+    ax.set_yticks(range(len(lanes)), lanes, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("step in the trace")
+    ax.set_title(title or "The trace: every hop of every event", fontsize=11)
+    present = [k for k in _MARKERS if any(h.kind == k for h in hops)]
+    handles = [
+        Line2D([], [], marker=_MARKERS[k][0], color=_MARKERS[k][1], ls="", label=k) for k in present
+    ]
+    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.grid(axis="x", alpha=0.2)
+    figure.tight_layout()
+    return figure
+
+
+def assignment_table(state: BrokerState, group: str) -> str:
+    """Which member of `group` owns which partitions, and the lag of each, as text."""
+    current = state.group(group)
+    lines = [
+        f"group '{group}': {len(current.members)} live member(s), total lag {current.total_lag}"
+    ]
+    for member, assigned in current.members.items():
+        owned = ", ".join(f"{tp} (lag {current.lag.get(tp, 0)})" for tp in assigned)
+        lines.append(f"  {member:<12} {owned or 'idle: more members than partitions'}")
+    return "\n".join(lines)

@@ -101,7 +101,7 @@ class Trace:
         """The last hops as a fixed-width text table."""
         rows = [("seq", "kind", "where", "by", "event", "detail")]
         for hop in self.hops[-last:] if last > 0 else []:
-            who = f"{hop.group}/{hop.actor}" if hop.group else hop.actor
+            who = f"{hop.group}/{hop.actor}" if hop.group and hop.actor else hop.group or hop.actor
             rows.append((str(hop.seq), hop.kind, hop.where, who, hop.event_type, hop.detail))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         return "\n".join(

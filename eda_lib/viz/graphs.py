@@ -132,6 +132,17 @@ def _layout(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
     return positions
 
 
+def _edge_of(
+    centre: tuple[float, float], towards: tuple[float, float], half: tuple[float, float]
+) -> tuple[float, float]:
+    """Where the line from a box's centre towards another point leaves the box."""
+    dx, dy = towards[0] - centre[0], towards[1] - centre[1]
+    scale = min(
+        half[0] / abs(dx) if dx else float("inf"), half[1] / abs(dy) if dy else float("inf")
+    )
+    return centre[0] + dx * scale, centre[1] + dy * scale
+
+
 def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str = "") -> Figure:
     """Draw `topology(state, trace)` in three columns: producers, partitions, consumers."""
     graph = topology(state, trace)
@@ -166,11 +177,20 @@ def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str 
     ax.set_title(title or "Who sends to which partition, and who reads it", fontsize=11)
     ax.axis("off")
     figure.draw_without_rendering()  # sizes the boxes, so arrows can stop at their edges
+    to_data = ax.transData.inverted()
+    half: dict[str, tuple[float, float]] = {}
+    for node, box in boxes.items():
+        patch = box.get_bbox_patch()
+        assert patch is not None
+        (left, bottom), (right, top_) = to_data.transform(patch.get_window_extent().get_points())
+        half[node] = ((right - left) / 2, (top_ - bottom) / 2)
     for source, target, data in graph.edges(data=True):
+        start = _edge_of(positions[source], positions[target], half[source])
+        end = _edge_of(positions[target], positions[source], half[target])
         ax.annotate(
             "",
-            xy=positions[target],
-            xytext=positions[source],
+            xy=end,
+            xytext=start,
             zorder=2,
             arrowprops={
                 "arrowstyle": "-|>",
@@ -178,16 +198,15 @@ def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str 
                 "lw": 1.1,
                 "mutation_scale": 14,
                 "linestyle": data["style"],
-                "shrinkA": 3,
-                "shrinkB": 3,
-                "patchA": boxes[source].get_bbox_patch(),
-                "patchB": boxes[target].get_bbox_patch(),
+                "shrinkA": 2,
+                "shrinkB": 2,
             },
         )
-        (x0, y0), (x1, y1) = positions[source], positions[target]
+        (x0, y0), (x1, y1) = start, end
+        along = 0.5 if source.startswith("producer:") else 0.2  # near the partition: less crowded
         ax.text(
-            x0 + 0.62 * (x1 - x0),
-            y0 + 0.62 * (y1 - y0),
+            x0 + along * (x1 - x0),
+            y0 + along * (y1 - y0),
             data["label"],
             fontsize=7.5,
             ha="center",
@@ -222,7 +241,8 @@ def _lane(hop_kind: str, topic: str, partition: int, group: str, actor: str) -> 
 def draw_timeline(trace: Trace, *, last: int | None = None, title: str = "") -> Figure:
     """Every hop as a mark in its lane (producer, partition or group member), in order.
 
-    Grey lines join the hops of one record, so a redelivery shows as a line that comes back.
+    Grey lines follow one record from its partition to each group that reads it, so a
+    redelivery shows up as a second visit to a member's lane.
     """
     hops = [h for h in trace.hops if h.kind in _MARKERS]
     if last is not None:
@@ -234,12 +254,19 @@ def draw_timeline(trace: Trace, *, last: int | None = None, title: str = "") -> 
     row = {lane: i for i, lane in enumerate(lanes)}
     figure = Figure(figsize=(9.5, 1.4 + 0.45 * max(1, len(lanes))), dpi=100)
     ax: Axes = figure.add_subplot()
-    paths: dict[tuple[str, int, int], list[tuple[int, int]]] = {}
+    stored: dict[tuple[str, int, int], tuple[int, int]] = {}
+    paths: dict[tuple[str, int, int, str], list[tuple[int, int]]] = {}
     for hop in hops:
         y = row[_lane(hop.kind, hop.topic, hop.partition, hop.group, hop.actor)]
-        if hop.offset >= 0 and hop.kind != "committed":
-            paths.setdefault((hop.topic, hop.partition, hop.offset), []).append((hop.seq, y))
-    for points in paths.values():
+        record = (hop.topic, hop.partition, hop.offset)
+        if hop.kind == "stored":
+            stored[record] = (hop.seq, y)
+        elif hop.offset >= 0 and hop.group and hop.kind != "committed":
+            path = paths.setdefault(
+                (*record, hop.group), [stored[record]] if record in stored else []
+            )
+            path.append((hop.seq, y))
+    for points in paths.values():  # one line per record and group: from its log to its handling
         ax.plot([p[0] for p in points], [p[1] for p in points], color="#cccccc", lw=0.8, zorder=1)
     for kind, (marker, colour) in _MARKERS.items():
         chosen = [h for h in hops if h.kind == kind]

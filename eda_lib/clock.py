@@ -89,6 +89,9 @@ class reproducible:
         self.seed = seed
         _clock, _ids = self.clock, IdSource(seed)
 
+    def __repr__(self) -> str:
+        return f"reproducible(seed={self.seed}, virtual clock at {self.clock.now().isoformat()})"
+
     def __enter__(self) -> reproducible:
         return self
 

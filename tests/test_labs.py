@@ -1,0 +1,97 @@
+"""Lesson 02's backlog lab, its widget, and the self-checking exercises."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from eda_lib import Consumer, reproducible
+from eda_lib.exercises import (
+    check_audit_group,
+    check_catch_up_capacity,
+    check_invalid_event_is_refused,
+    check_large_payment_flagger,
+    check_payment_for_99_95_eur,
+    check_useful_members,
+)
+from eda_lib.labs import BacklogLab
+from eda_lib.viz import BacklogLabWidget
+from tests.contract import payment
+
+
+async def test_lag_grows_at_the_rate_and_shrinks_at_capacity_minus_rate() -> None:
+    lab = BacklogLab(rate=3, capacity=5)
+    assert (await lab.tick(4)).lag == 0
+    await lab.set_consumer(False)
+    down = await lab.tick(10)
+    assert (down.lag, down.consumer_up) == (30, False)
+    await lab.set_consumer(True)
+    lags = [(await lab.tick()).lag for _ in range(16)]
+    assert lags[:3] == [28, 26, 24]
+    assert lags.index(0) == 14  # 30 / (5 - 3) = 15 ticks
+    assert len(lab.shipped) == len(set(lab.shipped)) == lab.history[-1].published
+
+
+async def test_the_lab_refuses_nonsense() -> None:
+    lab = BacklogLab()
+    with pytest.raises(ValueError, match="between 0 and 1000"):
+        lab.set_rate(-1)
+    with pytest.raises(ValueError, match="ticks"):
+        await lab.tick(0)
+    assert "nothing has happened" in lab.summary()
+
+
+async def test_widget_controls_call_the_lab_and_redraw() -> None:
+    with reproducible():
+        lab = BacklogLab(rate=2, capacity=4)
+        widget = BacklogLabWidget(lab, ticks_per_click=3)
+        assert bytes(widget.chart.value) == b""
+        widget.run.click()
+        await asyncio.gather(*widget.pending)
+        assert lab.history[-1].tick == 3 and widget.status.value == lab.summary()
+        first_chart = bytes(widget.chart.value)
+        assert first_chart.startswith(b"\x89PNG")
+        widget.up.value = False  # the toggle takes the consumer down
+        await asyncio.gather(*widget.pending)
+        assert not lab.consumer.running
+        widget.rate.value = 7
+        assert lab.rate == 7
+        widget.run.click()
+        await asyncio.gather(*widget.pending)
+        assert lab.history[-1].lag == 21 and "DOWN" in widget.status.value
+        assert bytes(widget.chart.value) != first_chart
+
+
+async def test_checks_refuse_wrong_answers_and_accept_right_ones() -> None:
+    assert not await check_catch_up_capacity(11)
+    assert not await check_catch_up_capacity(13)  # works, but is not the smallest
+    assert await check_catch_up_capacity(12)
+    assert not await check_useful_members(5)
+    assert await check_useful_members(4)
+    assert not await check_large_payment_flagger(lambda e: False)
+    assert not await check_large_payment_flagger(lambda e: e.amount > 100_000)
+    assert not await check_large_payment_flagger(lambda e: 1 / 0)
+    assert await check_large_payment_flagger(lambda e: e.amount >= 100_000)
+    assert not check_payment_for_99_95_eur(payment(1))
+    assert check_payment_for_99_95_eur(
+        payment(1, order="order-7").model_copy(update={"amount": 9995})
+    )
+    assert not check_invalid_event_is_refused(lambda: payment(1))
+
+
+async def test_audit_check_needs_a_new_group_that_reads_everything() -> None:
+    async def nothing(broker):
+        return []
+
+    async def right(broker):
+        seen: list[str] = []
+        audit = Consumer(broker, "audit", "payments", lambda e: seen.append(e.payment_id))
+        await audit.start()
+        await audit.run()
+        return seen
+
+    assert not await check_audit_group(nothing)
+    assert await check_audit_group(right)
+    assert "✓" in repr(await check_audit_group(right))
+    assert "Hint" in repr(await check_audit_group(nothing))

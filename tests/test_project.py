@@ -1,0 +1,55 @@
+"""The project's set-up promises: conda and pip list the same dependencies, with lower bounds."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CONDA_ONLY = {"python", "pip", "openjdk", "maven"}  # what pip cannot install
+
+
+def _requirement(text: str) -> tuple[str, str]:
+    match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*(.*?)\s*", text)
+    assert match, f"cannot read requirement {text!r}"
+    return match.group(1).lower().replace("_", "-"), match.group(2).replace(" ", "")
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_deps = dict(_requirement(r) for r in project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        pip_deps.update(_requirement(r) for r in extra)
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda_deps = dict(_requirement(d) for d in environment["dependencies"] if isinstance(d, str))
+    assert {"openjdk", "maven"} <= conda_deps.keys()
+    conda_deps = {k: v for k, v in conda_deps.items() if k not in CONDA_ONLY}
+    assert conda_deps == pip_deps
+
+
+def test_dependencies_have_lower_bounds_and_no_pins() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"].values()
+    everything = [*project["dependencies"], *(r for extra in extras for r in extra)]
+    for requirement in everything:
+        name, bound = _requirement(requirement)
+        assert bound.startswith(">="), f"{name} needs a lower bound, not {bound!r}"
+        assert "==" not in bound and "<" not in bound, f"{name} is pinned: {bound}"
+
+
+def test_every_notebook_is_committed_executed_with_png_images() -> None:
+    import nbformat
+
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert [n.name[:2] for n in notebooks][:3] == ["00", "01", "02"]
+    for path in notebooks:
+        notebook = nbformat.read(path, as_version=4)
+        code = [c for c in notebook.cells if c.cell_type == "code" and c.source.strip()]
+        assert all(c.execution_count for c in code), f"{path.name} has unexecuted cells"
+        for cell in code:
+            for output in cell.outputs:
+                assert output.output_type != "error", f"{path.name} was saved with an error"
+                assert "image/svg+xml" not in output.get("data", {}), f"{path.name}: keep PNG"

@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 FIRST_NOTEBOOK := notebooks/00_start_here.ipynb
 LAB_ARGS ?=
+# Jupyter refuses to run as root unless told; containers and some CI machines are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help install lab test lint notebooks bench clean
 
@@ -30,7 +32,7 @@ install: $(STAMP)
 
 lab: install
 	@echo "==> opening JupyterLab on $(FIRST_NOTEBOOK) (127.0.0.1 only; the URL below carries your login token)"
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(LAB_ARGS) $(FIRST_NOTEBOOK)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) $(ROOT_FLAG) $(LAB_ARGS) $(FIRST_NOTEBOOK)
 
 lint: install
 	@echo "==> ruff"

@@ -324,8 +324,7 @@ def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
         raise _from_validation(cls, error) from None
 
 
-def deserialize(data: bytes, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Event:
-    """Read CloudEvents structured-mode JSON into a typed event, or raise `InvalidEvent`."""
+def _json_object(data: bytes, max_bytes: int, what: str) -> dict[str, Any]:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise InvalidEvent(
             "not_bytes",
@@ -343,25 +342,26 @@ def deserialize(data: bytes, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Eve
         text = bytes(data).decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidEvent(
-            "not_utf8",
-            f"byte {error.start} is not valid UTF-8",
-            fix="encode the JSON text as UTF-8",
+            "not_utf8", f"byte {error.start} is not valid UTF-8", fix="encode the JSON as UTF-8"
         ) from None
     try:
         parsed = json.loads(text, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, ValueError) as error:
         raise InvalidEvent(
-            "not_json",
-            f"not JSON: {error}",
-            fix="send one JSON object, as written by eda_lib.serialize",
+            "not_json", f"not JSON: {error}", fix=f"send {what} as one JSON object"
         ) from None
     if not isinstance(parsed, dict):
         raise InvalidEvent(
             "not_object",
             f"the JSON is a {type(parsed).__name__}, not an object",
-            fix="send one JSON object with the CloudEvents attributes",
+            fix=f"send {what} as one JSON object",
         )
-    return from_cloudevent(parsed)
+    return parsed
+
+
+def deserialize(data: bytes, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Event:
+    """Read CloudEvents structured-mode JSON into a typed event, or raise `InvalidEvent`."""
+    return from_cloudevent(_json_object(data, max_bytes, "the CloudEvents attributes and data"))
 
 
 Headers = tuple[tuple[str, bytes], ...]
@@ -381,3 +381,45 @@ class StructuredJson:
 
     def decode(self, value: bytes, headers: Headers) -> Event:
         return deserialize(value, max_bytes=self.max_bytes)
+
+
+class KafkaBinary:
+    """CloudEvents binary mode for Kafka: attributes in `ce_` headers, the data as the value.
+    Reads binary and structured mode alike, so topics written by other tools can be consumed."""
+
+    name = "cloudevents-binary"
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self.max_bytes = max_bytes
+
+    def encode(self, event: Event) -> tuple[bytes, Headers]:
+        attributes = to_cloudevent(event)
+        data = attributes.pop("data")
+        attributes.pop("datacontenttype")
+        headers = [(f"ce_{name}", str(value).encode()) for name, value in attributes.items()]
+        headers.append(("content-type", b"application/json"))
+        value = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        return value, tuple(headers)
+
+    def decode(self, value: bytes, headers: Headers) -> Event:
+        found = {name.lower(): raw for name, raw in headers}
+        content_type = found.get("content-type", b"").decode("latin-1")
+        if "ce_specversion" not in found or content_type.startswith("application/cloudevents"):
+            return deserialize(value, max_bytes=self.max_bytes)
+        attributes: dict[str, Any] = {}
+        for name, raw in found.items():
+            if name.startswith("ce_"):
+                try:
+                    attributes[name[3:]] = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidEvent(
+                        "not_utf8",
+                        f"header {name} is not UTF-8",
+                        field=name[3:],
+                        fix="write CloudEvents headers as UTF-8 text",
+                    ) from None
+        if attributes.get("schemaversion", "").isdigit():
+            attributes["schemaversion"] = int(attributes["schemaversion"])
+        attributes["datacontenttype"] = content_type or "application/json"
+        attributes["data"] = _json_object(value, self.max_bytes, "the event's data")
+        return from_cloudevent(attributes)

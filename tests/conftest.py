@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from eda_lib import reproducible
+from eda_lib.kafka_local import KafkaSetupError, LocalKafka, bootstrap_from_env, running_broker
 
 
 @pytest.fixture
@@ -12,3 +15,51 @@ def repeatable() -> Iterator[reproducible]:
     """Seeded ids and a virtual clock for one test; the real ones come back afterwards."""
     with reproducible(seed=42) as state:
         yield state
+
+
+def _cannot_run_kafka(reason: str) -> None:
+    if os.environ.get("EDA_REQUIRE_KAFKA") == "1":
+        pytest.fail(f"EDA_REQUIRE_KAFKA=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A Kafka cluster for the `kafka` tests: KAFKA_BOOTSTRAP if set, else a broker that
+    `make kafka` left running, else a fresh local one for this session (stopped afterwards)."""
+    existing = bootstrap_from_env()
+    if existing:
+        yield existing
+        return
+    running = running_broker()
+    if running is not None:
+        yield str(running["bootstrap"])
+        return
+    missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
+    if missing:
+        _cannot_run_kafka(
+            f"the Kafka tests need {' and '.join(missing)} to start a local broker "
+            "(or KAFKA_BOOTSTRAP pointing at a cluster)"
+        )
+    broker = LocalKafka()
+    try:
+        broker.start()
+    except KafkaSetupError as error:
+        _cannot_run_kafka(f"the local Kafka broker did not start: {error}")
+    yield broker.bootstrap
+    broker.stop()
+
+
+@pytest.fixture
+def local_kafka() -> Iterator[LocalKafka]:
+    """A broker of the test's own, for tests that kill and restart it."""
+    missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
+    if missing:
+        _cannot_run_kafka(f"this test needs {' and '.join(missing)} to start its own broker")
+    broker = LocalKafka()
+    try:
+        broker.start()
+    except KafkaSetupError as error:
+        _cannot_run_kafka(f"the local Kafka broker did not start: {error}")
+    yield broker
+    broker.stop()

@@ -5,6 +5,7 @@ the tests poll with a timeout until the expected records arrive."""
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections import Counter
 
 import pytest
@@ -46,13 +47,14 @@ async def drain(
 
 
 class BrokerContract:
+    # Unique names: a real broker may outlive the test session that created its topics.
     @pytest.fixture
     def topic(self) -> str:
-        return f"contract-{next(_ids)}"
+        return f"contract-{uuid.uuid4().hex[:10]}"
 
     @pytest.fixture
     def group(self) -> str:
-        return f"group-{next(_ids)}"
+        return f"group-{uuid.uuid4().hex[:10]}"
 
     async def test_offsets_are_consecutive_and_readable(self, broker: Broker, topic: str) -> None:
         await broker.create_topic(topic, partitions=3)

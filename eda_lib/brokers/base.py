@@ -168,6 +168,14 @@ class Broker(Protocol):
         producer: str = "",
     ) -> DeliveryReport: ...
 
+    async def produce_many(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes, Headers]],
+        *,
+        producer: str = "",
+    ) -> list[DeliveryReport]: ...
+
     async def flush(self) -> None: ...
 
     async def join(

@@ -143,6 +143,18 @@ class InMemoryBroker:
             self._arrival.set()
         return DeliveryReport(topic, partition, offset, timestamp)
 
+    async def produce_many(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes, Headers]],
+        *,
+        producer: str = "",
+    ) -> list[DeliveryReport]:
+        return [
+            await self.produce(topic, value, key=key, headers=headers, producer=producer)
+            for key, value, headers in messages
+        ]
+
     async def flush(self) -> None:
         """Nothing to wait for: in memory a send is stored before it returns."""
 

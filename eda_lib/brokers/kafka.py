@@ -8,6 +8,7 @@ the value). Each group member is one `AIOKafkaConsumer` with manual commits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Mapping, Sequence
@@ -471,12 +472,18 @@ class KafkaBroker:
         finally:
             await reader.stop()
 
-    async def close(self) -> None:
-        for group, member in list(self._members):
-            await self._members.pop((group, member)).consumer.stop()
+    async def close(self, timeout: float = 10.0) -> None:
+        """Leave every group and stop the clients; gives up on a client after `timeout` seconds
+        (a dead broker must not hang the caller)."""
+        clients: list[Any] = [m.consumer for m in self._members.values()]
+        self._members.clear()
         if self._producer is not None:
-            await self._producer.stop()
+            clients.append(self._producer)
             self._producer = None
+        for client in clients:
+            with contextlib.suppress(TimeoutError, KafkaError):
+                await asyncio.wait_for(client.stop(), timeout)
         if self._admin is not None:
-            await self._admin.close()
+            with contextlib.suppress(TimeoutError, KafkaError):
+                await asyncio.wait_for(self._admin.close(), timeout)
             self._admin = None

@@ -247,7 +247,10 @@ class LocalKafka:
         config = self._write_config()
         classpath = f"{libs}/*"
         logging_config = f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}"
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        id_file = self.data_dir / "cluster-id"  # a restart must format with the same id
+        if not id_file.exists():
+            id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        cluster_id = id_file.read_text().strip()
         formatted = subprocess.run(
             [
                 java,
@@ -256,8 +259,7 @@ class LocalKafka:
                 logging_config,
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                f"--cluster-id={cluster_id}",  # the id may start with '-'; keep it one argument
                 "-c",
                 str(config),
                 "--ignore-formatted",

@@ -18,6 +18,7 @@ from eda_lib.brokers import (
     UnknownTopic,
 )
 from eda_lib.clock import VirtualClock, reproducible
+from eda_lib.connect import open_broker
 from eda_lib.domain import (
     OrderApproved,
     OrderCancelled,
@@ -58,6 +59,7 @@ __all__ = [
     "VirtualClock",
     "deserialize",
     "format_money",
+    "open_broker",
     "reproducible",
     "serialize",
 ]

@@ -21,6 +21,7 @@ from eda_lib import (
     UnknownTopic,
 )
 from eda_lib.brokers import partition_for_key
+from eda_lib.explorer import explore, messages
 
 _ids = itertools.count()
 
@@ -242,3 +243,37 @@ class BrokerContract:
         assert {
             k: kinds[k] for k in ("produced", "stored", "delivered", "handled", "committed")
         } == dict.fromkeys(("produced", "stored", "delivered", "handled", "committed"), 1)
+
+    async def test_a_deleted_topic_is_gone(self, broker: Broker, topic: str) -> None:
+        await broker.create_topic(topic, partitions=2)
+        assert (await broker.topics())[topic] == 2
+        await broker.delete_topic(topic)
+        assert topic not in await broker.topics()
+        with pytest.raises(UnknownTopic):
+            await Producer(broker).send(topic, payment(0))
+
+    async def test_the_explorer_shows_offsets_messages_and_lag(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
+        await broker.create_topic(topic, partitions=2)
+        producer = Producer(broker)
+        for i in range(3):
+            await producer.send(topic, payment(i, order="same"))
+        await broker.produce(topic, b"junk", key=b"same")
+        consumer = Consumer(broker, group, topic, lambda e: None, name="m")
+        await consumer.start()
+        await consumer.run(max_events=2, timeout=20)
+        await consumer.stop()
+        partition = partition_for_key(b"same", 2)
+        rows = await messages(broker, topic)
+        assert [(r.partition, r.offset, r.key, r.event_type) for r in rows] == [
+            (partition, 0, "same", "PaymentSuccessful"),
+            (partition, 1, "same", "PaymentSuccessful"),
+            (partition, 2, "same", "PaymentSuccessful"),
+            (partition, 3, "same", "?"),
+        ]
+        assert rows[0].summary.startswith("payment_id=pay-0, order_id=same")
+        assert rows[3].summary == "unreadable (not_json)"
+        lines = [line.split() for line in (await explore(broker, topic)).splitlines()]
+        assert [topic, str(partition), "0", "4", "4"] in lines  # first, next offset, count
+        assert [group, f"{topic}[{partition}]", "(none)", "2", "2"] in lines  # committed, lag

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from eda_lib import Consumer, InMemoryBroker, Producer
 from eda_lib.viz import assignment_table, draw_timeline, draw_topology, topology
 from tests.contract import payment
@@ -76,3 +78,25 @@ async def test_assignment_table_names_idle_members() -> None:
     table = assignment_table(await broker.describe(), "g")
     assert "a            t[0] (lag 0)" in table
     assert "b            idle" in table
+
+
+async def test_the_topic_explorer_widget_refreshes_from_the_broker() -> None:
+    from eda_lib.viz import TopicExplorerWidget
+
+    broker = await _scene()
+    widget = TopicExplorerWidget(broker, limit=2)
+    await asyncio.gather(*widget.pending)
+    assert list(widget.topic.options) == ["payments", "payments.dead-letter"]
+    assert "TOPICS" in widget.output.value and "CONSUMER GROUPS" in widget.output.value
+    widget.topic.value = "payments"
+    widget.start.value = 1
+    widget.refresh_button.click()
+    await asyncio.gather(*widget.pending)
+    shown = widget.output.value
+    assert "MESSAGES IN payments" in shown
+    offsets = [
+        line.split()[1]
+        for line in shown.split("MESSAGES IN payments")[1].splitlines()[2:]
+        if line.strip() and not line.startswith("</pre>")
+    ]
+    assert offsets and set(offsets) <= {"1", "2"}  # from offset 1, at most 2 per partition

@@ -179,6 +179,17 @@ class KafkaBroker:
                 return
             await asyncio.sleep(0.05)
 
+    async def delete_topic(self, topic: str) -> None:
+        """Delete a topic; returns once Kafka no longer lists it."""
+        await self._partition_count(topic, refresh=True)
+        admin = await self._admin_client()
+        await admin.delete_topics([topic])
+        self._partitions.pop(topic, None)
+        for _ in range(200):
+            if topic not in await self._describe():
+                return
+            await asyncio.sleep(0.05)
+
     async def _describe(self, topics: list[str] | None = None) -> dict[str, int]:
         admin = await self._admin_client()
         described = await admin.describe_topics(topics)

@@ -109,6 +109,17 @@ class InMemoryBroker:
             return
         self._topics[topic] = _Topic(topic, [_Log() for _ in range(partitions)], retention)
 
+    async def delete_topic(self, topic: str) -> None:
+        """Delete a topic, its records and every group's offsets for it."""
+        self._topic(topic)
+        for group in self._groups.values():
+            if any(topic in m.topics for m in group.members.values()):
+                raise BrokerError(
+                    f"group '{group.name}' still reads '{topic}'. Fix: stop its consumers first"
+                )
+            group.committed = {tp: o for tp, o in group.committed.items() if tp.topic != topic}
+        del self._topics[topic]
+
     async def topics(self) -> dict[str, int]:
         return {name: len(topic.logs) for name, topic in self._topics.items()}
 

@@ -1,6 +1,13 @@
 """Seeing the flow: graphs of live broker state, trace timelines, and the lesson widgets."""
 
 from eda_lib.viz.graphs import assignment_table, draw_timeline, draw_topology, topology
-from eda_lib.viz.widgets import BacklogLabWidget
+from eda_lib.viz.widgets import BacklogLabWidget, TopicExplorerWidget
 
-__all__ = ["BacklogLabWidget", "assignment_table", "draw_timeline", "draw_topology", "topology"]
+__all__ = [
+    "BacklogLabWidget",
+    "TopicExplorerWidget",
+    "assignment_table",
+    "draw_timeline",
+    "draw_topology",
+    "topology",
+]

@@ -4,6 +4,7 @@ method the notebook calls in code, and then redraws from the lab's state."""
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import ipywidgets as w
 from matplotlib.figure import Figure
 
+from eda_lib.brokers.base import Broker
+from eda_lib.explorer import explore, messages, messages_table
 from eda_lib.labs import BacklogLab
 
 
@@ -57,6 +60,47 @@ class BacklogLabWidget:
     def redraw(self) -> None:
         self.status.value = self.lab.summary()
         self.chart.value = png(self.lab.plot()) if self.lab.history else b""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.view)
+
+
+class TopicExplorerWidget:
+    """Pick a topic and a start offset; see its partitions, messages and consumer groups.
+    The refresh button calls `eda_lib.explorer.explore` and `messages`, as the notebook does."""
+
+    def __init__(self, broker: Broker, limit: int = 5) -> None:
+        self.broker = broker
+        self.topic = w.Dropdown(description="topic", options=[])
+        self.start = w.BoundedIntText(value=0, min=0, max=10**9, description="from offset")
+        self.limit = w.IntSlider(value=limit, min=1, max=50, description="per partition")
+        self.refresh_button = w.Button(description="refresh", icon="refresh")
+        self.output = w.HTML()
+        self.pending: set[asyncio.Task[None]] = set()
+        self.refresh_button.on_click(lambda _: self._act(self.refresh))
+        self.view = w.VBox(
+            [w.HBox([self.topic, self.start, self.limit, self.refresh_button]), self.output]
+        )
+        self._act(self.refresh)
+
+    def _act(self, action: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.get_running_loop().create_task(action())
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def refresh(self) -> None:
+        topics = sorted(await self.broker.topics())
+        if list(self.topic.options) != topics:
+            self.topic.options = topics
+        text = await explore(self.broker)
+        if self.topic.value:
+            rows = await messages(
+                self.broker, self.topic.value, start=self.start.value, limit=self.limit.value
+            )
+            text += f"\n\nMESSAGES IN {self.topic.value}\n" + messages_table(rows)
+        self.output.value = f"<pre>{html.escape(text)}</pre>"
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

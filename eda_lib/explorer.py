@@ -1,0 +1,103 @@
+"""A topic explorer for any broker (lesson 08): topics, partitions and offsets, the messages in
+them (decoded), and consumer groups with their lag. It is what the course's learners get from
+Kafdrop, as plain text a notebook can print and a test can compare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eda_lib.brokers.base import Broker, BrokerState
+from eda_lib.events import InvalidEvent
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    partition: int
+    offset: int
+    key: str
+    event_type: str
+    summary: str  # the event's data, or why it could not be read
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def topics_table(state: BrokerState) -> str:
+    """One line per partition: its offsets and how many messages it holds."""
+    rows = [("topic", "partition", "first offset", "next offset", "messages")]
+    for p in sorted(state.partitions, key=lambda p: (p.topic, p.partition)):
+        rows.append(
+            (p.topic, str(p.partition), str(p.start_offset), str(p.end_offset), str(p.size))
+        )
+    return _table(rows)
+
+
+def groups_table(state: BrokerState) -> str:
+    """One line per group and partition: who owns it, the committed offset and the lag."""
+    rows = [("group", "partition", "member", "committed", "lag")]
+    for group in sorted(state.groups, key=lambda g: g.group):
+        owner = {tp: member for member, tps in group.members.items() for tp in tps}
+        for tp in sorted(group.lag):
+            committed = group.committed.get(tp)
+            rows.append(
+                (
+                    group.group,
+                    str(tp),
+                    owner.get(tp, "(none)"),
+                    "-" if committed is None else str(committed),
+                    str(group.lag[tp]),
+                )
+            )
+    return _table(rows)
+
+
+async def messages(
+    broker: Broker, topic: str, *, partition: int | None = None, start: int = 0, limit: int = 10
+) -> list[MessageRow]:
+    """Up to `limit` messages per partition from offset `start`, decoded with the broker's
+    codec; a message that cannot be decoded is listed with the reason."""
+    count = (await broker.topics()).get(topic)
+    if count is None:
+        raise ValueError(f"no topic '{topic}' (topics: {', '.join(await broker.topics())})")
+    rows = []
+    for number in range(count) if partition is None else [partition]:
+        for record in await broker.read(topic, number, start=start, limit=limit):
+            key = record.key.decode("utf-8", "replace") if record.key is not None else "-"
+            try:
+                event = broker.codec.decode(record.value, record.headers)
+            except InvalidEvent as error:
+                rows.append(
+                    MessageRow(number, record.offset, key, "?", f"unreadable ({error.problem})")
+                )
+                continue
+            data = ", ".join(f"{k}={v}" for k, v in event.data().items())
+            rows.append(MessageRow(number, record.offset, key, event.event_type, data))
+    return rows
+
+
+def messages_table(rows: list[MessageRow], width: int = 70) -> str:
+    table = [("partition", "offset", "key", "type", "data")]
+    for row in rows:
+        summary = row.summary if len(row.summary) <= width else row.summary[: width - 1] + "…"
+        table.append((str(row.partition), str(row.offset), row.key, row.event_type, summary))
+    return _table(table)
+
+
+async def explore(broker: Broker, topic: str | None = None, *, limit: int = 5) -> str:
+    """Everything at once: topics and offsets, groups and lag, and (for `topic`) its messages."""
+    state = await broker.describe()
+    parts = ["TOPICS", topics_table(state)]
+    if state.groups:
+        parts += ["", "CONSUMER GROUPS", groups_table(state)]
+    if topic is not None:
+        parts += [
+            "",
+            f"MESSAGES IN {topic} (first {limit} per partition)",
+            messages_table(await messages(broker, topic, limit=limit)),
+        ]
+    return "\n".join(parts)

@@ -1,0 +1,127 @@
+"""Setting up a local Kafka broker: clear errors when something is missing, and one broker, not
+two, when an earlier one is still running."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+
+from eda_lib import InMemoryBroker, open_broker
+from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.kafka_local import KafkaSetupError, LocalKafka
+from eda_lib.kafka_local import __main__ as cli
+from eda_lib.kafka_local.broker import fetch_jars
+
+
+@pytest.fixture
+def empty_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+
+def test_no_java_says_install_a_jdk(empty_path: None) -> None:
+    with pytest.raises(KafkaSetupError, match=r"`java` is not on PATH: install a JDK 17"):
+        LocalKafka().start()
+
+
+def test_no_maven_says_install_it_or_use_kafka_bootstrap(
+    empty_path: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("EDA_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(KafkaSetupError, match=r"`mvn` is not on PATH.*KAFKA_BOOTSTRAP"):
+        fetch_jars("4.4.0")
+
+
+async def test_a_lesson_falls_back_to_memory_and_says_why(
+    empty_path: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP", raising=False)
+    monkeypatch.delenv("EDA_REQUIRE_KAFKA", raising=False)
+    broker = await open_broker("kafka")
+    assert isinstance(broker, InMemoryBroker)
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said == [
+        "Kafka is not available here (`java` is not on PATH: install a JDK 17 or "
+        "newer (e.g. `apt-get install openjdk-17-jre-headless`, or `conda install "
+        "-c conda-forge openjdk>=17`)); using InMemoryBroker instead."
+    ]
+    monkeypatch.setenv("EDA_REQUIRE_KAFKA", "1")
+    with pytest.raises(KafkaSetupError):
+        await open_broker("kafka")
+
+
+async def test_open_broker_defaults_to_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EDA_BROKER", raising=False)
+    assert isinstance(await open_broker(), InMemoryBroker)
+    monkeypatch.setenv("EDA_BROKER", "carrier-pigeon")
+    with pytest.raises(ValueError, match="'memory' or 'kafka'"):
+        await open_broker()
+
+
+@pytest.mark.kafka
+async def test_open_broker_uses_kafka_bootstrap(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
+    broker = await open_broker("kafka")
+    try:
+        assert isinstance(broker, KafkaBroker) and broker.bootstrap == kafka_bootstrap
+    finally:
+        await broker.close()
+
+
+@pytest.mark.kafka
+def test_a_taken_port_is_named(kafka_bootstrap: str) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        with pytest.raises(KafkaSetupError, match=rf"port {port} on 127.0.0.1 is already taken"):
+            LocalKafka(port=port).start()
+
+
+@pytest.mark.kafka
+def test_jars_that_cannot_be_fetched_show_what_maven_said(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("EDA_CACHE_DIR", str(tmp_path))
+    with pytest.raises(
+        KafkaSetupError,
+        match=r"(?s)Maven could not fetch Apache Kafka 0\.0\.1.*"
+        r"Maven said:\n.+",
+    ):
+        fetch_jars("0.0.1")
+    assert not (tmp_path / "eda-notebooks" / "kafka" / "0.0.1" / "libs").exists()
+
+
+@pytest.mark.kafka
+def test_the_cli_starts_once_reports_and_stops(
+    kafka_bootstrap: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    libs = fetch_jars()  # reuse the jars already fetched, in a cache of this test's own
+    monkeypatch.setenv("EDA_CACHE_DIR", str(tmp_path))
+    own = tmp_path / "eda-notebooks" / "kafka" / libs.parent.name
+    own.mkdir(parents=True)
+    (own / "libs").symlink_to(libs)
+    assert cli.main(["status"]) == 1
+    capsys.readouterr()
+    try:
+        assert cli.main(["start", "--port", "0"]) == 0
+        bootstrap = capsys.readouterr().out.strip()
+        assert bootstrap.startswith("127.0.0.1:")
+        assert cli.main(["start", "--port", "0"]) == 0  # a second start finds the first
+        second = capsys.readouterr()
+        assert second.out.strip() == bootstrap and "not starting another" in second.err
+        assert cli.main(["status"]) == 0
+        assert bootstrap in capsys.readouterr().out
+        broker = asyncio.run(KafkaBroker.connect(bootstrap))
+        asyncio.run(broker.close())
+    finally:
+        assert cli.main(["stop"]) == 0
+    assert "stopped" in capsys.readouterr().out
+    assert cli.main(["status"]) == 1

@@ -178,3 +178,19 @@ async def test_an_event_that_cannot_be_read_names_its_reason(broker: InMemoryBro
     [dead] = await broker.read("payments.dead-letter", 0)
     assert dead.header("dlt-reason") == b"unknown_type"
     assert b"PaymentRefunded" in (dead.header("dlt-error") or b"")
+
+
+async def test_batch_commits_once_per_poll_and_loses_nothing(broker: InMemoryBroker) -> None:
+    producer = Producer(broker)
+    for i in range(10):
+        await producer.send("payments", payment(i, order="one"))
+    consumer = Consumer(
+        broker, "g", "payments", lambda e: None, name="m", batch_size=4, commit="batch"
+    )
+    await consumer.start()
+    await consumer.run()
+    commits = broker.trace.select("committed", group="g")
+    assert [h.offset for h in commits] == [4, 8, 10]
+    assert (await broker.describe()).group("g").total_lag == 0
+    with pytest.raises(ValueError, match="'each' or 'batch'"):
+        Consumer(broker, "g", "payments", lambda e: None, commit="sometimes")  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,19 +30,23 @@ consumer_ops = st.lists(
 )
 
 
+@pytest.mark.parametrize("commit", ["each", "batch"])
 @settings(max_examples=200, deadline=None)
 @given(partitions=st.integers(1, 4), ops=consumer_ops)
 def test_consumers_in_a_group_handle_each_event_once_in_order(
-    partitions: int, ops: list[tuple]
+    commit: str, partitions: int, ops: list[tuple]
 ) -> None:
-    asyncio.run(_consumers_scenario(partitions, ops))
+    asyncio.run(_consumers_scenario(partitions, ops, commit))
 
 
-async def _consumers_scenario(partitions: int, ops: list[tuple]) -> None:
+async def _consumers_scenario(partitions: int, ops: list[tuple], commit: str = "each") -> None:
     broker = InMemoryBroker()
     await broker.create_topic("t", partitions=partitions)
     producer = Producer(broker)
-    consumers = [Consumer(broker, "g", "t", lambda e: None, name=n, batch_size=3) for n in MEMBERS]
+    consumers = [
+        Consumer(broker, "g", "t", lambda e: None, name=n, batch_size=3, commit=commit)  # type: ignore[arg-type]
+        for n in MEMBERS
+    ]
     produced = 0
     for op in ops:
         if op[0] == "produce":

@@ -1,0 +1,141 @@
+"""Throughput of KafkaBroker against plain aiokafka, on the same local Kafka broker.
+
+Both sides produce and then consume the same PaymentSuccessful events through one topic with one
+partition, with the same client settings (acks=all, idempotence, linger, poll size), sending the
+same CloudEvents binary-mode bytes and headers: each side encodes with `KafkaBinary` on produce
+and decodes on consume, and commits once per polled batch. The eda side adds the Producer,
+Consumer, Broker adapter and trace, so the ratio is what that adapter costs. Sides alternate,
+and each is timed end to end (produce, then consume everything back). Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from eda_lib import Consumer, Event, PaymentSuccessful, Producer, reproducible
+from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.events import KafkaBinary
+from eda_lib.kafka_local import LocalKafka, bootstrap_from_env
+
+CHUNK = 1000  # sends in flight before waiting for their acknowledgements, on both sides
+
+
+def make_events(count: int) -> list[PaymentSuccessful]:
+    return [
+        PaymentSuccessful(
+            payment_id=f"pay-{i}", order_id=f"order-{i}", amount=1000 + i % 5000, currency="usd"
+        )
+        for i in range(count)
+    ]
+
+
+async def through_eda(bootstrap: str, events: list[PaymentSuccessful]) -> float:
+    broker = await KafkaBroker.connect(bootstrap)
+    topic = f"bench-eda-{uuid.uuid4().hex[:8]}"
+    await broker.create_topic(topic, partitions=1)
+    received: list[Event] = []
+    consumer = Consumer(
+        broker, f"{topic}-group", topic, received.append, name="c", batch_size=500, commit="batch"
+    )
+    started = time.perf_counter()
+    await Producer(broker, "bench").send_all(topic, events, chunk=CHUNK)
+    await consumer.start()
+    report = await consumer.run(max_events=len(events), timeout=600)
+    elapsed = time.perf_counter() - started
+    await consumer.stop()
+    await broker.close()
+    assert report.handled == len(received) == len(events), report
+    return len(events) / elapsed
+
+
+async def through_aiokafka(
+    bootstrap: str,
+    events: list[PaymentSuccessful],
+    settings: dict[str, Any],
+    consumer_settings: dict[str, Any],
+) -> float:
+    codec = KafkaBinary()
+    setup = await KafkaBroker.connect(bootstrap)  # only to create the topic the same way
+    topic = f"bench-plain-{uuid.uuid4().hex[:8]}"
+    await setup.create_topic(topic, partitions=1)
+    await setup.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **settings)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"{topic}-group",
+        auto_offset_reset="earliest",
+        **consumer_settings,
+    )
+    received: list[Event] = []
+    await producer.start()
+    started = time.perf_counter()
+    for first in range(0, len(events), CHUNK):
+        pending = []
+        for event in events[first : first + CHUNK]:
+            value, headers = codec.encode(event)
+            key = event.key.encode() if event.key else None
+            pending.append(
+                await producer.send(topic, value, key=key, partition=0, headers=list(headers))
+            )
+        await asyncio.gather(*pending)
+    await consumer.start()
+    while len(received) < len(events):
+        batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+        for records in batches.values():
+            received.extend(codec.decode(r.value, tuple(r.headers)) for r in records)
+        if batches:
+            await consumer.commit()
+    elapsed = time.perf_counter() - started
+    await consumer.stop()
+    await producer.stop()
+    return len(events) / elapsed
+
+
+async def main(count: int, rounds: int) -> dict[str, float | int]:
+    broker_start_s = 0.0
+    local = None
+    bootstrap = bootstrap_from_env()
+    if bootstrap is None:
+        began = time.perf_counter()
+        local = await asyncio.to_thread(LocalKafka().start)
+        broker_start_s = time.perf_counter() - began
+        bootstrap = local.bootstrap
+    try:
+        with reproducible(seed=0):
+            events = make_events(count)
+        probe = KafkaBroker(bootstrap)
+        settings, consumer_settings = probe.producer_settings(), probe.consumer_settings()
+        eda_rates, plain_rates = [], []
+        for _ in range(rounds):
+            plain_rates.append(
+                await through_aiokafka(bootstrap, events, settings, consumer_settings)
+            )
+            eda_rates.append(await through_eda(bootstrap, events))
+    finally:
+        if local is not None:
+            await asyncio.to_thread(local.stop)
+    eda_best, plain_best = max(eda_rates), max(plain_rates)
+    return {
+        "events": count,
+        "rounds": rounds,
+        "eda_events_per_s": round(eda_best),
+        "aiokafka_events_per_s": round(plain_best),
+        "ratio_vs_aiokafka": round(eda_best / plain_best, 3),
+        "broker_start_s": round(broker_start_s, 2),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.events, args.rounds))))

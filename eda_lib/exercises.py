@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.brokers.base import TopicPartition
+from eda_lib.brokers.memory import InMemoryBroker, partition_for_key
 from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.events import Event, InvalidEvent
 from eda_lib.labs import BacklogLab
@@ -183,3 +184,42 @@ def check_invalid_event_is_refused(build: Callable[[], Event]) -> Check:
     except InvalidEvent as error:
         return Check(True, f"refused with a clear reason: {error}")
     return _fail("the event was built", "try a negative amount or a two-letter currency")
+
+
+# --- lesson 08 --------------------------------------------------------------------------------
+
+
+def check_partition_prediction(partition: int) -> Check:
+    """Lesson 08, exercise 1: on a topic of 3 partitions, where does key 'order-42' go?"""
+    expected = partition_for_key(b"order-42", 3)
+    if partition != expected:
+        return _fail(
+            f"not partition {partition}",
+            "use partition_for_key(b'order-42', 3): murmur2 of the key bytes, made "
+            "positive, modulo the partition count",
+        )
+    return Check(True, f"partition {expected}, on Kafka and on InMemoryBroker alike.")
+
+
+async def check_restart_offset(offset: int) -> Check:
+    """Lesson 08, exercise 2: a member reads 5 events of a 1-partition topic, commits after the
+    first 3, and crashes. At which offset does the next member of the group start?"""
+    broker = InMemoryBroker()
+    await broker.create_topic("t")
+    producer = Producer(broker)
+    for n in range(5):
+        await producer.send(
+            "t", PaymentSuccessful(payment_id=f"p{n}", order_id="o", amount=1, currency="USD")
+        )
+    await broker.join("g", ["t"], member="first")
+    await broker.poll("g", "first", max_records=5)
+    await broker.commit("g", "first", {TopicPartition("t", 0): 3})
+    await broker.leave("g", "first")
+    await broker.join("g", ["t"], member="second")
+    start = (await broker.poll("g", "second", max_records=1))[0].offset
+    if offset != start:
+        return _fail(
+            f"not offset {offset}",
+            "a committed offset is the next one to read, and only commits survive a crash",
+        )
+    return Check(True, f"offset {start}: events 3 and 4 are delivered again, 0-2 are not.")

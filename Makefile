@@ -8,12 +8,13 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and some CI machines are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab test lint notebooks bench clean
+.PHONY: help install lab test lint notebooks bench kafka kafka-stop clean
 
 help:
 	@echo "make lab    - set up .venv if needed and open JupyterLab on the first lesson"
 	@echo "make test   - set up .venv if needed, then run ruff, the tests and every notebook"
 	@echo "make bench  - run the benchmarks (figures are printed as JSON)"
+	@echo "make kafka  - start a local Kafka broker on 127.0.0.1:9092 (make kafka-stop stops it)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "eda-notebooks needs Python 3.11 or newer; run: make PYTHON=python3.11 ...")'
@@ -39,7 +40,8 @@ lint: install
 	$(BIN)/ruff check .
 
 test: lint
-	@echo "==> pytest: unit, contract and property tests, then every notebook under nbval"
+	@echo "==> pytest: unit, contract, property and Kafka tests, then every notebook under nbval"
+	@echo "    (the Kafka tests start a local broker, fetching its jars with Maven on first use)"
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg
 
@@ -49,6 +51,14 @@ notebooks: install
 
 bench: install
 	$(BIN)/python benchmarks/broker_throughput.py
+	$(BIN)/python benchmarks/kafka_throughput.py
+
+kafka: install
+	@echo "==> starting a local Kafka broker (jars fetched with Maven into ~/.cache on first use)"
+	$(BIN)/python -m eda_lib.kafka_local start
+
+kafka-stop: install
+	$(BIN)/python -m eda_lib.kafka_local stop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -82,9 +82,9 @@ async def through_aiokafka(
         for event in events[first : first + CHUNK]:
             value, headers = codec.encode(event)
             key = event.key.encode() if event.key else None
-            pending.append(
-                await producer.send(topic, value, key=key, partition=0, headers=list(headers))
-            )
+            # No partition given: aiokafka's default partitioner hashes the key with murmur2,
+            # the same work KafkaBroker does to place a key.
+            pending.append(await producer.send(topic, value, key=key, headers=list(headers)))
         await asyncio.gather(*pending)
     await consumer.start()
     while len(received) < len(events):

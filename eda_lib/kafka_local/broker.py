@@ -247,30 +247,8 @@ class LocalKafka:
         config = self._write_config()
         classpath = f"{libs}/*"
         logging_config = f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}"
-        id_file = self.data_dir / "cluster-id"  # a restart must format with the same id
-        if not id_file.exists():
-            id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
-        cluster_id = id_file.read_text().strip()
-        formatted = subprocess.run(
-            [
-                java,
-                "-cp",
-                classpath,
-                logging_config,
-                "kafka.tools.StorageTool",
-                "format",
-                f"--cluster-id={cluster_id}",  # the id may start with '-'; keep it one argument
-                "-c",
-                str(config),
-                "--ignore-formatted",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        if formatted.returncode != 0:
-            raise KafkaSetupError(f"formatting the broker's storage failed:\n{formatted.stderr}")
+        if not (self.data_dir / "data" / "meta.properties").exists():  # else: formatted before
+            self._format(java, classpath, logging_config, config)
         with (self.data_dir / "stdout.log").open("ab") as out:
             self.process = subprocess.Popen(
                 [
@@ -293,6 +271,30 @@ class LocalKafka:
         self._wait_until_ready()
         self.started_in = time.monotonic() - began
         return self
+
+    def _format(self, java: str, classpath: str, logging_config: str, config: Path) -> None:
+        assert self.data_dir is not None
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        formatted = subprocess.run(
+            [
+                java,
+                "-cp",
+                classpath,
+                logging_config,
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={cluster_id}",  # the id may start with '-': keep it one argument
+                "-c",
+                str(config),
+                "--ignore-formatted",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        if formatted.returncode != 0:
+            raise KafkaSetupError(f"formatting the broker's storage failed:\n{formatted.stderr}")
 
     def _write_config(self) -> Path:
         assert self.data_dir is not None

@@ -5,12 +5,32 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from eda_lib.brokers.base import Broker
+from eda_lib.brokers.base import Broker, BrokerError
 from eda_lib.brokers.memory import InMemoryBroker
 
+if TYPE_CHECKING:
+    from eda_lib.kafka_local import LocalKafka
+
 BrokerKind = Literal["memory", "kafka"]
+_local: LocalKafka | None = None  # one local broker per process, however often a cell re-runs
+
+
+async def _local_bootstrap() -> tuple[str, str]:
+    global _local
+    from eda_lib.kafka_local import LocalKafka
+
+    if _local is None or _local.process is None or _local.process.poll() is not None:
+        local = LocalKafka()
+        await asyncio.to_thread(local.start)
+        atexit.register(local.stop)
+        _local = local
+        return (
+            local.bootstrap,
+            f"Kafka {local.version}, started for this notebook in {local.started_in:.1f} s",
+        )
+    return _local.bootstrap, f"Kafka {_local.version}, started earlier in this notebook"
 
 
 async def open_broker(kind: BrokerKind | None = None, *, seed: int = 0) -> Broker:
@@ -18,8 +38,9 @@ async def open_broker(kind: BrokerKind | None = None, *, seed: int = 0) -> Broke
     "memory".
 
     For "kafka": the cluster named by `KAFKA_BOOTSTRAP` if set, else a local broker started for
-    this process (and stopped when it exits). If no Kafka can be had, it says why in one line
-    and returns an `InMemoryBroker`, unless `EDA_REQUIRE_KAFKA=1`, when it raises.
+    this process (once, and stopped when it exits). If no Kafka can be had, or the one named
+    cannot be reached, it says why in one line and returns an `InMemoryBroker`; with
+    `EDA_REQUIRE_KAFKA=1` it raises instead.
     """
     chosen = kind or os.environ.get("EDA_BROKER") or "memory"
     if chosen == "memory":
@@ -28,23 +49,19 @@ async def open_broker(kind: BrokerKind | None = None, *, seed: int = 0) -> Broke
         raise ValueError(f"unknown broker kind {chosen!r}: use 'memory' or 'kafka'")
 
     from eda_lib.brokers.kafka import KafkaBroker
-    from eda_lib.kafka_local import KafkaSetupError, LocalKafka, bootstrap_from_env
+    from eda_lib.kafka_local import KafkaSetupError, bootstrap_from_env
 
-    bootstrap = bootstrap_from_env()
-    origin = "from KAFKA_BOOTSTRAP"
-    if bootstrap is None:
-        local = LocalKafka()
-        try:
-            await asyncio.to_thread(local.start)
-        except KafkaSetupError as error:
-            if os.environ.get("EDA_REQUIRE_KAFKA") == "1":
-                raise
-            reason = str(error).splitlines()[0]
-            print(f"Kafka is not available here ({reason}); using InMemoryBroker instead.")
-            return InMemoryBroker(seed=seed)
-        atexit.register(local.stop)
-        bootstrap = local.bootstrap
-        origin = f"Kafka {local.version}, started for this notebook in {local.started_in:.1f} s"
-    broker = await KafkaBroker.connect(bootstrap, seed=seed)
+    try:
+        bootstrap = bootstrap_from_env()
+        origin = "from KAFKA_BOOTSTRAP"
+        if bootstrap is None:
+            bootstrap, origin = await _local_bootstrap()
+        broker = await KafkaBroker.connect(bootstrap, seed=seed)
+    except (KafkaSetupError, BrokerError) as error:
+        if os.environ.get("EDA_REQUIRE_KAFKA") == "1":
+            raise
+        reason = str(error).splitlines()[0]
+        print(f"Kafka is not available here ({reason}); using InMemoryBroker instead.")
+        return InMemoryBroker(seed=seed)
     print(f"Using Kafka at {bootstrap} ({origin}).")
     return broker

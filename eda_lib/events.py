@@ -71,7 +71,10 @@ def _utc(value: Any) -> Any:
         raise ValueError(f"expected a datetime or an RFC 3339 string, got {type(value).__name__}")
     if value.tzinfo is None:
         raise ValueError("time has no timezone; use an aware datetime, e.g. tzinfo=UTC")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 at +01:00 has no UTC equivalent
+        raise ValueError(f"{value.isoformat()} is out of range once converted to UTC") from None
 
 
 def _currency(value: Any) -> Any:
@@ -291,7 +294,7 @@ def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
             fix='write "datacontenttype": "application/json"',
         )
     version = attributes.get("schemaversion", 1)
-    if version != cls.schema_version:
+    if type(version) is not int or version != cls.schema_version:
         raise InvalidEvent(
             "unsupported_schema_version",
             f"{cls.__name__} schema version {version!r} is not the supported "
@@ -310,7 +313,7 @@ def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
             fix="send the event's fields as a JSON object",
         )
     envelope = {name: attributes[name] for name in ENVELOPE_FIELDS if name in attributes}
-    clash = sorted(set(envelope) & set(data))
+    clash = sorted(set(ENVELOPE_FIELDS) & set(data))
     if clash:
         raise InvalidEvent(
             "invalid_field",
@@ -346,6 +349,10 @@ def _json_object(data: bytes, max_bytes: int, what: str) -> dict[str, Any]:
         ) from None
     try:
         parsed = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InvalidEvent(
+            "not_json", "the JSON is nested too deeply to read", fix=f"send {what} as flat JSON"
+        ) from None
     except (json.JSONDecodeError, ValueError) as error:
         raise InvalidEvent(
             "not_json", f"not JSON: {error}", fix=f"send {what} as one JSON object"
@@ -402,15 +409,16 @@ class KafkaBinary:
         return value, tuple(headers)
 
     def decode(self, value: bytes, headers: Headers) -> Event:
-        found = {name.lower(): raw for name, raw in headers}
-        content_type = found.get("content-type", b"").decode("latin-1")
+        # Kafka allows a header without a value; treat it as absent.
+        found = {name.lower(): raw for name, raw in headers if isinstance(raw, bytes | bytearray)}
+        content_type = bytes(found.get("content-type", b"")).decode("latin-1")
         if "ce_specversion" not in found or content_type.startswith("application/cloudevents"):
             return deserialize(value, max_bytes=self.max_bytes)
         attributes: dict[str, Any] = {}
         for name, raw in found.items():
             if name.startswith("ce_"):
                 try:
-                    attributes[name[3:]] = raw.decode("utf-8")
+                    attributes[name[3:]] = bytes(raw).decode("utf-8")
                 except UnicodeDecodeError:
                     raise InvalidEvent(
                         "not_utf8",
@@ -418,8 +426,9 @@ class KafkaBinary:
                         field=name[3:],
                         fix="write CloudEvents headers as UTF-8 text",
                     ) from None
-        if attributes.get("schemaversion", "").isdigit():
-            attributes["schemaversion"] = int(attributes["schemaversion"])
+        version = attributes.get("schemaversion", "")
+        if version.isascii() and version.isdecimal():
+            attributes["schemaversion"] = int(version)
         attributes["datacontenttype"] = content_type or "application/json"
         attributes["data"] = _json_object(value, self.max_bytes, "the event's data")
         return from_cloudevent(attributes)

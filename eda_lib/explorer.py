@@ -75,6 +75,13 @@ async def messages(
                     MessageRow(number, record.offset, key, "?", f"unreadable ({error.problem})")
                 )
                 continue
+            except Exception as error:  # show the message anyway, with what went wrong
+                rows.append(
+                    MessageRow(
+                        number, record.offset, key, "?", f"unreadable ({type(error).__name__})"
+                    )
+                )
+                continue
             data = ", ".join(f"{k}={v}" for k, v in event.data().items())
             rows.append(MessageRow(number, record.offset, key, event.event_type, data))
     return rows

@@ -18,6 +18,7 @@ from eda_lib.brokers.base import (
     Record,
     StartFrom,
     TopicPartition,
+    UnknownMember,
 )
 from eda_lib.events import Event, Headers, InvalidEvent
 
@@ -148,7 +149,9 @@ class Consumer:
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self.commit = commit
-        self._done: dict[TopicPartition, int] = {}  # processed, not yet committed (batch mode)
+        # Processed but not yet committed (batch mode): next offset, and the generation in which
+        # the records were polled.
+        self._done: dict[TopicPartition, tuple[int, int]] = {}
         self._handlers = handler if isinstance(handler, Mapping) else None
         self._handler = None if isinstance(handler, Mapping) else handler
         self._pending: deque[Record] = deque()  # delivered to us, not yet handled
@@ -198,6 +201,8 @@ class Consumer:
             )
         if until_idle is None:
             until_idle = timeout is None
+        if not until_idle and timeout is None and max_events is None:
+            raise ValueError("this run would never end: give max_events, timeout or until_idle")
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         counts = {"handled": self.handled, "ignored": self.ignored, "dead": self.dead_lettered}
@@ -225,10 +230,16 @@ class Consumer:
                 wanted = self.batch_size
                 if max_events is not None:
                     wanted = min(wanted, max_events - processed)
-                self._pending.extend(
-                    await self.broker.poll(self.group, self.name, max_records=wanted, timeout=wait)
-                )
-                self._generation = self.broker.generation(self.group, self.name)
+                try:
+                    self._pending.extend(
+                        await self.broker.poll(
+                            self.group, self.name, max_records=wanted, timeout=wait
+                        )
+                    )
+                    self._generation = self.broker.generation(self.group, self.name)
+                except UnknownMember:  # stop() was called while this poll waited
+                    reason = "stopped"
+                    break
                 if not self._pending:
                     if until_idle:
                         reason = "idle"
@@ -254,6 +265,9 @@ class Consumer:
         except InvalidEvent as error:
             await self._dead_letter(record, error.problem, str(error))
             return await self._commit(record)
+        except Exception as error:  # a codec bug must not stop the consumer either
+            await self._dead_letter(record, "undecodable", f"{type(error).__name__}: {error}")
+            return await self._commit(record)
         handler = self._handler
         if self._handlers is not None:
             handler = self._handlers.get(type(event))
@@ -277,15 +291,16 @@ class Consumer:
         await self._commit(record)
 
     async def _commit(self, record: Record) -> None:
+        tp = TopicPartition(record.topic, record.partition)
         if self.commit == "batch":
-            self._done[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            self._done[tp] = (record.offset + 1, self._generation)
             return
         try:
             await self.broker.commit(
-                self.group,
-                self.name,
-                {TopicPartition(record.topic, record.partition): record.offset + 1},
+                self.group, self.name, {tp: record.offset + 1}, generation=self._generation
             )
+        except UnknownMember:  # stopped meanwhile: the next owner gets this record again
+            self._pending.clear()
         except CommitFailed:
             # The partition moved to another member, which starts from the last commit;
             # drop what we still hold from it rather than handle it twice.
@@ -295,15 +310,18 @@ class Consumer:
             )
 
     async def _flush(self) -> None:
-        if not self._done:
-            return
-        owned = set(await self.assignment())
-        # Partitions lost in a rebalance restart from their last commit at the new owner.
-        done = {tp: offset for tp, offset in self._done.items() if tp in owned}
+        by_generation: dict[int, dict[TopicPartition, int]] = {}
+        for tp, (offset, generation) in self._done.items():
+            by_generation.setdefault(generation, {})[tp] = offset
         self._done.clear()
-        if done:
-            with contextlib.suppress(CommitFailed):  # lost meanwhile: redelivered, not lost
-                await self.broker.commit(self.group, self.name, done)
+        for generation, offsets in by_generation.items():
+            for tp, offset in offsets.items():
+                # One partition at a time: one that changed hands is refused alone, and its
+                # records are delivered again by its new owner; nothing is lost.
+                with contextlib.suppress(CommitFailed, UnknownMember):
+                    await self.broker.commit(
+                        self.group, self.name, {tp: offset}, generation=generation
+                    )
 
     async def _dead_letter(
         self, record: Record, reason: str, error: str, event: Event | None = None
@@ -315,7 +333,8 @@ class Consumer:
         headers = (
             *record.headers,
             ("dlt-reason", reason.encode()),
-            ("dlt-error", error.encode()),
+            # The error may quote bad input, lone surrogates included: never fail on it here.
+            ("dlt-error", error.encode("utf-8", "backslashreplace")),
             ("dlt-source", f"{record.topic}[{record.partition}]@{record.offset}".encode()),
             ("dlt-group", self.group.encode()),
         )

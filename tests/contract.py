@@ -12,6 +12,7 @@ import pytest
 
 from eda_lib import (
     Broker,
+    BrokerError,
     CommitFailed,
     Consumer,
     PaymentSuccessful,
@@ -244,8 +245,12 @@ class BrokerContract:
             k: kinds[k] for k in ("produced", "stored", "delivered", "handled", "committed")
         } == dict.fromkeys(("produced", "stored", "delivered", "handled", "committed"), 1)
 
-    async def test_a_deleted_topic_is_gone(self, broker: Broker, topic: str) -> None:
+    async def test_a_deleted_topic_is_gone(self, broker: Broker, topic: str, group: str) -> None:
         await broker.create_topic(topic, partitions=2)
+        await broker.join(group, [topic], member="reader")
+        with pytest.raises(BrokerError, match="still reads"):
+            await broker.delete_topic(topic)
+        await broker.leave(group, "reader")
         assert (await broker.topics())[topic] == 2
         await broker.delete_topic(topic)
         assert topic not in await broker.topics()

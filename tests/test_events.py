@@ -19,7 +19,7 @@ from eda_lib import (
     reproducible,
     serialize,
 )
-from eda_lib.events import registered_types
+from eda_lib.events import KafkaBinary, registered_types
 
 GOOD = {"payment_id": "pay-1", "order_id": "order-1", "amount": 12000, "currency": "usd"}
 
@@ -238,3 +238,48 @@ def test_format_money() -> None:
     assert format_money(12000, "USD") == "120.00 USD"
     assert format_money(5, "EUR") == "0.05 EUR"
     assert format_money(1500, "JPY") == "1,500 JPY"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: _with(d, time="0001-01-01T00:00:00+01:00"), "time"),
+        (lambda d: _with(d, time="9999-12-31T23:59:59-01:00"), "time"),
+        (
+            lambda d: _with(d, data={**d["data"], "occurred_at": "0001-01-01T00:30:00+01:00"}),
+            "occurred_at",
+        ),
+        (lambda d: _with(d, schemaversion=True), "schemaversion"),
+        (lambda d: _with(d, schemaversion=1.0), "schemaversion"),
+        (lambda d: _with(d, subject=..., data={**d["data"], "subject": "x"}), "data.subject"),
+    ],
+)
+def test_edge_values_are_refused_as_invalid_events(
+    document: dict[str, object], mutate, field: str
+) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        deserialize(mutate(document))
+    assert caught.value.field == field
+
+
+def test_deeply_nested_json_is_refused_not_crashed_on() -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        deserialize(b"[" * 200_000)
+    assert caught.value.problem == "not_json"
+
+
+def test_binary_mode_headers_that_cannot_be_read_are_invalid_events() -> None:
+    codec = KafkaBinary()
+    value, headers = codec.encode(payment())
+    assert codec.decode(value, headers) == codec.decode(value, (*headers, ("ce_extra", None)))
+    odd_version = tuple((k, "²".encode() if k == "ce_schemaversion" else v) for k, v in headers)
+    with pytest.raises(InvalidEvent) as caught:
+        codec.decode(value, odd_version)
+    assert caught.value.field == "schemaversion"
+    no_type = tuple((k, None if k == "ce_type" else v) for k, v in headers)
+    with pytest.raises(InvalidEvent) as caught:
+        codec.decode(value, no_type)
+    assert caught.value.problem == "missing_attribute"
+    with pytest.raises(InvalidEvent) as caught:
+        codec.decode(b"\xff", headers)
+    assert caught.value.problem == "not_utf8"

@@ -7,7 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from eda_lib import Consumer, InMemoryBroker, Producer, Retention, reproducible
+from eda_lib import (
+    BrokerError,
+    Consumer,
+    InMemoryBroker,
+    Producer,
+    Retention,
+    TopicPartition,
+    reproducible,
+)
 from eda_lib.brokers import partition_for_key
 from tests.contract import BrokerContract, payment
 
@@ -101,3 +109,35 @@ async def test_invalid_arguments_are_refused_clearly() -> None:
         await broker.join("g", ["t"], member="m")
     with pytest.raises(ValueError, match="max_records"):
         Retention(max_records=0)
+
+
+async def test_a_refused_delete_changes_nothing() -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("t")
+    await Producer(broker).send("t", payment(0))
+    idle = Consumer(broker, "a-idle", "t", lambda e: None, name="m")
+    await idle.start()
+    await idle.run()
+    await idle.stop()
+    await broker.join("z-live", ["t"], member="m")
+    with pytest.raises(BrokerError, match="still reads"):
+        await broker.delete_topic("t")
+    assert (await broker.describe()).group("a-idle").committed == {TopicPartition("t", 0): 1}
+
+
+async def test_lag_counts_what_arrived_after_a_latest_member_joined() -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("t")
+    await Producer(broker).send("t", payment(0))
+    await broker.join("g", ["t"], member="m", start="latest")
+    for i in range(1, 4):
+        await Producer(broker).send("t", payment(i))
+    assert (await broker.describe()).group("g").total_lag == 3
+    assert [r.offset for r in await broker.poll("g", "m")] == [1, 2, 3]
+
+
+async def test_read_refuses_negative_bounds() -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("t")
+    with pytest.raises(ValueError, match=">= 0"):
+        await broker.read("t", 0, limit=-1)

@@ -15,6 +15,7 @@ from eda_lib import (
     PaymentSuccessful,
     Producer,
 )
+from eda_lib.brokers import partition_for_key
 from tests.contract import payment
 
 
@@ -122,14 +123,23 @@ async def test_a_member_that_stops_mid_batch_loses_nothing(broker: InMemoryBroke
     for i in range(9):
         await producer.send("payments", payment(i, order="one-order"))
     seen: list[str] = []
-    first = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="a")
+    first: Consumer
+
+    async def handle_then_stop_at_the_fourth(event: Event) -> None:
+        assert isinstance(event, PaymentSuccessful)
+        seen.append(event.payment_id)
+        if len(seen) == 4:
+            await first.stop()  # five more of its batch are still pending, uncommitted
+
+    first = Consumer(broker, "g", "payments", handle_then_stop_at_the_fourth, name="a")
     await first.start()
-    await first.run(max_events=4)
-    await first.stop()
+    report = await first.run()
+    assert (report.processed, report.stopped_because) == (4, "stopped")
     second = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="b")
     await second.start()
     await second.run()
-    assert seen == [f"pay-{i}" for i in range(9)]
+    # The fourth was handled but its commit came after a had left: b handles it again.
+    assert seen == [f"pay-{i}" for i in range(4)] + [f"pay-{i}" for i in range(3, 9)]
 
 
 async def test_a_rebalance_mid_batch_does_not_handle_twice(broker: InMemoryBroker) -> None:
@@ -150,8 +160,8 @@ async def test_a_rebalance_mid_batch_does_not_handle_twice(broker: InMemoryBroke
     await a.run()
     await b.run()
     assert set(seen) == {f"pay-{i}" for i in range(30)}
-    # Only the event in the handler when the group rebalanced can come twice: its commit
-    # was refused, so the partition's new owner handles it again (at-least-once).
+    # Only the event in the handler when the group rebalanced can come twice, and only if
+    # its partition moved to b (a's commit is then refused; b starts from the last commit).
     assert len(seen) - 30 <= 1
     assert len(broker.trace.select("rebalanced")) == 2
 
@@ -194,3 +204,98 @@ async def test_batch_commits_once_per_poll_and_loses_nothing(broker: InMemoryBro
     assert (await broker.describe()).group("g").total_lag == 0
     with pytest.raises(ValueError, match="'each' or 'batch'"):
         Consumer(broker, "g", "payments", lambda e: None, commit="sometimes")  # type: ignore[arg-type]
+
+
+async def _commit_offsets(broker: InMemoryBroker, partition: int) -> list[int]:
+    return [h.offset for h in broker.trace.select("committed") if h.partition == partition]
+
+
+@pytest.mark.parametrize("commit", ["each", "batch"])
+async def test_a_partition_that_comes_back_never_takes_the_offset_back(
+    broker: InMemoryBroker, commit: str
+) -> None:
+    await broker.create_topic("t", partitions=2)
+    key = next(f"o{i}" for i in range(100) if partition_for_key(f"o{i}".encode(), 2) == 1)
+    for i in range(10):
+        await Producer(broker).send("t", payment(i, key))  # all on partition 1
+    handled: list[str] = []
+    b = Consumer(broker, "g", "t", lambda e: handled.append(e.payment_id), name="b")
+
+    async def slow_first(event: Event) -> None:
+        assert isinstance(event, PaymentSuccessful)
+        handled.append(event.payment_id)
+        if len(handled) == 1:  # while a awaits, b takes partition 1, drains it and leaves
+            await b.start()
+            await b.run()
+            await b.stop()
+
+    a = Consumer(broker, "g", "t", slow_first, name="a", commit=commit)  # type: ignore[arg-type]
+    await a.start()
+    await a.run()
+    offsets = await _commit_offsets(broker, 1)
+    assert offsets == sorted(offsets) and offsets[-1] == 10
+    assert (await broker.describe()).group("g").total_lag == 0
+    assert len(handled) == 11  # pay-0 twice: a was handling it when the partition moved
+
+
+@pytest.mark.parametrize("commit", ["each", "batch"])
+async def test_a_member_that_keeps_its_partition_through_a_rebalance_repeats_nothing(
+    broker: InMemoryBroker, commit: str
+) -> None:
+    await broker.create_topic("t", partitions=2)
+    key = next(f"o{i}" for i in range(100) if partition_for_key(f"o{i}".encode(), 2) == 0)
+    for i in range(10):
+        await Producer(broker).send("t", payment(i, key))  # all on partition 0
+    handled: list[str] = []
+    other = Consumer(broker, "g", "t", lambda e: None, name="z")
+
+    async def let_z_join_at_the_fifth(event: Event) -> None:
+        assert isinstance(event, PaymentSuccessful)
+        handled.append(event.payment_id)
+        if len(handled) == 5:
+            await other.start()  # a keeps partition 0, z gets partition 1
+
+    a = Consumer(broker, "g", "t", let_z_join_at_the_fifth, name="a", commit=commit)  # type: ignore[arg-type]
+    await a.start()
+    await a.run()
+    assert handled == [f"pay-{i}" for i in range(10)]
+
+
+async def test_stop_while_running_ends_the_run_cleanly(broker: InMemoryBroker) -> None:
+    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m")
+    await consumer.start()
+    waiting = asyncio.create_task(consumer.run(timeout=5))
+    await asyncio.sleep(0.05)
+    await consumer.stop()
+    report = await waiting
+    assert report.stopped_because == "stopped"
+
+
+async def test_an_unbounded_run_is_refused(broker: InMemoryBroker) -> None:
+    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m")
+    await consumer.start()
+    with pytest.raises(ValueError, match="never end"):
+        await consumer.run(until_idle=False)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"[" * 200_000,
+        b'{"specversion":"1.0","id":"x","source":"s","type":"\\ud800","time":"t","data":{}}',
+        b'{"specversion":"1.0","id":"1b4e28ba-2fa1-41d2-883f-0016d3cca427","source":"/s",'
+        b'"type":"PaymentSuccessful","time":"0001-01-01T00:00:00+01:00","data":{}}',
+    ],
+)
+async def test_records_that_break_the_decoder_are_dead_lettered(
+    broker: InMemoryBroker, value: bytes
+) -> None:
+    await broker.produce("payments", value, key=b"k")
+    await Producer(broker).send("payments", payment(1, order="k"))
+    seen: list[str] = []
+    consumer = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m")
+    await consumer.start()
+    report = await consumer.run()
+    assert (report.dead_lettered, seen) == (1, ["pay-1"])
+    [dead] = await broker.read("payments.dead-letter", 0)
+    assert dead.value == value

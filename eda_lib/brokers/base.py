@@ -195,7 +195,12 @@ class Broker(Protocol):
     ) -> list[Record]: ...
 
     async def commit(
-        self, group: str, member: str, offsets: Mapping[TopicPartition, int]
+        self,
+        group: str,
+        member: str,
+        offsets: Mapping[TopicPartition, int],
+        *,
+        generation: int | None = None,
     ) -> None: ...
 
     async def describe(self) -> BrokerState: ...

@@ -57,6 +57,7 @@ class _Member:
     consumer: AIOKafkaConsumer
     topics: tuple[str, ...]
     generation: int = 0
+    since: dict[TopicPartition, int] = field(default_factory=dict)  # owned since generation
     assigned: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -68,8 +69,11 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self.member.generation += 1
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        self.member.generation += 1
-        self.member.assigned.set()
+        member = self.member
+        member.generation += 1
+        now = {TopicPartition(tp.topic, tp.partition) for tp in assigned}
+        member.since = {tp: member.since.get(tp, member.generation) for tp in now}
+        member.assigned.set()
 
 
 class KafkaBroker:
@@ -174,14 +178,21 @@ class KafkaBroker:
                     )
             elif code:
                 raise BrokerError(f"Kafka refused to create topic '{topic}': error {code} {rest}")
-        for _ in range(100):  # wait until every partition has a leader, so sends go through
-            if await self._partition_count(topic, refresh=True) == partitions:
-                return
+        for _ in range(600):  # wait until every partition has a leader, so sends go through
+            with contextlib.suppress(UnknownTopic):
+                if await self._partition_count(topic, refresh=True) == partitions:
+                    return
             await asyncio.sleep(0.05)
+        raise BrokerError(f"topic '{topic}' was created but did not get leaders within 30 s")
 
     async def delete_topic(self, topic: str) -> None:
         """Delete a topic; returns once Kafka no longer lists it."""
         await self._partition_count(topic, refresh=True)
+        for (group, _), member in self._members.items():
+            if topic in member.topics:
+                raise BrokerError(
+                    f"group '{group}' still reads '{topic}'. Fix: stop its consumers first"
+                )
         admin = await self._admin_client()
         await admin.delete_topics([topic])
         self._partitions.pop(topic, None)
@@ -238,14 +249,25 @@ class KafkaBroker:
         """Send several messages in order and wait for all their acknowledgements at once."""
         count = await self._partition_count(topic)
         client = await self._producer_client()
-        pending = []
-        for key, value, headers in messages:
-            partition = self._rng.randrange(count) if key is None else partition_for_key(key, count)
-            pending.append(
-                await client.send(topic, value, key=key, partition=partition, headers=list(headers))
-            )
+        pending: list[asyncio.Future[Any]] = []
+        try:
+            for key, value, headers in messages:
+                partition = (
+                    self._rng.randrange(count) if key is None else partition_for_key(key, count)
+                )
+                pending.append(
+                    await client.send(
+                        topic, value, key=key, partition=partition, headers=list(headers)
+                    )
+                )
+        finally:
+            # Whatever was handed over is awaited, so no acknowledgement goes unobserved.
+            outcomes = await asyncio.gather(*pending, return_exceptions=True)
+        failed = [o for o in outcomes if isinstance(o, BaseException)]
+        if failed:
+            raise failed[0]
         reports = []
-        for metadata in await asyncio.gather(*pending):
+        for metadata in outcomes:
             timestamp = _datetime(metadata.timestamp)
             self.trace.record(
                 "stored", self.clock.now(), topic, metadata.partition, metadata.offset, "", producer
@@ -273,7 +295,7 @@ class KafkaBroker:
             )
         for topic in topics:
             await self._partition_count(topic)
-        consumer = AIOKafkaConsumer(
+        consumer = AIOKafkaConsumer(  # closed by leave(), or below if joining fails
             bootstrap_servers=self.bootstrap,
             group_id=group,
             client_id=member,
@@ -282,17 +304,17 @@ class KafkaBroker:
         )
         state = _Member(consumer, tuple(topics))
         consumer.subscribe(list(topics), listener=_Listener(state))
-        await consumer.start()
-        self._members[(group, member)] = state
-        self._starts.setdefault(group, start)
         try:
+            await consumer.start()
             await asyncio.wait_for(state.assigned.wait(), self.join_timeout)
-        except TimeoutError:
-            await self.leave(group, member)
+        except (TimeoutError, KafkaError) as error:
+            await consumer.stop()
             raise BrokerError(
                 f"'{member}' could not join group '{group}' within "
-                f"{self.join_timeout:.0f} s; is the broker healthy?"
+                f"{self.join_timeout:.0f} s ({type(error).__name__}); is the broker healthy?"
             ) from None
+        self._members[(group, member)] = state
+        self._starts.setdefault(group, start)
         await self._settle(group)
         for tp in consumer.assignment():
             await consumer.position(tp)  # resolve 'earliest'/'latest' now, as InMemoryBroker does
@@ -304,18 +326,29 @@ class KafkaBroker:
         )
 
     async def _settle(self, group: str) -> None:
-        """Wait until every member of ours in `group` has taken part in the rebalance, so the
-        assignments read afterwards are the new ones (Kafka rebalances in the background)."""
-        for _ in range(200):
-            admin = await self._admin_client()
+        """Wait until the group is stable and our members' assignments are the new ones: no
+        partition claimed twice and, when every member is ours, every partition claimed
+        (Kafka rebalances in the background)."""
+        ours = [m for (g, _), m in self._members.items() if g == group]
+        wanted = {(t, p) for m in ours for t in m.topics for p in range(self._partitions[t])}
+        admin = await self._admin_client()
+        deadline = asyncio.get_running_loop().time() + self.join_timeout
+        while asyncio.get_running_loop().time() < deadline:
             [described] = await admin.describe_consumer_groups([group])
             [info] = described.groups
-            ours = [m for (g, _), m in self._members.items() if g == group]
-            if info[2] in ("Stable", "Empty") and len(info[5]) == len(ours):
-                claimed = [tp for m in ours for tp in m.consumer.assignment()]
-                if len(claimed) == len(set(claimed)):
-                    return
+            claimed = [(tp.topic, tp.partition) for m in ours for tp in m.consumer.assignment()]
+            everyone_ours = len(info[5]) == len(ours)
+            if (
+                info[2] in ("Stable", "Empty")
+                and len(claimed) == len(set(claimed))
+                and (not everyone_ours or set(claimed) == wanted)
+            ):
+                return
             await asyncio.sleep(0.1)
+        raise BrokerError(
+            f"group '{group}' did not settle within {self.join_timeout:.0f} s of a member "
+            "joining or leaving; is the broker healthy?"
+        )
 
     async def _layout(self, group: str) -> str:
         parts = []
@@ -382,18 +415,25 @@ class KafkaBroker:
                 )
         return batch
 
-    async def commit(self, group: str, member: str, offsets: Mapping[TopicPartition, int]) -> None:
-        consumer = self._member(group, member).consumer
-        owned = consumer.assignment()
+    async def commit(
+        self,
+        group: str,
+        member: str,
+        offsets: Mapping[TopicPartition, int],
+        *,
+        generation: int | None = None,
+    ) -> None:
+        state = self._member(group, member)
+        consumer = state.consumer
+        for tp in offsets:
+            if tp not in state.since or (generation is not None and state.since[tp] > generation):
+                raise CommitFailed(
+                    f"{member} no longer owns {tp} in group '{group}' as it did when it read "
+                    "these records (the group rebalanced); they will be delivered again"
+                )
         request = {
             KafkaTopicPartition(tp.topic, tp.partition): offset for tp, offset in offsets.items()
         }
-        lost = [tp for tp in request if tp not in owned]
-        if lost:
-            raise CommitFailed(
-                f"{member} no longer owns {lost[0].topic}[{lost[0].partition}] in "
-                f"group '{group}' (the group rebalanced)"
-            )
         try:
             await consumer.commit(request)
         except (CommitFailedError, IllegalStateError) as error:
@@ -410,8 +450,8 @@ class KafkaBroker:
         self, tps: list[KafkaTopicPartition]
     ) -> tuple[dict[Any, int], dict[Any, int]]:
         probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        await probe.start()
         try:
+            await probe.start()
             return await probe.beginning_offsets(tps), await probe.end_offsets(tps)
         finally:
             await probe.stop()
@@ -438,10 +478,19 @@ class KafkaBroker:
             }
             subscribed = {t for (g, _), m in self._members.items() if g == group for t in m.topics}
             watched = sorted(subscribed | {tp.topic for tp in committed})
+            owners = {
+                tp: m.consumer
+                for (g, _), m in self._members.items()
+                if g == group
+                for tp in m.since
+            }
             lag = {}
             for tp in (KafkaTopicPartition(t, p) for t in watched for p in range(topics.get(t, 0))):
                 ours = TopicPartition(tp.topic, tp.partition)
                 floor = begins[tp] if self._starts.get(group) != "latest" else ends[tp]
+                if ours not in committed and ours in owners:  # a live member knows where it is
+                    with contextlib.suppress(Exception):
+                        floor = await asyncio.wait_for(owners[ours].position(tp), 5)
                 lag[ours] = ends[tp] - max(committed.get(ours, floor), begins[tp])
             states.append(GroupState(group, tuple(watched), members, committed, lag))
         return BrokerState(partitions, tuple(states))
@@ -453,9 +502,11 @@ class KafkaBroker:
         if not 0 <= partition < count:
             raise ValueError(f"topic '{topic}' has partitions 0..{count - 1}, not {partition}")
         tp = KafkaTopicPartition(topic, partition)
+        if limit < 0 or start < 0:
+            raise ValueError(f"start and limit must be >= 0, not {start} and {limit}")
         reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        await reader.start()
         try:
+            await reader.start()
             reader.assign([tp])
             begin = (await reader.beginning_offsets([tp]))[tp]
             end = (await reader.end_offsets([tp]))[tp]
@@ -492,9 +543,9 @@ class KafkaBroker:
             clients.append(self._producer)
             self._producer = None
         for client in clients:
-            with contextlib.suppress(TimeoutError, KafkaError):
+            with contextlib.suppress(Exception):  # closing must go on past a broken client
                 await asyncio.wait_for(client.stop(), timeout)
         if self._admin is not None:
-            with contextlib.suppress(TimeoutError, KafkaError):
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._admin.close(), timeout)
             self._admin = None

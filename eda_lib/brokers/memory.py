@@ -60,17 +60,23 @@ class _Topic:
 class _Member:
     name: str
     topics: tuple[str, ...]
+    start: StartFrom
     assignment: tuple[TopicPartition, ...] = ()
-    positions: dict[TopicPartition, int] = field(default_factory=dict)
+    # None: read the committed offset at the next poll (so a commit made just after a
+    # rebalance, for a partition this member kept, still counts).
+    positions: dict[TopicPartition, int | None] = field(default_factory=dict)
+    since: dict[TopicPartition, int] = field(default_factory=dict)  # owned since generation
     turn: int = 0  # which assigned partition a poll reads first, so none starves
 
 
 @dataclass(slots=True)
 class _Group:
     name: str
-    start: StartFrom
     members: dict[str, _Member] = field(default_factory=dict)  # in join order
     committed: dict[TopicPartition, int] = field(default_factory=dict)
+    # Where a partition without a commit started for this group (its 'earliest' or 'latest'
+    # was decided once), so a rebalance before the first commit neither skips nor repeats.
+    started: dict[TopicPartition, int] = field(default_factory=dict)
     generation: int = 0
 
 
@@ -117,7 +123,9 @@ class InMemoryBroker:
                 raise BrokerError(
                     f"group '{group.name}' still reads '{topic}'. Fix: stop its consumers first"
                 )
+        for group in self._groups.values():
             group.committed = {tp: o for tp, o in group.committed.items() if tp.topic != topic}
+            group.started = {tp: o for tp, o in group.started.items() if tp.topic != topic}
         del self._topics[topic]
 
     async def topics(self) -> dict[str, int]:
@@ -208,13 +216,13 @@ class InMemoryBroker:
             raise ValueError("subscribe to at least one topic")
         for topic in topics:
             self._topic(topic)
-        state = self._groups.setdefault(group, _Group(group, start))
+        state = self._groups.setdefault(group, _Group(group))
         if member in state.members:
             raise BrokerError(
                 f"'{member}' is already a member of group '{group}'. "
                 "Fix: give each consumer in a group its own name"
             )
-        state.members[member] = _Member(member, tuple(topics))
+        state.members[member] = _Member(member, tuple(topics), start)
         self._rebalance(state)
 
     async def leave(self, group: str, member: str) -> None:
@@ -227,7 +235,8 @@ class InMemoryBroker:
     def _rebalance(self, group: _Group) -> None:
         """Round-robin over sorted partitions, as Kafka's RoundRobinAssignor does. Every member
         restarts from the committed offsets, so whatever was delivered but not committed is
-        delivered again, to whichever member owns the partition now."""
+        delivered again, to whichever member owns the partition now. A partition with no
+        committed offset starts where the owner's `start` says, decided now, as on Kafka."""
         members = list(group.members.values())
         subscribed = sorted({topic for m in members for topic in m.topics})
         owned: dict[str, list[TopicPartition]] = {m.name: [] for m in members}
@@ -240,11 +249,16 @@ class InMemoryBroker:
                     if topic in candidate.topics:
                         owned[candidate.name].append(TopicPartition(topic, partition))
                         break
-        for m in members:
-            m.assignment = tuple(owned[m.name])
-            m.positions = {tp: self._start_position(group, tp) for tp in m.assignment}
-            m.turn = 0
         group.generation += 1
+        for m in members:
+            kept = set(m.assignment)
+            m.assignment = tuple(owned[m.name])
+            m.since = {tp: m.since[tp] if tp in kept else group.generation for tp in m.assignment}
+            for tp in m.assignment:
+                if tp not in group.committed:
+                    group.started.setdefault(tp, self._start_position(group, tp, m.start))
+            m.positions = dict.fromkeys(m.assignment)  # resolved at the next poll
+            m.turn = 0
         layout = "; ".join(
             f"{m.name}: {', '.join(map(str, m.assignment)) or '(idle)'}" for m in members
         )
@@ -255,11 +269,11 @@ class InMemoryBroker:
             detail=f"generation {group.generation}: {layout or 'no live members'}",
         )
 
-    def _start_position(self, group: _Group, tp: TopicPartition) -> int:
+    def _start_position(self, group: _Group, tp: TopicPartition, start: StartFrom) -> int:
         log = self._topics[tp.topic].logs[tp.partition]
-        committed = group.committed.get(tp)
+        committed = group.committed.get(tp, group.started.get(tp))
         if committed is None:
-            return log.start if group.start == "earliest" else log.end
+            return log.start if start == "earliest" else log.end
         return max(committed, log.start)  # retention may have deleted what was never read
 
     def _member(self, group: str, member: str) -> tuple[_Group, _Member]:
@@ -306,7 +320,10 @@ class InMemoryBroker:
         for i in range(len(assigned)):
             tp = assigned[(me.turn + i) % len(assigned)]
             log = self._topics[tp.topic].logs[tp.partition]
-            position = max(me.positions[tp], log.start)
+            known = me.positions[tp]
+            if known is None:
+                known = self._start_position(self._groups[group], tp, me.start)
+            position = max(known, log.start)
             taken = log.records[
                 position - log.start : position - log.start + max_records - len(batch)
             ]
@@ -323,20 +340,31 @@ class InMemoryBroker:
                 )
         return batch
 
-    async def commit(self, group: str, member: str, offsets: Mapping[TopicPartition, int]) -> None:
+    async def commit(
+        self,
+        group: str,
+        member: str,
+        offsets: Mapping[TopicPartition, int],
+        *,
+        generation: int | None = None,
+    ) -> None:
+        """Commit for partitions this member owns. With `generation` (when the records were
+        polled), refuse a partition that changed hands since: its new owner may have moved on,
+        and the old commit would take the group's offset back."""
         state, me = self._member(group, member)
         now = self.clock.now()
         for tp, offset in offsets.items():
-            if tp not in me.positions:
+            if tp not in me.since or (generation is not None and me.since[tp] > generation):
                 raise CommitFailed(
-                    f"{member} no longer owns {tp} in group '{group}' (the group rebalanced); "
-                    "its records will be delivered again to the partition's new owner"
+                    f"{member} no longer owns {tp} in group '{group}' as it did when it read "
+                    "these records (the group rebalanced); they will be delivered again"
                 )
             log = self._topics[tp.topic].logs[tp.partition]
             if not 0 <= offset <= log.end:
                 raise ValueError(
                     f"cannot commit offset {offset} for {tp}: the log ends at {log.end}"
                 )
+        for tp, offset in offsets.items():
             state.committed[tp] = offset
             self.trace.record("committed", now, tp.topic, tp.partition, offset, group, member)
 
@@ -359,7 +387,7 @@ class InMemoryBroker:
         for topic in topics:
             for number, log in enumerate(self._topics[topic].logs):
                 tp = TopicPartition(topic, number)
-                lag[tp] = log.end - self._start_position(group, tp)
+                lag[tp] = log.end - self._start_position(group, tp, "earliest")
         return GroupState(
             group=group.name,
             topics=tuple(topics),
@@ -371,6 +399,8 @@ class InMemoryBroker:
     async def read(
         self, topic: str, partition: int, *, start: int = 0, limit: int = 100
     ) -> list[Record]:
+        if limit < 0 or start < 0:
+            raise ValueError(f"start and limit must be >= 0, not {start} and {limit}")
         target = self._topic(topic)
         if not 0 <= partition < len(target.logs):
             raise ValueError(

@@ -65,7 +65,7 @@ def fetch_jars(version: str = DEFAULT_KAFKA_VERSION) -> Path:
     pom = resources.files("eda_lib.kafka_local") / "pom.xml"
     staging = Path(tempfile.mkdtemp(prefix="libs-", dir=_mkdir(cache_root() / version)))
     with resources.as_file(pom) as pom_path:
-        result = subprocess.run(
+        result = _run(
             [
                 mvn,
                 "-B",
@@ -92,6 +92,15 @@ def fetch_jars(version: str = DEFAULT_KAFKA_VERSION) -> Path:
     staging.rename(libs)
     (libs / ".complete").touch()
     return libs
+
+
+def _run(command: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(command, **options)
+    except subprocess.TimeoutExpired as error:
+        raise KafkaSetupError(
+            f"`{' '.join(command[:3])} ...` did not finish within {error.timeout:.0f} s"
+        ) from None
 
 
 def _mkdir(path: Path) -> Path:
@@ -275,7 +284,7 @@ class LocalKafka:
     def _format(self, java: str, classpath: str, logging_config: str, config: Path) -> None:
         assert self.data_dir is not None
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        formatted = subprocess.run(
+        formatted = _run(
             [
                 java,
                 "-cp",
@@ -338,18 +347,21 @@ class LocalKafka:
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise KafkaSetupError(
-                    f"the Kafka broker exited with code {self.process.returncode} while "
-                    f"starting. Last lines of {self.log_file}:\n{self._tail()}"
+                problem = (
+                    f"the Kafka broker exited with code {self.process.returncode} while starting"
                 )
+                break
             if is_ready(self.bootstrap):
                 return
             time.sleep(0.3)
-        self.stop()
-        raise KafkaSetupError(
-            f"the Kafka broker did not answer on {self.bootstrap} within {self.ready_timeout:.0f}"
-            f" s. Last lines of {self.log_file}:\n{self._tail()}"
-        )
+        else:
+            problem = (
+                f"the Kafka broker did not answer on {self.bootstrap} within "
+                f"{self.ready_timeout:.0f} s"
+            )
+        message = f"{problem}. Last lines of {self.log_file}:\n{self._tail()}"
+        self.stop()  # after reading the log: a temporary data directory goes with it
+        raise KafkaSetupError(message)
 
     def _tail(self, lines: int = 15) -> str:
         for name in ("kafka.log", "stdout.log"):

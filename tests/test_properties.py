@@ -165,6 +165,7 @@ async def _broker_scenario(partitions: int, ops: list[tuple]) -> None:
 
     for offsets in handled.values():
         assert offsets == list(range(len(offsets)))  # each handled once, in order
+    _committed_never_goes_back(broker, "g")
     for member in sorted(live):  # every member crashes, holding whatever it held
         await broker.leave("g", member)
     await broker.join("g", ["t"], member="last")
@@ -173,3 +174,80 @@ async def _broker_scenario(partitions: int, ops: list[tuple]) -> None:
         tail = [r.offset for r in rest if r.partition == partition_state.partition]
         # Nothing lost: what was not handled and committed is still delivered.
         assert handled[partition_state.partition] + tail == list(range(partition_state.end_offset))
+
+
+def _committed_never_goes_back(broker: InMemoryBroker, group: str) -> None:
+    committed: dict[tuple[str, int], int] = {}
+    for hop in broker.trace.select("committed", group=group):
+        key = (hop.topic, hop.partition)
+        assert hop.offset >= committed.get(key, 0), f"{key} went back to {hop.offset}"
+        committed[key] = hop.offset
+
+
+# While member a's handler is running (awaiting), other members join or leave.
+rebalances = st.lists(
+    st.tuples(
+        st.integers(1, 25),
+        st.sampled_from(["start b", "stop b", "start c", "stop c", "visit b", "visit c"]),
+    ),
+    max_size=6,
+)
+
+
+@pytest.mark.parametrize("commit", ["each", "batch"])
+@settings(max_examples=150, deadline=None)
+@given(partitions=st.integers(1, 4), keys=st.lists(keys, min_size=1, max_size=25), plan=rebalances)
+def test_rebalances_during_handling_lose_nothing_and_never_move_offsets_back(
+    commit: str, partitions: int, keys: list[str | None], plan: list[tuple[int, str]]
+) -> None:
+    asyncio.run(_rebalance_scenario(commit, partitions, keys, plan))
+
+
+async def _rebalance_scenario(
+    commit: str, partitions: int, keys: list[str | None], plan: list[tuple[int, str]]
+) -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("t", partitions=partitions)
+    producer = Producer(broker)
+    for number, key in enumerate(keys):
+        await producer.send("t", payment(number, key), key=key)
+    handled: list[str] = []
+    others = {
+        n: Consumer(broker, "g", "t", lambda e: handled.append(e.payment_id), name=n, commit=commit)  # type: ignore[arg-type]
+        for n in "bc"
+    }
+    actions = dict(plan)
+    triggered = 0
+
+    async def a_handler(event: object) -> None:
+        nonlocal triggered
+        handled.append(event.payment_id)  # type: ignore[attr-defined]
+        action = actions.pop(len(handled), None)
+        if action is not None:
+            verb, name = action.split()
+            other = others[name]
+            if verb == "visit" and not other.running:  # joins, works, leaves: two rebalances
+                triggered += 2
+                await other.start()
+                await other.run()
+                await other.stop()
+            elif verb != "visit" and (verb == "start") != other.running:
+                triggered += 1
+                await (other.start() if verb == "start" else other.stop())
+
+    a = Consumer(broker, "g", "t", a_handler, name="a", batch_size=4, commit=commit)  # type: ignore[arg-type]
+    await a.start()
+    await a.run()
+    for other in others.values():
+        if other.running:
+            await other.run()
+    await a.run()
+    for other in others.values():
+        if other.running:
+            await other.run()
+
+    assert set(handled) == {f"pay-{n}" for n in range(len(keys))}  # nothing lost
+    _committed_never_goes_back(broker, "g")
+    assert (await broker.describe()).group("g").total_lag == 0
+    if commit == "each":  # at most the event in a's handler repeats, per rebalance
+        assert len(handled) - len(keys) <= triggered

@@ -125,3 +125,14 @@ def test_the_cli_starts_once_reports_and_stops(
         assert cli.main(["stop"]) == 0
     assert "stopped" in capsys.readouterr().out
     assert cli.main(["status"]) == 1
+
+
+async def test_an_unreachable_cluster_falls_back_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", "127.0.0.1:1")
+    monkeypatch.delenv("EDA_REQUIRE_KAFKA", raising=False)
+    broker = await asyncio.wait_for(open_broker("kafka"), 60)
+    assert isinstance(broker, InMemoryBroker)
+    said = capsys.readouterr().out
+    assert "cannot reach Kafka at 127.0.0.1:1" in said and "using InMemoryBroker" in said

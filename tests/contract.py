@@ -282,3 +282,17 @@ class BrokerContract:
         lines = [line.split() for line in (await explore(broker, topic)).splitlines()]
         assert [topic, str(partition), "0", "4", "4"] in lines  # first, next offset, count
         assert [group, f"{topic}[{partition}]", "(none)", "2", "2"] in lines  # committed, lag
+
+    async def test_seek_replays_from_an_old_offset(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
+        await broker.create_topic(topic, partitions=1)
+        for i in range(5):
+            await Producer(broker).send(topic, payment(i))
+        await broker.join(group, [topic], member="m")
+        assert [r.offset for r in await drain(broker, group, "m", 5)] == [0, 1, 2, 3, 4]
+        await broker.seek(group, "m", TopicPartition(topic, 0), 2)
+        assert [r.offset for r in await drain(broker, group, "m", 3)] == [2, 3, 4]
+        with pytest.raises(BrokerError, match="does not own"):
+            await broker.seek(group, "m", TopicPartition(topic + "-other", 0), 0)
+        await broker.leave(group, "m")

@@ -190,6 +190,10 @@ class Broker(Protocol):
 
     def generation(self, group: str, member: str) -> int: ...
 
+    async def seek(self, group: str, member: str, partition: TopicPartition, offset: int) -> None:
+        """Make the member's next poll of `partition` start at `offset` (to replay, or skip)."""
+        ...
+
     async def poll(
         self, group: str, member: str, *, max_records: int = 100, timeout: float = 0.0
     ) -> list[Record]: ...

@@ -382,6 +382,17 @@ class KafkaBroker:
         consumer = self._member(group, member).consumer
         return tuple(sorted(TopicPartition(tp.topic, tp.partition) for tp in consumer.assignment()))
 
+    async def seek(self, group: str, member: str, partition: TopicPartition, offset: int) -> None:
+        state = self._member(group, member)
+        if partition not in state.since:
+            raise BrokerError(
+                f"{member} does not own {partition} in group '{group}'. Fix: seek only "
+                "partitions in its assignment"
+            )
+        if offset < 0:
+            raise ValueError(f"cannot seek {partition} to {offset}: offsets start at 0")
+        state.consumer.seek(KafkaTopicPartition(partition.topic, partition.partition), offset)
+
     def generation(self, group: str, member: str) -> int:
         return self._member(group, member).generation
 

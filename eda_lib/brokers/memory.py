@@ -285,6 +285,18 @@ class InMemoryBroker:
     async def assignment(self, group: str, member: str) -> tuple[TopicPartition, ...]:
         return self._member(group, member)[1].assignment
 
+    async def seek(self, group: str, member: str, partition: TopicPartition, offset: int) -> None:
+        _, me = self._member(group, member)
+        if partition not in me.positions:
+            raise BrokerError(
+                f"{member} does not own {partition} in group '{group}'. Fix: seek only "
+                f"partitions in its assignment: {', '.join(map(str, me.assignment)) or 'none'}"
+            )
+        log = self._topics[partition.topic].logs[partition.partition]
+        if not 0 <= offset <= log.end:
+            raise ValueError(f"cannot seek {partition} to {offset}: offsets run 0..{log.end}")
+        me.positions[partition] = offset
+
     def generation(self, group: str, member: str) -> int:
         """Bumped at every rebalance: records polled in an older generation may have moved."""
         return self._member(group, member)[0].generation

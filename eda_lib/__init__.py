@@ -28,7 +28,7 @@ from eda_lib.domain import (
     format_money,
 )
 from eda_lib.events import Event, InvalidEvent, deserialize, serialize
-from eda_lib.messaging import EVENT_KEY, Consumer, Producer, RunReport
+from eda_lib.messaging import EVENT_KEY, Consumer, ConsumerCrash, Producer, RunReport
 from eda_lib.trace import Hop, Trace
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "BrokerState",
     "CommitFailed",
     "Consumer",
+    "ConsumerCrash",
     "DeliveryReport",
     "Event",
     "Hop",

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import itertools
+import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from eda_lib.brokers.base import (
     UnknownMember,
 )
 from eda_lib.events import Event, Headers, InvalidEvent
+from eda_lib.faults import ConsumerFaults
+from eda_lib.resilience import ProcessedEvents, RetryPolicy, wait
 
 Handler = Callable[[Event], Awaitable[None] | None]
 DEAD_LETTER_SUFFIX = ".dead-letter"
@@ -99,6 +102,11 @@ class Producer:
         await self.broker.flush()
 
 
+class ConsumerCrash(Exception):
+    """Raise from a handler to simulate the consumer process dying at that point: it leaves its
+    group at once, commits nothing more, and `run` returns with `stopped_because="crashed"`."""
+
+
 @dataclass(frozen=True)
 class RunReport:
     """What one `Consumer.run` did, and why it stopped."""
@@ -107,7 +115,7 @@ class RunReport:
     handled: int
     ignored: int
     dead_lettered: int
-    stopped_because: Literal["max_events", "idle", "timeout", "stopped"]
+    stopped_because: Literal["max_events", "idle", "timeout", "stopped", "crashed"]
 
 
 _names = itertools.count(1)
@@ -124,6 +132,11 @@ class Consumer:
     `commit="each"` (the default) commits after every event, so a crash redelivers at most the
     event being handled. `commit="batch"` commits once per polled batch, at the end of a run and
     on `stop()`: far fewer round trips to a real broker, but a crash redelivers up to a batch.
+    `commit="before"` commits each event as it arrives, before handling: at most once, so a
+    crash mid-handler loses that event (lesson 12 shows when that trade is worth it).
+
+    `retry` retries a failing handler with backoff before dead-lettering the event;
+    `idempotency` remembers applied event ids, so a redelivered event has its effect once.
     """
 
     def __init__(
@@ -137,10 +150,13 @@ class Consumer:
         start: StartFrom = "earliest",
         batch_size: int = 100,
         poll_timeout: float = 0.05,
-        commit: Literal["each", "batch"] = "each",
+        commit: Literal["each", "batch", "before"] = "each",
+        retry: RetryPolicy | None = None,
+        idempotency: ProcessedEvents | None = None,
+        faults: ConsumerFaults | None = None,
     ) -> None:
-        if commit not in ("each", "batch"):
-            raise ValueError(f"commit must be 'each' or 'batch', not {commit!r}")
+        if commit not in ("each", "batch", "before"):
+            raise ValueError(f"commit must be 'each', 'batch' or 'before', not {commit!r}")
         self.broker = broker
         self.group = group
         self.topics = (topics,) if isinstance(topics, str) else tuple(topics)
@@ -149,6 +165,12 @@ class Consumer:
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self.commit = commit
+        self.retry = retry
+        self.idempotency = idempotency
+        self.faults = faults
+        self._rng = random.Random(retry.seed if retry else 0)
+        self.retries = 0
+        self.duplicates = 0
         # Processed but not yet committed (batch mode): next offset, and the generation in which
         # the records were polled.
         self._done: dict[TopicPartition, tuple[int, int]] = {}
@@ -207,7 +229,7 @@ class Consumer:
         deadline = None if timeout is None else loop.time() + timeout
         counts = {"handled": self.handled, "ignored": self.ignored, "dead": self.dead_lettered}
         processed = 0
-        reason: Literal["max_events", "idle", "timeout", "stopped"] = "stopped"
+        reason: Literal["max_events", "idle", "timeout", "stopped", "crashed"] = "stopped"
         while True:
             if self._stopping:
                 reason = "stopped"
@@ -246,7 +268,12 @@ class Consumer:
                         break
                     continue
             record = self._pending.popleft()
-            await self._process(record)
+            try:
+                await self._process(record)
+            except ConsumerCrash as crash:
+                await self._crash(record, str(crash))
+                reason = "crashed"
+                break
             processed += 1
         await self._flush()
         return RunReport(
@@ -260,6 +287,8 @@ class Consumer:
     async def _process(self, record: Record) -> None:
         trace, now = self.broker.trace, self.broker.clock.now
         where = (record.topic, record.partition, record.offset, self.group, self.name)
+        if self.commit == "before":  # at most once: from here on, a crash loses this event
+            await self._commit(record, early=True)
         try:
             event = self.broker.codec.decode(record.value, record.headers)
         except InvalidEvent as error:
@@ -277,20 +306,54 @@ class Consumer:
                 )
                 self.ignored += 1
                 return await self._commit(record)
-        try:
-            result = handler(event)  # type: ignore[misc]
-            if inspect.isawaitable(result):
-                await result
-        except Exception as error:  # a handler bug must not stop the consumer
-            await self._dead_letter(
-                record, "handler_error", f"{type(error).__name__}: {error}", event
+        if self.idempotency is not None and self.idempotency.seen(self.group, event.id):
+            trace.record(
+                "duplicate", now(), *where, event.event_type, event.id, "already applied: skipped"
             )
-        else:
-            trace.record("handled", now(), *where, event.event_type, event.id)
-            self.handled += 1
+            self.duplicates += 1
+            return await self._commit(record)
+        assert handler is not None
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                result = handler(event)
+                if inspect.isawaitable(result):
+                    await result
+            except ConsumerCrash:
+                raise
+            except Exception as error:  # a handler bug must not stop the consumer
+                problem = f"{type(error).__name__}: {error}"
+                if self.retry is not None and attempts < self.retry.max_attempts:
+                    delay = self.retry.delay(attempts, self._rng)
+                    trace.record(
+                        "retried",
+                        now(),
+                        *where,
+                        event.event_type,
+                        event.id,
+                        f"attempt {attempts} failed ({problem}); next in {delay:.2f} s",
+                    )
+                    self.retries += 1
+                    await wait(self.broker.clock, delay)
+                    continue
+                await self._dead_letter(record, "handler_error", problem, event, attempts)
+            else:
+                if self.idempotency is not None:
+                    self.idempotency.add(self.group, event.id)
+                trace.record("handled", now(), *where, event.event_type, event.id)
+                self.handled += 1
+            break
+        faults = self.faults
+        if faults and faults.crash_before_commit and faults.crash_before_commit(event):
+            raise ConsumerCrash("crashed after handling, before committing")
         await self._commit(record)
+        if faults and faults.crash_after_commit and faults.crash_after_commit(event):
+            raise ConsumerCrash("crashed right after committing")
 
-    async def _commit(self, record: Record) -> None:
+    async def _commit(self, record: Record, *, early: bool = False) -> None:
+        if (self.commit == "before") != early:
+            return  # "before" commits on arrival only; the others only after handling
         tp = TopicPartition(record.topic, record.partition)
         if self.commit == "batch":
             self._done[tp] = (record.offset + 1, self._generation)
@@ -309,6 +372,24 @@ class Consumer:
                 r for r in self._pending if TopicPartition(r.topic, r.partition) != moved
             )
 
+    async def _crash(self, record: Record, why: str) -> None:
+        self._pending.clear()
+        self._done.clear()  # progress not yet committed dies with the process
+        self.broker.trace.record(
+            "crashed",
+            self.broker.clock.now(),
+            record.topic,
+            record.partition,
+            record.offset,
+            self.group,
+            self.name,
+            detail=why or "the consumer crashed",
+        )
+        if self.running:
+            with contextlib.suppress(UnknownMember):
+                await self.broker.leave(self.group, self.name)
+            self.running = False
+
     async def _flush(self) -> None:
         by_generation: dict[int, dict[TopicPartition, int]] = {}
         for tp, (offset, generation) in self._done.items():
@@ -324,7 +405,7 @@ class Consumer:
                     )
 
     async def _dead_letter(
-        self, record: Record, reason: str, error: str, event: Event | None = None
+        self, record: Record, reason: str, error: str, event: Event | None = None, attempts: int = 1
     ) -> None:
         trace, now = self.broker.trace, self.broker.clock.now()
         where = (record.topic, record.partition, record.offset, self.group, self.name)
@@ -337,6 +418,7 @@ class Consumer:
             ("dlt-error", error.encode("utf-8", "backslashreplace")),
             ("dlt-source", f"{record.topic}[{record.partition}]@{record.offset}".encode()),
             ("dlt-group", self.group.encode()),
+            ("dlt-attempts", str(attempts).encode()),
         )
         target = record.topic + DEAD_LETTER_SUFFIX
         report = await self.broker.produce(

@@ -16,9 +16,12 @@ HopKind = Literal[
     "handled",  # the handler finished without error
     "ignored",  # the consumer has no handler for this event type, so it moved on
     "failed",  # it could not be read or the handler raised; `detail` says why
+    "retried",  # the handler raised and will be tried again after a backoff
+    "duplicate",  # an idempotent consumer had already applied this event, so it skipped it
     "dead_lettered",  # a failed record was copied to the dead-letter topic
     "committed",  # the group's committed offset moved past it
     "expired",  # retention deleted it from the log
+    "crashed",  # the consumer died here: it left its group without committing what it held
     "rebalanced",  # a group re-divided its partitions; `detail` lists the assignment
 ]
 

@@ -202,7 +202,7 @@ async def test_batch_commits_once_per_poll_and_loses_nothing(broker: InMemoryBro
     commits = broker.trace.select("committed", group="g")
     assert [h.offset for h in commits] == [4, 8, 10]
     assert (await broker.describe()).group("g").total_lag == 0
-    with pytest.raises(ValueError, match="'each' or 'batch'"):
+    with pytest.raises(ValueError, match="'each', 'batch' or 'before'"):
         Consumer(broker, "g", "payments", lambda e: None, commit="sometimes")  # type: ignore[arg-type]
 
 

@@ -1,0 +1,112 @@
+"""Resilience patterns (lesson 12): retries with backoff, idempotent consumers, and waiting that
+follows a virtual clock, so a lesson can simulate minutes of backoff instantly."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from uuid import UUID
+
+from eda_lib.clock import Clock, VirtualClock
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Try up to `max_attempts` times, waiting `base_delay * multiplier**(n-1)` seconds (at most
+    `max_delay`) after failure n, spread by a seeded random `jitter` (a fraction, e.g. 0.1 for
+    ±10%) so that many retrying clients do not strike at the same instant."""
+
+    max_attempts: int = 3
+    base_delay: float = 0.1
+    multiplier: float = 2.0
+    max_delay: float = 30.0
+    jitter: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(
+                f"max_attempts counts the first try too: at least 1, not {self.max_attempts}"
+            )
+        if self.base_delay < 0 or self.max_delay < 0 or self.multiplier < 1:
+            raise ValueError("delays must be >= 0 and the multiplier >= 1")
+        if not 0 <= self.jitter < 1:
+            raise ValueError(f"jitter is a fraction between 0 and 1, not {self.jitter}")
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        """Seconds to wait after the `failures`-th failed attempt."""
+        raw = min(self.max_delay, self.base_delay * self.multiplier ** (failures - 1))
+        return raw * (1 + rng.uniform(-self.jitter, self.jitter))
+
+    def schedule(self) -> list[float]:
+        """The waits between attempts, as a fresh client with this seed would wait them."""
+        rng = random.Random(self.seed)
+        return [self.delay(n, rng) for n in range(1, self.max_attempts)]
+
+
+async def wait(clock: Clock, seconds: float) -> None:
+    """Sleep on a real clock; on a virtual clock, move time forward instead."""
+    if isinstance(clock, VirtualClock):
+        clock.advance(seconds)
+        await asyncio.sleep(0)  # still let other tasks run, as a real sleep would
+    else:
+        await asyncio.sleep(seconds)
+
+
+class ProcessedEvents(Protocol):
+    """Which event ids a consumer group has already applied: what makes a consumer idempotent."""
+
+    def seen(self, group: str, event_id: UUID) -> bool: ...
+
+    def add(self, group: str, event_id: UUID) -> None: ...
+
+
+class InMemoryProcessedEvents:
+    def __init__(self) -> None:
+        self._ids: set[tuple[str, UUID]] = set()
+
+    def seen(self, group: str, event_id: UUID) -> bool:
+        return (group, event_id) in self._ids
+
+    def add(self, group: str, event_id: UUID) -> None:
+        self._ids.add((group, event_id))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class SqliteProcessedEvents:
+    """Processed ids in a SQLite file, so they survive a restart of the consumer process."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self._db = sqlite3.connect(str(path))
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS processed ("
+            " consumer_group TEXT NOT NULL, event_id TEXT NOT NULL,"
+            " PRIMARY KEY (consumer_group, event_id))"
+        )
+        self._db.commit()
+
+    def seen(self, group: str, event_id: UUID) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM processed WHERE consumer_group = ? AND event_id = ?",
+            (group, str(event_id)),
+        ).fetchone()
+        return row is not None
+
+    def add(self, group: str, event_id: UUID) -> None:
+        with self._db:  # one transaction: once it returns, the id is on disk
+            self._db.execute(
+                "INSERT OR IGNORE INTO processed (consumer_group, event_id) VALUES (?, ?)",
+                (group, str(event_id)),
+            )
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM processed").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,12 +1,19 @@
-"""Faults as data (lesson 12): where a consumer dies, so the delivery semantics can be compared
-on exactly the same failure."""
+"""Faults as data (lesson 12): what a broker does wrong and where a consumer dies, so the
+delivery semantics can be compared on exactly the same failures. Every effect is in the trace."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from eda_lib.events import Event
+
+if TYPE_CHECKING:
+    from eda_lib.brokers.base import Record
+    from eda_lib.trace import Trace
 
 
 @dataclass
@@ -32,3 +39,61 @@ class ConsumerFaults:
 
     crash_before_commit: Callable[[Event], bool] | None = None
     crash_after_commit: Callable[[Event], bool] | None = None
+
+
+@dataclass
+class BrokerFaults:
+    """What an `InMemoryBroker` does wrong. Change the fields at any time (a widget does).
+
+    `drop` and `duplicate` are the chances that one delivery to a consumer is lost on the way or
+    arrives twice; `reorder` interleaves the partitions of a poll at random (each partition
+    keeps its own order); `outage` makes every send fail with `BrokerUnavailable`. The seed
+    makes each run repeat exactly.
+    """
+
+    drop: float = 0.0
+    duplicate: float = 0.0
+    reorder: bool = False
+    outage: bool = False
+    outage_until: datetime | None = None  # down until then (on the broker's clock), if set
+    seed: int = 0
+    rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("drop", "duplicate"):
+            chance = getattr(self, name)
+            if not 0 <= chance <= 1:
+                raise ValueError(f"{name} is a probability between 0 and 1, not {chance}")
+        self.rng = random.Random(self.seed)
+
+    def down(self, now: datetime) -> bool:
+        return self.outage or (self.outage_until is not None and now < self.outage_until)
+
+    def disturb(
+        self, batch: list[Record], trace: Trace, now: datetime, group: str, member: str
+    ) -> list[Record]:
+        """The batch as a faulty network would deliver it, each fault recorded in the trace."""
+        if not (self.drop or self.duplicate or self.reorder):
+            return batch
+        out: list[Record] = []
+        for record in batch:
+            where = (record.topic, record.partition, record.offset, group, member)
+            if self.drop and self.rng.random() < self.drop:
+                trace.record("dropped", now, *where)
+                continue
+            out.append(record)
+            if self.duplicate and self.rng.random() < self.duplicate:
+                trace.record("duplicated", now, *where)
+                out.append(record)
+        if self.reorder:
+            queues: dict[int, list[Record]] = {}
+            for record in out:
+                queues.setdefault(record.partition, []).append(record)
+            mixed = []
+            while queues:  # pick a random partition each time: order within each is kept
+                partition = self.rng.choice(sorted(queues))
+                mixed.append(queues[partition].pop(0))
+                if not queues[partition]:
+                    del queues[partition]
+            out = mixed
+        return out

@@ -14,6 +14,7 @@ from typing import Literal
 
 from eda_lib.brokers.base import (
     Broker,
+    BrokerUnavailable,
     CommitFailed,
     DeliveryReport,
     Record,
@@ -27,6 +28,7 @@ from eda_lib.resilience import ProcessedEvents, RetryPolicy, wait
 
 Handler = Callable[[Event], Awaitable[None] | None]
 DEAD_LETTER_SUFFIX = ".dead-letter"
+MAX_REWINDS = 20  # seeks back to one missing offset before accepting that it is gone
 
 
 class _EventKey:
@@ -38,13 +40,33 @@ EVENT_KEY = _EventKey()
 """Default for `Producer.send(key=...)`: use the event's own key (its subject)."""
 
 
-class Producer:
-    """Publishes events to a broker and keeps the delivery report of each send."""
+@dataclass(frozen=True)
+class SendOutcome:
+    """How one `Producer.send_reliably` ended: stored (with its report), or given up on."""
 
-    def __init__(self, broker: Broker, name: str = "producer") -> None:
+    event_id: str
+    attempts: int
+    report: DeliveryReport | None = None
+    error: str = ""
+
+    @property
+    def stored(self) -> bool:
+        return self.report is not None
+
+
+class Producer:
+    """Publishes events to a broker and keeps the delivery report of each send. With a
+    `RetryPolicy`, `send_reliably` retries while the broker is unavailable."""
+
+    def __init__(
+        self, broker: Broker, name: str = "producer", *, retry: RetryPolicy | None = None
+    ) -> None:
         self.broker = broker
         self.name = name
+        self.retry = retry
+        self._rng = random.Random(retry.seed if retry else 0)
         self.reports: list[DeliveryReport] = []
+        self.outcomes: list[SendOutcome] = []
 
     async def send(
         self, topic: str, event: Event, *, key: str | bytes | _EventKey | None = EVENT_KEY
@@ -60,6 +82,28 @@ class Producer:
         )
         self.reports.append(report)
         return report
+
+    async def send_reliably(
+        self, topic: str, event: Event, *, key: str | bytes | _EventKey | None = EVENT_KEY
+    ) -> SendOutcome:
+        """Send, retrying with backoff while the broker is unavailable; never raises for an
+        outage, but says in the outcome whether the event was finally stored."""
+        policy = self.retry or RetryPolicy(max_attempts=1)
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                report = await self.send(topic, event, key=key)
+            except BrokerUnavailable as error:
+                if attempts >= policy.max_attempts:
+                    outcome = SendOutcome(str(event.id), attempts, error=str(error))
+                    break
+                await wait(self.broker.clock, policy.delay(attempts, self._rng))
+            else:
+                outcome = SendOutcome(str(event.id), attempts, report)
+                break
+        self.outcomes.append(outcome)
+        return outcome
 
     async def send_all(
         self, topic: str, events: Sequence[Event], *, chunk: int = 1000
@@ -168,6 +212,10 @@ class Consumer:
         self.retry = retry
         self.idempotency = idempotency
         self.faults = faults
+        self._next: dict[TopicPartition, int] = {}  # next offset expected, per partition
+        # Where a gap made us seek, and how often: a broker that no longer has an offset
+        # (retention, compaction) would otherwise have us seek forever.
+        self._rewound: dict[TopicPartition, tuple[int, int]] = {}
         self._rng = random.Random(retry.seed if retry else 0)
         self.retries = 0
         self.duplicates = 0
@@ -200,6 +248,7 @@ class Consumer:
         if self.running:
             self._stopping = True
             self._pending.clear()
+            self._next.clear()
             await self._flush()
             await self.broker.leave(self.group, self.name)
             self.running = False
@@ -253,15 +302,20 @@ class Consumer:
                 if max_events is not None:
                     wanted = min(wanted, max_events - processed)
                 try:
-                    self._pending.extend(
-                        await self.broker.poll(
-                            self.group, self.name, max_records=wanted, timeout=wait
-                        )
+                    batch = await self.broker.poll(
+                        self.group, self.name, max_records=wanted, timeout=wait
                     )
-                    self._generation = self.broker.generation(self.group, self.name)
+                    generation = self.broker.generation(self.group, self.name)
+                    if generation != self._generation:  # new assignment: new starting points
+                        self._next.clear()
+                        self._rewound.clear()
+                        self._generation = generation
+                    self._pending.extend(await self._in_order(batch))
                 except UnknownMember:  # stop() was called while this poll waited
                     reason = "stopped"
                     break
+                if batch and not self._pending:
+                    continue  # all of it was out of order; what is missing comes next
                 if not self._pending:
                     if until_idle:
                         reason = "idle"
@@ -283,6 +337,58 @@ class Consumer:
             dead_lettered=self.dead_lettered - counts["dead"],
             stopped_because=reason,
         )
+
+    async def _in_order(self, batch: list[Record]) -> list[Record]:
+        """Offsets make loss visible: a partition's records must come one after another. A
+        record seen before is skipped; a missing offset makes the consumer seek back and fetch
+        again (up to `MAX_REWINDS` times: then the broker no longer has it, retention or
+        compaction removed it, and the consumer moves on)."""
+        kept: list[Record] = []
+        rewinding: set[TopicPartition] = set()
+        trace, now = self.broker.trace, self.broker.clock.now
+        for record in batch:
+            tp = TopicPartition(record.topic, record.partition)
+            if tp in rewinding:
+                continue
+            expected = self._next.get(tp)
+            if expected == record.offset:  # the usual case: next in line
+                kept.append(record)
+                self._next[tp] = expected + 1
+                continue
+            if expected is None:
+                expected = await self.broker.resume_point(self.group, self.name, tp)
+                expected = record.offset if expected is None else expected
+            where = (record.topic, record.partition, record.offset, self.group, self.name)
+            if record.offset < expected:
+                trace.record("duplicate", now(), *where, detail="this offset came before: skipped")
+                self.duplicates += 1
+                continue
+            if record.offset > expected:
+                at, times = self._rewound.get(tp, (expected, 0))
+                times = times + 1 if at == expected else 1
+                if times > MAX_REWINDS:
+                    trace.record(
+                        "gap",
+                        now(),
+                        *where,
+                        detail=f"offsets {expected}..{record.offset - 1} are gone: moving on",
+                    )
+                    kept.append(record)
+                    self._next[tp] = record.offset + 1
+                    continue
+                trace.record(
+                    "gap",
+                    now(),
+                    *where,
+                    detail=f"expected offset {expected}: seeking back to fetch it",
+                )
+                self._rewound[tp] = (expected, times)
+                await self.broker.seek(self.group, self.name, tp, expected)
+                rewinding.add(tp)
+                continue
+            kept.append(record)
+            self._next[tp] = record.offset + 1
+        return kept
 
     async def _process(self, record: Record) -> None:
         trace, now = self.broker.trace, self.broker.clock.now
@@ -374,6 +480,7 @@ class Consumer:
 
     async def _crash(self, record: Record, why: str) -> None:
         self._pending.clear()
+        self._next.clear()
         self._done.clear()  # progress not yet committed dies with the process
         self.broker.trace.record(
             "crashed",

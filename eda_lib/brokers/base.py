@@ -130,6 +130,10 @@ class UnknownMember(BrokerError, LookupError):
         )
 
 
+class BrokerUnavailable(BrokerError):
+    """The broker is down: the send did not happen. Retrying later may succeed."""
+
+
 class CommitFailed(BrokerError):
     """A member committed for a partition it no longer owns: the group rebalanced meanwhile."""
 
@@ -189,6 +193,11 @@ class Broker(Protocol):
     async def assignment(self, group: str, member: str) -> tuple[TopicPartition, ...]: ...
 
     def generation(self, group: str, member: str) -> int: ...
+
+    async def resume_point(self, group: str, member: str, partition: TopicPartition) -> int | None:
+        """Where this member's reading of `partition` starts after a (re)assignment: the
+        committed offset, or the start the group chose; None if the broker cannot tell."""
+        ...
 
     async def seek(self, group: str, member: str, partition: TopicPartition, offset: int) -> None:
         """Make the member's next poll of `partition` start at `offset` (to replay, or skip)."""

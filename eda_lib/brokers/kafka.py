@@ -393,6 +393,15 @@ class KafkaBroker:
             raise ValueError(f"cannot seek {partition} to {offset}: offsets start at 0")
         state.consumer.seek(KafkaTopicPartition(partition.topic, partition.partition), offset)
 
+    async def resume_point(self, group: str, member: str, partition: TopicPartition) -> int | None:
+        consumer = self._member(group, member).consumer
+        with contextlib.suppress(KafkaError):
+            committed = await consumer.committed(
+                KafkaTopicPartition(partition.topic, partition.partition)
+            )
+            return int(committed) if committed is not None else None
+        return None
+
     def generation(self, group: str, member: str) -> int:
         return self._member(group, member).generation
 

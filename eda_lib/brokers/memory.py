@@ -17,6 +17,7 @@ from eda_lib import clock as clocks
 from eda_lib.brokers.base import (
     BrokerError,
     BrokerState,
+    BrokerUnavailable,
     CommitFailed,
     DeliveryReport,
     GroupState,
@@ -30,6 +31,7 @@ from eda_lib.brokers.base import (
 )
 from eda_lib.clock import Clock
 from eda_lib.events import Headers, StructuredJson
+from eda_lib.faults import BrokerFaults
 from eda_lib.trace import Trace
 
 
@@ -86,10 +88,18 @@ class InMemoryBroker:
     name = "in-memory"
     idle_after = 0.0  # a send is stored before it returns, so an empty poll means idle
 
-    def __init__(self, *, seed: int = 0, clock: Clock | None = None, trace: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        clock: Clock | None = None,
+        trace: bool = True,
+        faults: BrokerFaults | None = None,
+    ) -> None:
         self.clock = clock or clocks.default_clock()
         self.trace = Trace(enabled=trace)
         self.codec = StructuredJson()
+        self.faults = faults  # what this broker does wrong (lesson 12); None: nothing
         self._rng = random.Random(seed)
         self._topics: dict[str, _Topic] = {}
         self._groups: dict[str, _Group] = {}
@@ -149,6 +159,21 @@ class InMemoryBroker:
         producer: str = "",
     ) -> DeliveryReport:
         target = self._topic(topic)
+        if self.faults is not None and self.faults.down(self.clock.now()):
+            self.trace.record(
+                "unavailable",
+                self.clock.now(),
+                topic,
+                -1,
+                -1,
+                "",
+                producer,
+                detail="the broker is down: nothing was stored",
+            )
+            raise BrokerUnavailable(
+                f"the broker is down; the send to '{topic}' did not happen. Fix: retry later "
+                "(a Producer with a RetryPolicy does)"
+            )
         count = len(target.logs)
         partition = self._rng.randrange(count) if key is None else partition_for_key(key, count)
         log = target.logs[partition]
@@ -297,6 +322,10 @@ class InMemoryBroker:
             raise ValueError(f"cannot seek {partition} to {offset}: offsets run 0..{log.end}")
         me.positions[partition] = offset
 
+    async def resume_point(self, group: str, member: str, partition: TopicPartition) -> int | None:
+        state, me = self._member(group, member)
+        return self._start_position(state, partition, me.start)
+
     def generation(self, group: str, member: str) -> int:
         """Bumped at every rebalance: records polled in an older generation may have moved."""
         return self._member(group, member)[0].generation
@@ -344,6 +373,8 @@ class InMemoryBroker:
             if len(batch) >= max_records:
                 break
         me.turn += 1
+        if self.faults is not None:
+            batch = self.faults.disturb(batch, self.trace, self.clock.now(), group, member)
         if self.trace.enabled:
             now = self.clock.now()
             for record in batch:

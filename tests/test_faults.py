@@ -1,0 +1,94 @@
+"""Broker faults on InMemoryBroker, and what a consumer and a producer do about them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from eda_lib import BrokerError, Consumer, InMemoryBroker, Producer, VirtualClock
+from eda_lib.brokers.base import BrokerUnavailable
+from eda_lib.faults import BrokerFaults
+from eda_lib.resilience import RetryPolicy
+from tests.contract import payment
+
+
+async def _broker(faults: BrokerFaults, partitions: int = 2) -> InMemoryBroker:
+    broker = InMemoryBroker(clock=VirtualClock(), faults=faults)
+    await broker.create_topic("payments", partitions=partitions)
+    faults_off, broker.faults = broker.faults, None
+    for i in range(40):
+        await Producer(broker).send("payments", payment(i, order=f"order-{i % 5}"))
+    broker.faults = faults_off
+    return broker
+
+
+async def _consume(broker: InMemoryBroker) -> list[tuple[int, int]]:
+    seen: list[tuple[int, int]] = []
+    consumer = Consumer(
+        broker, "g", "payments", lambda e: seen.append(int(e.amount) - 100), name="m", batch_size=7
+    )
+    await consumer.start()
+    for _ in range(50):  # bounded: a faulty broker may need a few rounds
+        await consumer.run()
+        if (await broker.describe()).group("g").total_lag == 0:
+            break
+    return [(n % 5, n) for n in seen]
+
+
+def _per_order(seen: list[tuple[int, int]]) -> dict[int, list[int]]:
+    orders: dict[int, list[int]] = {}
+    for order, n in seen:
+        orders.setdefault(order, []).append(n)
+    return orders
+
+
+async def test_dropped_deliveries_are_noticed_by_offset_and_fetched_again() -> None:
+    broker = await _broker(BrokerFaults(drop=0.3, seed=1))
+    seen = await _consume(broker)
+    assert sorted(n for _, n in seen) == list(range(40))  # each once: nothing lost
+    assert broker.trace.select("dropped") and broker.trace.select("gap")
+    assert all(orders == sorted(orders) for orders in _per_order(seen).values())
+
+
+async def test_duplicated_deliveries_are_skipped_by_offset() -> None:
+    broker = await _broker(BrokerFaults(duplicate=0.5, seed=2))
+    seen = await _consume(broker)
+    assert sorted(n for _, n in seen) == list(range(40))
+    assert (
+        len(broker.trace.select("duplicated"))
+        == len([h for h in broker.trace.select("duplicate") if "offset" in h.detail])
+        > 0
+    )
+
+
+async def test_reordering_mixes_partitions_but_keeps_each_in_order() -> None:
+    calm = await _consume(await _broker(BrokerFaults()))
+    mixed = await _consume(await _broker(BrokerFaults(reorder=True, seed=3)))
+    assert sorted(mixed) == sorted(calm) and mixed != calm
+    assert _per_order(mixed) == _per_order(calm)  # each order's events still in sequence
+
+
+async def test_an_outage_refuses_sends_and_a_retrying_producer_rides_it_out() -> None:
+    clock = VirtualClock()
+    broker = InMemoryBroker(clock=clock, faults=BrokerFaults(outage=True))
+    await broker.create_topic("payments")
+    with pytest.raises(BrokerUnavailable, match="retry later"):
+        await Producer(broker).send("payments", payment(1))
+    assert isinstance(BrokerUnavailable("x"), BrokerError)
+    assert broker.trace.select("unavailable")
+
+    patient = Producer(broker, retry=RetryPolicy(max_attempts=6, base_delay=1.0, jitter=0))
+    given_up = await patient.send_reliably("payments", payment(1))
+    assert (given_up.stored, given_up.attempts) == (False, 6) and "down" in given_up.error
+
+    broker.faults = BrokerFaults(outage_until=clock.now() + timedelta(seconds=5))
+    outcome = await patient.send_reliably("payments", payment(2))
+    assert outcome.stored and outcome.attempts == 4  # waited 1 + 2 + 4 s: past the outage
+    assert outcome.report is not None and outcome.report.offset == 0
+    assert [o.stored for o in patient.outcomes] == [False, True]
+
+
+def test_fault_chances_must_be_probabilities() -> None:
+    with pytest.raises(ValueError, match="probability"):
+        BrokerFaults(drop=1.5)

@@ -18,15 +18,15 @@ if TYPE_CHECKING:
 
 @dataclass
 class CrashOnce:
-    """True the first time an event with a matching payment or order id (or any event, with no
-    ids) comes by, then never again for that event: a process dies once, then restarts."""
+    """True the first time an event whose payment or order id is in `ids` (any event, if `ids`
+    is None) comes by, then never again for that event: a process dies once, then restarts."""
 
-    ids: frozenset[str] = frozenset()
+    ids: frozenset[str] | None = None
     _fired: set[object] = field(default_factory=set)
 
     def __call__(self, event: Event) -> bool:
         keys = {getattr(event, name, None) for name in ("payment_id", "order_id")}
-        if (self.ids and not self.ids & keys) or event.id in self._fired:
+        if (self.ids is not None and not self.ids & keys) or event.id in self._fired:
             return False
         self._fired.add(event.id)
         return True

@@ -316,6 +316,8 @@ class Consumer:
                     break
                 if batch and not self._pending:
                     continue  # all of it was out of order; what is missing comes next
+                if not batch and await self._fetch_lost_tail():
+                    continue
                 if not self._pending:
                     if until_idle:
                         reason = "idle"
@@ -389,6 +391,36 @@ class Consumer:
             kept.append(record)
             self._next[tp] = record.offset + 1
         return kept
+
+    async def _fetch_lost_tail(self) -> bool:
+        """Nothing came: but if the broker's position ran past what arrived (the last records
+        were lost on the way), seek back for them. True if it did."""
+        sought = False
+        for tp in await self.broker.assignment(self.group, self.name):
+            expected = self._next.get(tp)
+            if expected is None:
+                expected = await self.broker.resume_point(self.group, self.name, tp)
+            position = await self.broker.position(self.group, self.name, tp)
+            if expected is None or position is None or position <= expected:
+                continue
+            at, times = self._rewound.get(tp, (expected, 0))
+            times = times + 1 if at == expected else 1
+            if times > MAX_REWINDS:
+                continue
+            self._rewound[tp] = (expected, times)
+            self.broker.trace.record(
+                "gap",
+                self.broker.clock.now(),
+                tp.topic,
+                tp.partition,
+                expected,
+                self.group,
+                self.name,
+                detail=f"offsets {expected}..{position - 1} never arrived: seeking back",
+            )
+            await self.broker.seek(self.group, self.name, tp, expected)
+            sought = True
+        return sought
 
     async def _process(self, record: Record) -> None:
         trace, now = self.broker.trace, self.broker.clock.now

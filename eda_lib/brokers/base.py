@@ -194,6 +194,10 @@ class Broker(Protocol):
 
     def generation(self, group: str, member: str) -> int: ...
 
+    async def position(self, group: str, member: str, partition: TopicPartition) -> int | None:
+        """The offset this member's next poll of `partition` fetches from."""
+        ...
+
     async def resume_point(self, group: str, member: str, partition: TopicPartition) -> int | None:
         """Where this member's reading of `partition` starts after a (re)assignment: the
         committed offset, or the start the group chose; None if the broker cannot tell."""

@@ -393,6 +393,15 @@ class KafkaBroker:
             raise ValueError(f"cannot seek {partition} to {offset}: offsets start at 0")
         state.consumer.seek(KafkaTopicPartition(partition.topic, partition.partition), offset)
 
+    async def position(self, group: str, member: str, partition: TopicPartition) -> int | None:
+        state = self._member(group, member)
+        if partition not in state.since:
+            return None
+        with contextlib.suppress(KafkaError):
+            tp = KafkaTopicPartition(partition.topic, partition.partition)
+            return int(await asyncio.wait_for(state.consumer.position(tp), 5))
+        return None
+
     async def resume_point(self, group: str, member: str, partition: TopicPartition) -> int | None:
         consumer = self._member(group, member).consumer
         with contextlib.suppress(KafkaError):

@@ -322,6 +322,13 @@ class InMemoryBroker:
             raise ValueError(f"cannot seek {partition} to {offset}: offsets run 0..{log.end}")
         me.positions[partition] = offset
 
+    async def position(self, group: str, member: str, partition: TopicPartition) -> int | None:
+        state, me = self._member(group, member)
+        if partition not in me.positions:
+            return None
+        known = me.positions[partition]
+        return self._start_position(state, partition, me.start) if known is None else known
+
     async def resume_point(self, group: str, member: str, partition: TopicPartition) -> int | None:
         state, me = self._member(group, member)
         return self._start_position(state, partition, me.start)
@@ -425,6 +432,7 @@ class InMemoryBroker:
         topics = sorted(
             {t for m in group.members.values() for t in m.topics}
             | {tp.topic for tp in group.committed}
+            | {tp.topic for tp in group.started}  # read before, even if nothing was committed
         )
         lag: dict[TopicPartition, int] = {}
         for topic in topics:

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from eda_lib.brokers.base import Broker
 from eda_lib.explorer import explore, messages, messages_table
-from eda_lib.labs import BacklogLab
+from eda_lib.labs import BacklogLab, FailureLab
 
 
 def png(figure: Figure) -> bytes:
@@ -101,6 +101,97 @@ class TopicExplorerWidget:
             )
             text += f"\n\nMESSAGES IN {self.topic.value}\n" + messages_table(rows)
         self.output.value = f"<pre>{html.escape(text)}</pre>"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.view)
+
+
+class FailureLabWidget:
+    """Every fault as a slider or toggle, the delivery semantics, each group's consumer up or
+    down, and buttons to publish, step and run; counters and the picture follow each action.
+    Each control calls one public method of `FailureLab`."""
+
+    def __init__(self, lab: FailureLab) -> None:
+        self.lab = lab
+        percent = {"min": 0.0, "max": 1.0, "step": 0.05, "readout_format": ".0%"}
+        self.drop = w.FloatSlider(value=lab.faults.drop, description="drop", **percent)
+        self.duplicate = w.FloatSlider(
+            value=lab.faults.duplicate, description="duplicate", **percent
+        )
+        self.crash = w.FloatSlider(value=lab.crash_chance, description="crash", **percent)
+        self.reorder = w.Checkbox(value=lab.faults.reorder, description="reorder")
+        self.outage = w.ToggleButton(
+            value=lab.faults.outage, description="broker outage", icon="bolt"
+        )
+        self.poison = w.IntSlider(value=lab.poison_every, min=0, max=20, description="poison 1 in")
+        self.semantics = w.Dropdown(
+            options=["at-most-once", "at-least-once", "effect-once"],
+            value=lab.semantics,
+            description="semantics",
+        )
+        self.down = {
+            g: w.ToggleButton(value=g in lab.down, description=f"{g} down", icon="power-off")
+            for g in lab.groups
+        }
+        self.publish = w.Button(description="publish 10", icon="paper-plane")
+        self.step = w.Button(description="step", icon="step-forward")
+        self.run = w.Button(description="run 10 steps", icon="play")
+        self.counters = w.HTML()
+        self.picture = w.Image(format="png")
+        self.pending: set[asyncio.Task[None]] = set()
+
+        def fault(name: str) -> Callable[[dict[str, Any]], None]:
+            return lambda change: self._act(self._sync(lab.set_fault, name, change["new"]))
+
+        self.drop.observe(fault("drop"), "value")
+        self.duplicate.observe(fault("duplicate"), "value")
+        self.reorder.observe(fault("reorder"), "value")
+        self.outage.observe(fault("outage"), "value")
+        self.crash.observe(lambda c: self._act(self._sync(lab.set_crash_chance, c["new"])), "value")
+        self.poison.observe(
+            lambda c: self._act(self._sync(lab.set_poison_every, c["new"])), "value"
+        )
+        self.semantics.observe(lambda c: self._act(lab.set_semantics(c["new"])), "value")
+        for group, toggle in self.down.items():
+            toggle.observe(lambda c, g=group: self._act(lab.set_down(g, c["new"])), "value")
+        self.publish.on_click(lambda _: self._act(lab.publish(10)))
+        self.step.on_click(lambda _: self._act(lab.step(1)))
+        self.run.on_click(lambda _: self._act(lab.step(10)))
+        self.view = w.VBox(
+            [
+                w.HBox([self.drop, self.duplicate, self.crash]),
+                w.HBox([self.reorder, self.outage, self.poison, self.semantics]),
+                w.HBox(list(self.down.values())),
+                w.HBox([self.publish, self.step, self.run]),
+                self.counters,
+                self.picture,
+            ]
+        )
+        self._act(self._sync(lambda: None))
+
+    @staticmethod
+    async def _sync(action: Callable[..., Any], *args: Any) -> None:
+        action(*args)
+
+    def _act(self, step: Awaitable[Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._then_redraw(step))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _then_redraw(self, step: Awaitable[Any]) -> None:
+        await step
+        await self.redraw()
+
+    async def redraw(self) -> None:
+        counters = await self.lab.counters()
+        cells = "".join(
+            f"<td style='padding:2px 10px'><b>{value}</b><br>{name.replace('_', ' ')}</td>"
+            for name, value in vars(counters).items()
+        )
+        self.counters.value = f"<table><tr>{cells}</tr></table>"
+        self.picture.value = await self.lab.png()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -1,0 +1,84 @@
+"""Lesson 12's failure lab: the same faults under each delivery semantics, and its widget."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from eda_lib.labs import FailureLab, LabCounters
+from eda_lib.viz import FailureLabWidget
+
+
+async def _scenario(semantics: str) -> LabCounters:
+    lab = FailureLab(seed=1)
+    await lab.set_semantics(semantics)  # type: ignore[arg-type]
+    lab.set_fault("drop", 0.2)
+    lab.set_fault("duplicate", 0.2)
+    lab.set_crash_chance(0.1)
+    lab.set_poison_every(10)
+    await lab.publish(60)
+    return await lab.step(20)
+
+
+async def test_each_semantics_shows_its_failure_mode() -> None:
+    at_most, at_least, once = [
+        await _scenario(s) for s in ("at-most-once", "at-least-once", "effect-once")
+    ]
+    groups = 3
+    for counters in (at_most, at_least, once):
+        assert counters.lag == 0 and counters.produced == 60
+        assert counters.dead_lettered == 6 * groups  # the poison, once per group
+        unique = counters.handled - counters.duplicate_effects
+        assert unique + counters.dead_lettered + counters.lost == 60 * groups  # all accounted
+    assert at_most.lost > 0 and at_most.duplicate_effects == 0
+    assert at_least.lost == 0 and at_least.duplicate_effects > 0
+    assert once.lost == 0 and once.duplicate_effects == 0
+
+
+async def test_a_group_that_is_down_falls_behind_and_catches_up() -> None:
+    lab = FailureLab(groups=("shipping", "fraud"))
+    await lab.set_down("fraud", True)
+    await lab.publish(30)
+    behind = await lab.step(5)
+    assert behind.lag == 30  # fraud holds all 30; shipping is done
+    await lab.set_down("fraud", False)
+    assert (await lab.step(5)).lag == 0
+
+
+async def test_an_outage_refuses_publishing_and_reports_it() -> None:
+    lab = FailureLab()
+    lab.set_fault("outage", True)
+    assert await lab.publish(5) == 0
+    counters = await lab.counters()
+    assert (counters.produced, counters.refused) == (0, 5)
+
+
+async def test_bad_settings_are_refused() -> None:
+    lab = FailureLab()
+    with pytest.raises(ValueError, match="unknown fault"):
+        lab.set_fault("gremlins", True)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="probability"):
+        lab.set_crash_chance(2)
+    with pytest.raises(ValueError, match="semantics"):
+        await lab.set_semantics("exactly-once-magic")  # type: ignore[arg-type]
+
+
+async def test_the_widget_controls_drive_the_lab_and_the_view_follows() -> None:
+    lab = FailureLab(topics=("payments", "orders"), groups=("shipping", "receipts"))
+    widget = FailureLabWidget(lab)
+    await asyncio.gather(*widget.pending)
+    first_picture = bytes(widget.picture.value)
+    assert first_picture.startswith(b"\x89PNG") and "<b>0</b><br>produced" in widget.counters.value
+    widget.publish.click()
+    await asyncio.gather(*widget.pending)
+    assert "<b>10</b><br>produced" in widget.counters.value
+    widget.drop.value = 0.3
+    widget.down["receipts"].value = True
+    widget.semantics.value = "effect-once"
+    await asyncio.gather(*widget.pending)
+    assert (lab.faults.drop, lab.semantics, lab.down) == (0.3, "effect-once", {"receipts"})
+    widget.run.click()
+    await asyncio.gather(*widget.pending)
+    assert lab.history and "lag" in widget.counters.value
+    assert bytes(widget.picture.value) != first_picture

@@ -42,6 +42,12 @@ class PaymentSuccessful(_Payment):
     """
 
 
+class PaymentUpdated(_Payment):
+    """Course chapter 5: a payment's status changed (e.g. "success"), on `payment-update`."""
+
+    status: NonEmptyStr
+
+
 class PaymentFailed(_Payment):
     """A payment was declined; `reason` says why (e.g. 'card_declined')."""
 

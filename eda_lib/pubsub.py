@@ -1,0 +1,78 @@
+"""Publish/subscribe (lesson 11, course chapter 5): a publisher and a subscriber interface with
+a handler callback and cancellation, implemented on any `Broker`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from eda_lib.brokers.base import Broker, DeliveryReport
+from eda_lib.events import Event
+from eda_lib.messaging import Consumer, Producer, RunReport
+
+Handler = Callable[[Event], Awaitable[None] | None]
+
+
+class Publisher(Protocol):
+    async def publish(self, topic: str, event: Event) -> DeliveryReport: ...
+
+
+class Subscriber(Protocol):
+    async def subscribe(self, topic: str, group: str, handler: Handler) -> Subscription: ...
+
+
+class BrokerPublisher:
+    def __init__(self, broker: Broker, name: str = "publisher") -> None:
+        self._producer = Producer(broker, name)
+
+    async def publish(self, topic: str, event: Event) -> DeliveryReport:
+        return await self._producer.send(topic, event)
+
+
+class Subscription:
+    """A consumer running in the background until `cancel()` (or `lifetime` seconds: every
+    loop in a lesson is bounded). `handled` counts what its handler finished."""
+
+    def __init__(self, consumer: Consumer, lifetime: float) -> None:
+        self.consumer = consumer
+        self.lifetime = lifetime
+        self._task: asyncio.Task[RunReport] | None = None
+
+    async def _start(self) -> None:
+        await self.consumer.start()
+        self._task = asyncio.get_running_loop().create_task(
+            self.consumer.run(timeout=self.lifetime)
+        )
+
+    @property
+    def handled(self) -> int:
+        return self.consumer.handled
+
+    @property
+    def active(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def cancel(self) -> None:
+        """Stop receiving: the consumer finishes the event in hand, leaves its group, and the
+        background task ends. Events published afterwards wait for the group in the broker."""
+        if self._task is None:
+            return
+        await self.consumer.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class BrokerSubscriber:
+    def __init__(self, broker: Broker, lifetime: float = 60.0) -> None:
+        self.broker = broker
+        self.lifetime = lifetime
+
+    async def subscribe(
+        self, topic: str, group: str, handler: Handler, name: str | None = None
+    ) -> Subscription:
+        consumer = Consumer(self.broker, group, topic, handler, name=name or f"{group}-sub")
+        subscription = Subscription(consumer, self.lifetime)
+        await subscription._start()
+        return subscription

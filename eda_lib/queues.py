@@ -1,0 +1,73 @@
+"""A classic message queue (lesson 07): a message is handed to one worker and deleted when that
+worker acknowledges it. Set beside the broker's retained log to see the difference."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    id: int
+    body: bytes
+
+
+class WorkQueue:
+    """Competing consumers by construction: `get` gives each message to one worker; `ack`
+    deletes it for good; `nack`, or a worker that disappears (`drop_worker`), puts what it held
+    back at the front of the queue for another worker."""
+
+    def __init__(self) -> None:
+        self._ready: deque[QueuedMessage] = deque()
+        self._held: dict[int, tuple[str, QueuedMessage]] = {}
+        self._next_id = 0
+        self.acked = 0
+
+    def put(self, body: bytes) -> QueuedMessage:
+        message = QueuedMessage(self._next_id, body)
+        self._next_id += 1
+        self._ready.append(message)
+        return message
+
+    def get(self, worker: str) -> QueuedMessage | None:
+        """The next message, now held by `worker` until it acks or nacks it; None if empty."""
+        if not self._ready:
+            return None
+        message = self._ready.popleft()
+        self._held[message.id] = (worker, message)
+        return message
+
+    def ack(self, message: QueuedMessage) -> None:
+        """Done: the message is deleted; nobody can read it again."""
+        if self._held.pop(message.id, None) is None:
+            raise KeyError(
+                f"message {message.id} is not held by any worker: it was acked "
+                "already, or never handed out"
+            )
+        self.acked += 1
+
+    def nack(self, message: QueuedMessage) -> None:
+        """Not done: back to the front of the queue for the next `get`."""
+        held = self._held.pop(message.id, None)
+        if held is None:
+            raise KeyError(f"message {message.id} is not held by any worker")
+        self._ready.appendleft(held[1])
+
+    def drop_worker(self, worker: str) -> int:
+        """A worker died: everything it held goes back to the queue. Returns how many."""
+        returned = sorted(
+            (m for w, m in self._held.values() if w == worker), key=lambda m: m.id, reverse=True
+        )
+        for message in returned:
+            del self._held[message.id]
+            self._ready.appendleft(message)
+        return len(returned)
+
+    def __len__(self) -> int:
+        """Messages waiting (not counting those held by workers)."""
+        return len(self._ready)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._held)

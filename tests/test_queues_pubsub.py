@@ -1,0 +1,78 @@
+"""Lesson 07's work queue beside the log, and lesson 11's publish/subscribe interfaces."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from eda_lib import InMemoryBroker
+from eda_lib.domain import PaymentUpdated
+from eda_lib.pubsub import BrokerPublisher, BrokerSubscriber
+from eda_lib.queues import WorkQueue
+
+
+def test_a_queue_gives_each_message_to_one_worker_and_forgets_it_on_ack() -> None:
+    queue = WorkQueue()
+    for n in range(4):
+        queue.put(f"job-{n}".encode())
+    a, b = queue.get("a"), queue.get("b")
+    assert a is not None and b is not None and a.id != b.id
+    queue.ack(a)
+    with pytest.raises(KeyError, match="acked already"):
+        queue.ack(a)
+    assert (len(queue), queue.in_flight, queue.acked) == (2, 1, 1)
+    assert queue.drop_worker("b") == 1  # b died holding job-1: it goes back, first in line
+    assert queue.get("c") == b
+    queue.nack(b)
+    assert queue.get("c") == b
+
+
+def test_a_drained_queue_has_nothing_for_a_newcomer() -> None:
+    queue = WorkQueue()
+    queue.put(b"x")
+    message = queue.get("a")
+    assert message is not None
+    queue.ack(message)
+    assert queue.get("newcomer") is None  # unlike a log, nothing is kept to replay
+
+
+async def test_subscribers_get_every_update_until_they_cancel() -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("payment-update", partitions=2)
+    publisher = BrokerPublisher(broker, "payment-service")
+    subscriber = BrokerSubscriber(broker, lifetime=5)
+    seen: dict[str, list[str]] = {"notifications": [], "ledger": []}
+    subscriptions = {
+        group: await subscriber.subscribe(
+            "payment-update", group, lambda e, log=log: log.append(e.status)
+        )
+        for group, log in seen.items()
+    }
+    for status in ("success", "refunded"):
+        await publisher.publish(
+            "payment-update",
+            PaymentUpdated(
+                payment_id="pay-1", order_id="order-1", amount=12000, currency="usd", status=status
+            ),
+        )
+    for _ in range(100):
+        if all(len(log) == 2 for log in seen.values()):
+            break
+        await asyncio.sleep(0.01)
+    assert seen == {"notifications": ["success", "refunded"], "ledger": ["success", "refunded"]}
+    await subscriptions["ledger"].cancel()
+    assert not subscriptions["ledger"].active and subscriptions["notifications"].active
+    await publisher.publish(
+        "payment-update",
+        PaymentUpdated(
+            payment_id="pay-2", order_id="order-2", amount=500, currency="usd", status="success"
+        ),
+    )
+    for _ in range(100):
+        if len(seen["notifications"]) == 3:
+            break
+        await asyncio.sleep(0.01)
+    await subscriptions["notifications"].cancel()
+    assert len(seen["notifications"]) == 3 and len(seen["ledger"]) == 2
+    assert (await broker.describe()).group("ledger").total_lag == 1  # waiting for it

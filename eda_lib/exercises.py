@@ -223,3 +223,45 @@ async def check_restart_offset(offset: int) -> Check:
             "a committed offset is the next one to read, and only commits survive a crash",
         )
     return Check(True, f"offset {start}: events 3 and 4 are delivered again, 0-2 are not.")
+
+
+# --- lesson 07 --------------------------------------------------------------------------------
+
+
+def check_dead_worker_redelivery(answer: int) -> Check:
+    """Lesson 07, exercise 1: five messages; a worker takes three and dies unacknowledged."""
+    from eda_lib.queues import WorkQueue
+
+    queue = WorkQueue()
+    for n in range(5):
+        queue.put(f"job-{n}".encode())
+    for _ in range(3):
+        queue.get("doomed")
+    queue.drop_worker("doomed")
+    takeable = 0
+    while (message := queue.get("next")) is not None:
+        queue.ack(message)
+        takeable += 1
+    if answer != takeable:
+        return _fail(f"not {answer}", "a queue deletes a message only when it is acknowledged")
+    return Check(True, f"{takeable}: unacknowledged messages go back to the queue.")
+
+
+async def check_replay_count(answer: int) -> Check:
+    """Lesson 07, exercise 2: 12 events on 3 partitions, all committed, then seek to 0."""
+    broker = InMemoryBroker()
+    await broker.create_topic("t", partitions=3)
+    producer = Producer(broker)
+    for n in range(12):
+        await producer.send(
+            "t", PaymentSuccessful(payment_id=f"p{n}", order_id=f"o{n}", amount=1, currency="USD")
+        )
+    consumer = Consumer(broker, "g", "t", lambda e: None, name="m")
+    await consumer.start()
+    await consumer.run()
+    for tp in await consumer.assignment():
+        await consumer.seek(tp, 0)
+    again = (await consumer.run()).handled
+    if answer != again:
+        return _fail(f"not {answer}", "seeking to offset 0 rereads each partition from its start")
+    return Check(True, f"{again}: a log gives back everything it still retains.")

@@ -239,6 +239,9 @@ class Consumer:
             if topic + DEAD_LETTER_SUFFIX not in existing:
                 await self.broker.create_topic(topic + DEAD_LETTER_SUFFIX, partitions=1)
         await self.broker.join(self.group, self.topics, member=self.name, start=self.start_from)
+        self._next.clear()
+        self._rewound.clear()
+        self._generation = self.broker.generation(self.group, self.name)
         self.running = True
         self._stopping = False
 
@@ -255,6 +258,17 @@ class Consumer:
 
     async def assignment(self) -> tuple[TopicPartition, ...]:
         return await self.broker.assignment(self.group, self.name)
+
+    async def seek(self, partition: TopicPartition, offset: int) -> None:
+        """Read `partition` again from `offset` (a replay), or skip ahead. Use this rather than
+        the broker's `seek`, so the consumer expects those offsets instead of treating them
+        as repeats."""
+        await self.broker.seek(self.group, self.name, partition, offset)
+        self._pending = deque(
+            r for r in self._pending if TopicPartition(r.topic, r.partition) != partition
+        )
+        self._next[partition] = offset
+        self._rewound.pop(partition, None)
 
     async def run(
         self,

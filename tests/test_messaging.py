@@ -299,3 +299,18 @@ async def test_records_that_break_the_decoder_are_dead_lettered(
     assert (report.dead_lettered, seen) == (1, ["pay-1"])
     [dead] = await broker.read("payments.dead-letter", 0)
     assert dead.value == value
+
+
+async def test_a_consumer_replays_after_seeking_back(broker: InMemoryBroker) -> None:
+    for i in range(6):
+        await Producer(broker).send("payments", payment(i, order="one"))
+    seen: list[str] = []
+    consumer = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m")
+    await consumer.start()
+    await consumer.run()
+    [partition] = [
+        tp for tp in await consumer.assignment() if (await broker.read(tp.topic, tp.partition))
+    ]
+    await consumer.seek(partition, 4)
+    await consumer.run()
+    assert seen == [f"pay-{i}" for i in range(6)] + ["pay-4", "pay-5"]

@@ -265,3 +265,51 @@ async def check_replay_count(answer: int) -> Check:
     if answer != again:
         return _fail(f"not {answer}", "seeking to offset 0 rereads each partition from its start")
     return Check(True, f"{again}: a log gives back everything it still retains.")
+
+
+# --- lesson 11 --------------------------------------------------------------------------------
+
+
+async def check_fraud_subscriber(
+    subscribe: Callable[[Any, Callable[..., Awaitable[bool]]], Awaitable[list[str]]],
+) -> Check:
+    """Lesson 11: subscribe a 'fraud' group that collects payment ids of updates over 100.00."""
+    import asyncio
+
+    from eda_lib.domain import PaymentUpdated
+    from eda_lib.pubsub import BrokerPublisher, BrokerSubscriber
+
+    broker = InMemoryBroker()
+    await broker.create_topic("payment-update", partitions=2)
+    publisher = BrokerPublisher(broker)
+    for n, amount in enumerate((5_000, 25_000, 10_001)):
+        await publisher.publish(
+            "payment-update",
+            PaymentUpdated(
+                payment_id=f"pay-{n}",
+                order_id=f"order-{n}",
+                amount=amount,
+                currency="usd",
+                status="success",
+            ),
+        )
+
+    async def settle(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+        for _ in range(int(seconds / 0.01)):
+            if condition():
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    flagged = await subscribe(BrokerSubscriber(broker, lifetime=10), settle)
+    if "fraud" not in {g.group for g in (await broker.describe()).groups}:
+        return _fail(
+            "no 'fraud' group subscribed",
+            "subscriber.subscribe('payment-update', 'fraud', handler)",
+        )
+    if sorted(flagged or []) != ["pay-1", "pay-2"]:
+        return _fail(
+            f"flagged {sorted(flagged or [])}",
+            "over 100.00 means amount > 10_000 minor units; wait for all 3 updates",
+        )
+    return Check(True, "the fraud group got every update and flagged the two large ones.")

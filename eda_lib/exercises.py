@@ -313,3 +313,43 @@ async def check_fraud_subscriber(
             "over 100.00 means amount > 10_000 minor units; wait for all 3 updates",
         )
     return Check(True, "the fraud group got every update and flagged the two large ones.")
+
+
+# --- lesson 12 --------------------------------------------------------------------------------
+
+
+async def check_semantics_choice(answer: str) -> Check:
+    """Lesson 12, exercise 1: which semantics applies every effect exactly once under crashes?"""
+    from eda_lib.labs import FailureLab
+
+    if answer not in ("at-most-once", "at-least-once", "effect-once"):
+        return _fail(
+            f"{answer!r} is not one of the three",
+            "answer 'at-most-once', 'at-least-once' or 'effect-once'",
+        )
+    lab = FailureLab(seed=5)
+    await lab.set_semantics(answer)  # type: ignore[arg-type]
+    lab.set_crash_chance(0.2)
+    await lab.publish(40)
+    counters = await lab.step(30)
+    if counters.lost or counters.duplicate_effects:
+        return _fail(
+            f"with {answer}: {counters.lost} lost, {counters.duplicate_effects} applied twice",
+            "you need both: commit after handling, and remembering what was applied",
+        )
+    return Check(True, f"{answer}: nothing lost, nothing applied twice, under crashes anywhere.")
+
+
+def check_backoff_policy(policy: Any) -> Check:
+    """Lesson 12, exercise 2: waits 0.2, 0.4, 0.8, 1.0 s, no jitter, 5 attempts in all."""
+    from eda_lib.resilience import RetryPolicy
+
+    if not isinstance(policy, RetryPolicy):
+        return _fail("that is not a RetryPolicy", "RetryPolicy(max_attempts=..., base_delay=...)")
+    waits = [round(d, 6) for d in policy.schedule()]
+    if waits != [0.2, 0.4, 0.8, 1.0]:
+        return _fail(
+            f"its waits are {waits}",
+            "max_attempts counts every try (5); multiplier 2; max_delay 1.0; jitter 0",
+        )
+    return Check(True, "waits of 0.2, 0.4, 0.8 and 1.0 s between 5 attempts.")

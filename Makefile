@@ -52,6 +52,7 @@ notebooks: install
 bench: install
 	$(BIN)/python benchmarks/broker_throughput.py
 	$(BIN)/python benchmarks/kafka_throughput.py
+	$(BIN)/python benchmarks/failure_lab_redraw.py
 
 kafka: install
 	@echo "==> starting a local Kafka broker (jars fetched with Maven into ~/.cache on first use)"

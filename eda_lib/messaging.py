@@ -362,14 +362,16 @@ class Consumer:
         kept: list[Record] = []
         rewinding: set[TopicPartition] = set()
         trace, now = self.broker.trace, self.broker.clock.now
+        following = self._next
         for record in batch:
-            tp = TopicPartition(record.topic, record.partition)
-            if tp in rewinding:
-                continue
-            expected = self._next.get(tp)
-            if expected == record.offset:  # the usual case: next in line
+            key = (record.topic, record.partition)  # equal to its TopicPartition, and cheaper
+            expected = following.get(key)
+            if expected == record.offset and not rewinding:  # the usual case: next in line
                 kept.append(record)
-                self._next[tp] = expected + 1
+                following[key] = expected + 1
+                continue
+            tp = TopicPartition(*key)
+            if tp in rewinding:
                 continue
             if expected is None:
                 expected = await self.broker.resume_point(self.group, self.name, tp)
@@ -470,7 +472,7 @@ class Consumer:
             attempts += 1
             try:
                 result = handler(event)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     await result
             except ConsumerCrash:
                 raise
@@ -499,17 +501,26 @@ class Consumer:
         faults = self.faults
         if faults and faults.crash_before_commit and faults.crash_before_commit(event):
             raise ConsumerCrash("crashed after handling, before committing")
-        await self._commit(record)
+        if self.commit == "batch":  # the common case on a real broker: no await needed
+            self._done[TopicPartition(record.topic, record.partition)] = (
+                record.offset + 1,
+                self._generation,
+            )
+        else:
+            await self._commit(record)
         if faults and faults.crash_after_commit and faults.crash_after_commit(event):
             raise ConsumerCrash("crashed right after committing")
 
     async def _commit(self, record: Record, *, early: bool = False) -> None:
-        if (self.commit == "before") != early:
-            return  # "before" commits on arrival only; the others only after handling
-        tp = TopicPartition(record.topic, record.partition)
         if self.commit == "batch":
-            self._done[tp] = (record.offset + 1, self._generation)
+            self._done[TopicPartition(record.topic, record.partition)] = (
+                record.offset + 1,
+                self._generation,
+            )
             return
+        if (self.commit == "before") != early:
+            return  # "before" commits on arrival only; "each" only after handling
+        tp = TopicPartition(record.topic, record.partition)
         try:
             await self.broker.commit(
                 self.group, self.name, {tp: record.offset + 1}, generation=self._generation

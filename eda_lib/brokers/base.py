@@ -25,8 +25,7 @@ class TopicPartition(NamedTuple):
         return f"{self.topic}[{self.partition}]"
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):  # a tuple: made for every message, so it must be cheap to make
     """One message in a partition log: bytes in, bytes out, as on Kafka."""
 
     topic: str
@@ -41,8 +40,7 @@ class Record:
         return next((value for key, value in self.headers if key == name), None)
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryReport:
+class DeliveryReport(NamedTuple):
     """Where the broker stored a message: Kafka's delivery report (course chapter 3)."""
 
     topic: str

@@ -412,7 +412,10 @@ class KafkaBroker:
         return None
 
     def generation(self, group: str, member: str) -> int:
-        return self._member(group, member).generation
+        state = self._members.get((group, member))
+        if state is None:
+            raise UnknownMember(group, member)
+        return state.generation
 
     # --- consuming ----------------------------------------------------------------------
 

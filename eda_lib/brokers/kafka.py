@@ -25,6 +25,7 @@ from eda_lib import clock as clocks
 from eda_lib.brokers.base import (
     BrokerError,
     BrokerState,
+    BrokerUnavailable,
     CommitFailed,
     DeliveryReport,
     GroupState,
@@ -264,6 +265,11 @@ class KafkaBroker:
             # Whatever was handed over is awaited, so no acknowledgement goes unobserved.
             outcomes = await asyncio.gather(*pending, return_exceptions=True)
         failed = [o for o in outcomes if isinstance(o, BaseException)]
+        if failed and isinstance(failed[0], KafkaError):  # retriable: let producers retry
+            raise BrokerUnavailable(
+                f"Kafka did not acknowledge a send to '{topic}' ({type(failed[0]).__name__}: "
+                f"{failed[0]}). Fix: retry later (a Producer with a RetryPolicy does)"
+            ) from failed[0]
         if failed:
             raise failed[0]
         reports = []

@@ -136,6 +136,35 @@ class CommitFailed(BrokerError):
     """A member committed for a partition it no longer owns: the group rebalanced meanwhile."""
 
 
+def record_deliveries(
+    trace: Trace, now: datetime, batch: Sequence[Record], group: str, member: str
+) -> None:
+    """One 'delivered' hop per record handed to a group member (both brokers do this)."""
+    if trace.enabled:
+        for record in batch:
+            trace.record(
+                "delivered", now, record.topic, record.partition, record.offset, group, member
+            )
+
+
+def refuse_stale_commit(
+    owned_since: Mapping[TopicPartition, int],
+    offsets: Mapping[TopicPartition, int],
+    generation: int | None,
+    group: str,
+    member: str,
+) -> None:
+    """Raise `CommitFailed` for a partition the member does not own, or has not owned without a
+    break since `generation` (when it polled the records): a stale commit could move the
+    group's offset back."""
+    for tp in offsets:
+        if tp not in owned_since or (generation is not None and owned_since[tp] > generation):
+            raise CommitFailed(
+                f"{member} no longer owns {tp} in group '{group}' as it did when it read "
+                "these records (the group rebalanced); they will be delivered again"
+            )
+
+
 class Codec(Protocol):
     name: str
 

@@ -36,6 +36,8 @@ from eda_lib.brokers.base import (
     TopicPartition,
     UnknownMember,
     UnknownTopic,
+    record_deliveries,
+    refuse_stale_commit,
 )
 from eda_lib.brokers.memory import partition_for_key
 from eda_lib.clock import Clock
@@ -445,12 +447,7 @@ class KafkaBroker:
             for tp in sorted(fetched, key=lambda tp: (tp.topic, tp.partition))
             for r in fetched[tp]
         ]
-        if self.trace.enabled:
-            now = self.clock.now()
-            for record in batch:
-                self.trace.record(
-                    "delivered", now, record.topic, record.partition, record.offset, group, member
-                )
+        record_deliveries(self.trace, self.clock.now(), batch, group, member)
         return batch
 
     async def commit(
@@ -463,12 +460,7 @@ class KafkaBroker:
     ) -> None:
         state = self._member(group, member)
         consumer = state.consumer
-        for tp in offsets:
-            if tp not in state.since or (generation is not None and state.since[tp] > generation):
-                raise CommitFailed(
-                    f"{member} no longer owns {tp} in group '{group}' as it did when it read "
-                    "these records (the group rebalanced); they will be delivered again"
-                )
+        refuse_stale_commit(state.since, offsets, generation, group, member)
         request = {
             KafkaTopicPartition(tp.topic, tp.partition): offset for tp, offset in offsets.items()
         }

@@ -18,7 +18,6 @@ from eda_lib.brokers.base import (
     BrokerError,
     BrokerState,
     BrokerUnavailable,
-    CommitFailed,
     DeliveryReport,
     GroupState,
     PartitionState,
@@ -28,6 +27,8 @@ from eda_lib.brokers.base import (
     TopicPartition,
     UnknownMember,
     UnknownTopic,
+    record_deliveries,
+    refuse_stale_commit,
 )
 from eda_lib.clock import Clock
 from eda_lib.events import Headers, StructuredJson
@@ -382,12 +383,7 @@ class InMemoryBroker:
         me.turn += 1
         if self.faults is not None:
             batch = self.faults.disturb(batch, self.trace, self.clock.now(), group, member)
-        if self.trace.enabled:
-            now = self.clock.now()
-            for record in batch:
-                self.trace.record(
-                    "delivered", now, record.topic, record.partition, record.offset, group, member
-                )
+        record_deliveries(self.trace, self.clock.now(), batch, group, member)
         return batch
 
     async def commit(
@@ -403,12 +399,8 @@ class InMemoryBroker:
         and the old commit would take the group's offset back."""
         state, me = self._member(group, member)
         now = self.clock.now()
+        refuse_stale_commit(me.since, offsets, generation, group, member)
         for tp, offset in offsets.items():
-            if tp not in me.since or (generation is not None and me.since[tp] > generation):
-                raise CommitFailed(
-                    f"{member} no longer owns {tp} in group '{group}' as it did when it read "
-                    "these records (the group rebalanced); they will be delivered again"
-                )
             log = self._topics[tp.topic].logs[tp.partition]
             if not 0 <= offset <= log.end:
                 raise ValueError(

@@ -29,6 +29,7 @@ from eda_lib.domain import (
     format_money,
 )
 from eda_lib.events import Event, InvalidEvent, deserialize, serialize
+from eda_lib.faults import BrokerFaults, ConsumerFaults, CrashOnce
 from eda_lib.messaging import EVENT_KEY, Consumer, ConsumerCrash, Producer, RunReport
 from eda_lib.trace import Hop, Trace
 
@@ -36,11 +37,14 @@ __all__ = [
     "EVENT_KEY",
     "Broker",
     "BrokerError",
+    "BrokerFaults",
     "BrokerState",
     "BrokerUnavailable",
     "CommitFailed",
     "Consumer",
     "ConsumerCrash",
+    "ConsumerFaults",
+    "CrashOnce",
     "DeliveryReport",
     "Event",
     "Hop",

@@ -34,11 +34,18 @@ class CrashOnce:
 
 @dataclass
 class ConsumerFaults:
-    """Where a consumer crashes: right after handling an event but before committing it (the
-    effect happened; the broker does not know), or right after committing it."""
+    """What goes wrong in a consumer, on any broker: it crashes right after handling an event
+    but before committing it (the effect happened; the broker does not know), or right after
+    committing it; or it is slow, taking `slow` seconds per event (on a virtual clock, that
+    time passes without waiting)."""
 
     crash_before_commit: Callable[[Event], bool] | None = None
     crash_after_commit: Callable[[Event], bool] | None = None
+    slow: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.slow < 0:
+            raise ValueError(f"slow is seconds per event, 0 or more, not {self.slow}")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from matplotlib.figure import Figure
@@ -206,6 +207,8 @@ class FailureLab:
         self.poison_every = 0  # every n-th event is one no handler can process (0: none)
         self.crash_chance = 0.0  # chance a consumer dies while handling an event
         self.down: set[str] = set()
+        self.slowness = 0.0  # simulated seconds each event takes a consumer
+        self._revive: dict[str, tuple[datetime | None, int | None]] = {}
         self.history: list[tuple[int, int]] = []  # (step, total lag)
         self._rng = random.Random(seed)
         self._published = 0
@@ -290,17 +293,44 @@ class FailureLab:
             if group not in self.down:
                 await self._consumers[group].start()
 
-    async def set_down(self, group: str, down: bool) -> None:
-        """Take a group's consumer down (it leaves the group) or bring it back."""
+    async def set_down(
+        self,
+        group: str,
+        down: bool,
+        *,
+        for_seconds: float | None = None,
+        for_events: int | None = None,
+    ) -> None:
+        """Take a group's consumer down (it leaves the group) or bring it back. With
+        `for_seconds` or `for_events` it comes back by itself, at the first step after that
+        much simulated time has passed, or that many more events were published."""
         await self._setup()
+        if group not in self._consumers:
+            raise ValueError(f"no group {group!r} in this lab (groups: {', '.join(self.groups)})")
         consumer = self._consumers[group]
+        self._revive.pop(group, None)
         if down:
             self.down.add(group)
             await consumer.stop()
+            if for_seconds is not None or for_events is not None:
+                until_time = (
+                    None
+                    if for_seconds is None
+                    else self.clock.now() + timedelta(seconds=for_seconds)
+                )
+                until_count = None if for_events is None else self._published + for_events
+                self._revive[group] = (until_time, until_count)
         else:
             self.down.discard(group)
             if not consumer.running:
                 await consumer.start()
+
+    def set_slow(self, seconds_per_event: float) -> None:
+        """Make every consumer slow: each event takes this many simulated seconds, so a step
+        (one second) handles fewer of them."""
+        if not 0 <= seconds_per_event <= 10:
+            raise ValueError(f"seconds per event between 0 and 10, not {seconds_per_event}")
+        self.slowness = seconds_per_event
 
     async def publish(self, count: int = 10) -> int:
         """The shop publishes `count` payments, spread over the topics; returns how many the
@@ -332,14 +362,22 @@ class FailureLab:
         await self._setup()
         if not 1 <= steps <= 1000:
             raise ValueError(f"steps must be between 1 and 1,000, not {steps}")
+        budget = self.capacity
+        if self.slowness:  # what fits in one simulated second
+            budget = max(1, min(self.capacity, int(1 / self.slowness)))
         for _ in range(steps):
             self.clock.advance(1)
+            for group, (until_time, until_count) in list(self._revive.items()):
+                if (until_time is not None and self.clock.now() >= until_time) or (
+                    until_count is not None and self._published >= until_count
+                ):
+                    await self.set_down(group, False)
             for group, consumer in self._consumers.items():
                 if group in self.down:
                     continue
                 if not consumer.running:
                     await consumer.start()
-                await consumer.run(max_events=self.capacity)
+                await consumer.run(max_events=budget)
             counters = await self.counters()
             self.history.append((len(self.history) + 1, counters.lag))
         return await self.counters()
@@ -417,6 +455,8 @@ class FailureLab:
         parts += [name for name in ("reorder", "outage") if getattr(self.faults, name)]
         if self.crash_chance:
             parts.append(f"crashes {self.crash_chance:.0%}")
+        if self.slowness:
+            parts.append(f"slow {self.slowness:g} s/event")
         if self.poison_every:
             parts.append(f"poison 1 in {self.poison_every}")
         return ", ".join(parts) or "none"

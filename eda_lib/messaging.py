@@ -467,6 +467,8 @@ class Consumer:
             self.duplicates += 1
             return await self._commit(record)
         assert handler is not None
+        if self.faults is not None and self.faults.slow:
+            await wait(self.broker.clock, self.faults.slow)
         attempts = 0
         while True:
             attempts += 1

@@ -82,3 +82,34 @@ async def test_the_widget_controls_drive_the_lab_and_the_view_follows() -> None:
     await asyncio.gather(*widget.pending)
     assert lab.history and "lag" in widget.counters.value
     assert bytes(widget.picture.value) != first_picture
+
+
+async def test_a_consumer_down_for_a_while_comes_back_by_itself() -> None:
+    lab = FailureLab(groups=("shipping", "fraud"))
+    await lab.set_down("fraud", True, for_seconds=3)
+    await lab.publish(20)
+    await lab.step(2)
+    assert "fraud" in lab.down
+    await lab.step(2)  # three simulated seconds have passed
+    assert "fraud" not in lab.down and (await lab.counters()).lag == 0
+    await lab.set_down("fraud", True, for_events=15)
+    await lab.publish(10)
+    await lab.step(1)
+    assert "fraud" in lab.down
+    await lab.publish(5)
+    await lab.step(2)
+    assert "fraud" not in lab.down and (await lab.counters()).lag == 0
+    with pytest.raises(ValueError, match="no group"):
+        await lab.set_down("billing", True)
+
+
+async def test_a_slow_consumer_falls_behind() -> None:
+    quick, slow = FailureLab(capacity=10), FailureLab(capacity=10)
+    slow.set_slow(0.5)  # two events per simulated second
+    for lab in (quick, slow):
+        await lab.publish(30)
+        await lab.step(3)
+    assert (await quick.counters()).lag == 0
+    assert (await slow.counters()).lag == 3 * (30 - 3 * 2)  # three groups, 6 handled each
+    with pytest.raises(ValueError, match="seconds per event"):
+        slow.set_slow(-1)

@@ -107,3 +107,55 @@ async def test_a_broker_killed_mid_produce_keeps_every_acknowledged_event_once(
         assert set(seen) == set(in_log)  # the consumer caught up with everything stored
     finally:
         await broker.close()
+
+
+async def test_consumer_faults_act_on_kafka_too(kafka_bootstrap: str) -> None:
+    """Crashes, slowness and poison are the consumer's own faults: they need no help from the
+    broker, so the same plan runs on real Kafka (with an idempotent consumer: effect once)."""
+    from eda_lib import ConsumerFaults, CrashOnce, PaymentFailed
+    from eda_lib.resilience import InMemoryProcessedEvents
+
+    broker = await KafkaBroker.connect(kafka_bootstrap)
+    topic, group = f"cf-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
+    try:
+        await broker.create_topic(topic, partitions=2)
+        producer = Producer(broker)
+        await producer.send_all(topic, [payment(i) for i in range(10)])
+        await producer.send(
+            topic,
+            PaymentFailed(
+                payment_id="pay-x", order_id="order-x", amount=1, currency="EUR", reason="declined"
+            ),
+        )
+        effects: list[str] = []
+
+        def handle(event: Event) -> None:
+            if isinstance(event, PaymentFailed):
+                raise ValueError("poison")
+            effects.append(event.payment_id)
+
+        faults = ConsumerFaults(
+            crash_before_commit=CrashOnce(frozenset({"pay-3", "pay-7"})), slow=0.01
+        )
+        consumer = Consumer(
+            broker,
+            group,
+            topic,
+            handle,
+            name="m",
+            faults=faults,
+            idempotency=InMemoryProcessedEvents(),
+        )
+        for _ in range(5):
+            if not consumer.running:
+                await consumer.start()
+            await consumer.run(max_events=11, timeout=15)
+            if (await broker.describe()).group(group).total_lag == 0:
+                break
+        await consumer.stop()
+        assert sorted(effects) == sorted(f"pay-{i}" for i in range(10))  # each once
+        assert len(broker.trace.select("crashed")) == 2
+        [dead] = await broker.read(topic + ".dead-letter", 0)
+        assert dead.header("dlt-reason") == b"handler_error"
+    finally:
+        await broker.close()

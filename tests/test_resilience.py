@@ -243,3 +243,18 @@ async def test_at_most_once_loses_what_a_crash_interrupts() -> None:
     assert (crash.offset, crash.detail) == (0, "died before applying pay-0")
     assert not [h for h in broker.trace.select("handled") if h.offset == 0]
     assert broker.trace.select("committed")[0].offset == 1  # the commit that gave pay-0 up
+
+
+async def test_a_slow_consumer_takes_simulated_time_per_event() -> None:
+    broker = await _one_topic()
+    for i in range(4):
+        await Producer(broker).send("payments", payment(i))
+    consumer = Consumer(
+        broker, "g", "payments", lambda e: None, name="m", faults=ConsumerFaults(slow=2.5)
+    )
+    start = broker.clock.now()
+    await consumer.start()
+    await consumer.run()
+    assert (broker.clock.now() - start).total_seconds() == 10.0
+    with pytest.raises(ValueError, match="seconds per event"):
+        ConsumerFaults(slow=-1)

@@ -121,6 +121,9 @@ class FailureLabWidget:
             value=lab.faults.duplicate, description="duplicate", **percent
         )
         self.crash = w.FloatSlider(value=lab.crash_chance, description="crash", **percent)
+        self.slow = w.FloatSlider(
+            value=lab.slowness, min=0.0, max=1.0, step=0.05, description="slow (s/event)"
+        )
         self.reorder = w.Checkbox(value=lab.faults.reorder, description="reorder")
         self.outage = w.ToggleButton(
             value=lab.faults.outage, description="broker outage", icon="bolt"
@@ -150,6 +153,7 @@ class FailureLabWidget:
         self.reorder.observe(fault("reorder"), "value")
         self.outage.observe(fault("outage"), "value")
         self.crash.observe(lambda c: self._act(self._sync(lab.set_crash_chance, c["new"])), "value")
+        self.slow.observe(lambda c: self._act(self._sync(lab.set_slow, c["new"])), "value")
         self.poison.observe(
             lambda c: self._act(self._sync(lab.set_poison_every, c["new"])), "value"
         )
@@ -162,7 +166,8 @@ class FailureLabWidget:
         self.view = w.VBox(
             [
                 w.HBox([self.drop, self.duplicate, self.crash]),
-                w.HBox([self.reorder, self.outage, self.poison, self.semantics]),
+                w.HBox([self.reorder, self.outage, self.poison, self.slow]),
+                w.HBox([self.semantics]),
                 w.HBox(list(self.down.values())),
                 w.HBox([self.publish, self.step, self.run]),
                 self.counters,

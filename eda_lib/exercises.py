@@ -337,7 +337,11 @@ async def check_semantics_choice(answer: str) -> Check:
             f"with {answer}: {counters.lost} lost, {counters.duplicate_effects} applied twice",
             "you need both: commit after handling, and remembering what was applied",
         )
-    return Check(True, f"{answer}: nothing lost, nothing applied twice, under crashes anywhere.")
+    return Check(
+        True,
+        f"{answer}: nothing lost, nothing applied twice, whether a crash came "
+        "before the effect or after it.",
+    )
 
 
 def check_backoff_policy(policy: Any) -> Check:

@@ -6,10 +6,10 @@ and a run prints the same numbers every time.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from matplotlib.figure import Figure
@@ -170,7 +170,8 @@ class LabCounters:
     handled: int  # effects applied (a duplicate effect counts again)
     duplicate_effects: int  # effects applied more than once for the same event and group
     duplicates_suppressed: int  # repeats a consumer recognised and skipped
-    dead_lettered: int
+    dead_lettered: int  # events a group parked in a dead-letter topic (each counted once)
+    dead_letter_repeats: int  # extra copies: the same event parked again after a crash
     lost: int  # committed by a group, but never handled or dead-lettered there
     lag: int
 
@@ -208,7 +209,7 @@ class FailureLab:
         self.crash_chance = 0.0  # chance a consumer dies while handling an event
         self.down: set[str] = set()
         self.slowness = 0.0  # simulated seconds each event takes a consumer
-        self._revive: dict[str, tuple[datetime | None, int | None]] = {}
+        self._revive: dict[str, tuple[int | None, int | None]] = {}
         self.history: list[tuple[int, int]] = []  # (step, total lag)
         self._rng = random.Random(seed)
         self._published = 0
@@ -244,7 +245,7 @@ class FailureLab:
         commit = "before" if self.semantics == "at-most-once" else "each"
         idempotency = InMemoryProcessedEvents() if self.semantics == "effect-once" else None
         previous = self._consumers.get(group)
-        if previous is not None and previous.idempotency is not None and idempotency:
+        if previous is not None and previous.idempotency is not None and idempotency is not None:
             idempotency = previous.idempotency  # the store outlives the process
         return Consumer(
             self.broker,
@@ -313,13 +314,13 @@ class FailureLab:
             self.down.add(group)
             await consumer.stop()
             if for_seconds is not None or for_events is not None:
-                until_time = (
-                    None
-                    if for_seconds is None
-                    else self.clock.now() + timedelta(seconds=for_seconds)
+                # Counted in steps (one simulated second each), not on the clock: retries and
+                # backoffs move the shared virtual clock too.
+                until_step = (
+                    None if for_seconds is None else len(self.history) + math.ceil(for_seconds)
                 )
                 until_count = None if for_events is None else self._published + for_events
-                self._revive[group] = (until_time, until_count)
+                self._revive[group] = (until_step, until_count)
         else:
             self.down.discard(group)
             if not consumer.running:
@@ -367,8 +368,8 @@ class FailureLab:
             budget = max(1, min(self.capacity, int(1 / self.slowness)))
         for _ in range(steps):
             self.clock.advance(1)
-            for group, (until_time, until_count) in list(self._revive.items()):
-                if (until_time is not None and self.clock.now() >= until_time) or (
+            for group, (until_step, until_count) in list(self._revive.items()):
+                if (until_step is not None and len(self.history) + 1 >= until_step) or (
                     until_count is not None and self._published >= until_count
                 ):
                     await self.set_down(group, False)
@@ -400,7 +401,8 @@ class FailureLab:
             elif hop.kind == "stored" and hop.actor == self.producer.name and pending:
                 at[(hop.topic, hop.partition, hop.offset)] = pending
                 pending = ""
-        dead = {(h.group, h.topic, h.partition, h.offset) for h in trace.select("dead_lettered")}
+        parked = [(h.group, h.topic, h.partition, h.offset) for h in trace.select("dead_lettered")]
+        dead = set(parked)
         lost = 0
         for group in self.groups:
             done = self.effects[group]
@@ -421,6 +423,7 @@ class FailureLab:
             ),
             duplicates_suppressed=len(trace.select("duplicate")),
             dead_lettered=len(dead),
+            dead_letter_repeats=len(parked) - len(dead),
             lost=lost,
             lag=lag,
         )

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import inspect
 import itertools
-import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from eda_lib.resilience import ProcessedEvents, RetryPolicy, wait
 
 Handler = Callable[[Event], Awaitable[None] | None]
 DEAD_LETTER_SUFFIX = ".dead-letter"
-MAX_REWINDS = 20  # seeks back to one missing offset before accepting that it is gone
+SEEKS_PER_RUN = 50  # seeks back for missing offsets before a run stops to try again later
 
 
 class _EventKey:
@@ -64,7 +63,8 @@ class Producer:
         self.broker = broker
         self.name = name
         self.retry = retry
-        self._rng = random.Random(retry.seed if retry else 0)
+        # Seeded per client, so that clients sharing a policy do not retry in lockstep.
+        self._rng = (retry or RetryPolicy()).rng(name)
         self.reports: list[DeliveryReport] = []
         self.outcomes: list[SendOutcome] = []
 
@@ -159,7 +159,7 @@ class RunReport:
     handled: int
     ignored: int
     dead_lettered: int
-    stopped_because: Literal["max_events", "idle", "timeout", "stopped", "crashed"]
+    stopped_because: Literal["max_events", "idle", "timeout", "stopped", "crashed", "stalled"]
 
 
 _names = itertools.count(1)
@@ -213,10 +213,9 @@ class Consumer:
         self.idempotency = idempotency
         self.faults = faults
         self._next: dict[TopicPartition, int] = {}  # next offset expected, per partition
-        # Where a gap made us seek, and how often: a broker that no longer has an offset
-        # (retention, compaction) would otherwise have us seek forever.
-        self._rewound: dict[TopicPartition, tuple[int, int]] = {}
-        self._rng = random.Random(retry.seed if retry else 0)
+        self._seeks = 0  # seeks back for missing offsets in the current run
+        self._in_run = False
+        self._rng = (retry or RetryPolicy()).rng(f"{group}/{self.name}")
         self.retries = 0
         self.duplicates = 0
         # Processed but not yet committed (batch mode): next offset, and the generation in which
@@ -240,10 +239,13 @@ class Consumer:
                 await self.broker.create_topic(topic + DEAD_LETTER_SUFFIX, partitions=1)
         await self.broker.join(self.group, self.topics, member=self.name, start=self.start_from)
         self._next.clear()
-        self._rewound.clear()
         self._generation = self.broker.generation(self.group, self.name)
         self.running = True
         self._stopping = False
+
+    def request_stop(self) -> None:
+        """Ask a running `run` to end after the event in hand (which it still commits)."""
+        self._stopping = True
 
     async def stop(self) -> None:
         """Leave the group. Anything received but not yet handled was not committed, so the
@@ -268,7 +270,6 @@ class Consumer:
             r for r in self._pending if TopicPartition(r.topic, r.partition) != partition
         )
         self._next[partition] = offset
-        self._rewound.pop(partition, None)
 
     async def run(
         self,
@@ -291,9 +292,30 @@ class Consumer:
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         counts = {"handled": self.handled, "ignored": self.ignored, "dead": self.dead_lettered}
+        if self._in_run:
+            raise RuntimeError(f"consumer '{self.name}' is already in a run: await that one first")
+        self._in_run, self._seeks = True, 0
+        try:
+            return await self._run(max_events, deadline, until_idle, counts)
+        finally:
+            self._in_run = False
+
+    async def _run(
+        self,
+        max_events: int | None,
+        deadline: float | None,
+        until_idle: bool,
+        counts: dict[str, int],
+    ) -> RunReport:
+        loop = asyncio.get_running_loop()
         processed = 0
-        reason: Literal["max_events", "idle", "timeout", "stopped", "crashed"] = "stopped"
+        reason: Literal["max_events", "idle", "timeout", "stopped", "crashed", "stalled"] = (
+            "stopped"
+        )
         while True:
+            if self._seeks > SEEKS_PER_RUN:  # offsets keep going missing: try again next run
+                reason = "stalled"
+                break
             if self._stopping:
                 reason = "stopped"
                 break
@@ -322,7 +344,6 @@ class Consumer:
                     generation = self.broker.generation(self.group, self.name)
                     if generation != self._generation:  # new assignment: new starting points
                         self._next.clear()
-                        self._rewound.clear()
                         self._generation = generation
                     self._pending.extend(await self._in_order(batch))
                 except UnknownMember:  # stop() was called while this poll waited
@@ -357,8 +378,7 @@ class Consumer:
     async def _in_order(self, batch: list[Record]) -> list[Record]:
         """Offsets make loss visible: a partition's records must come one after another. A
         record seen before is skipped; a missing offset makes the consumer seek back and fetch
-        again (up to `MAX_REWINDS` times: then the broker no longer has it, retention or
-        compaction removed it, and the consumer moves on)."""
+        it again, unless the broker no longer holds it (retention removed it)."""
         kept: list[Record] = []
         rewinding: set[TopicPartition] = set()
         trace, now = self.broker.trace, self.broker.clock.now
@@ -382,31 +402,31 @@ class Consumer:
                 self.duplicates += 1
                 continue
             if record.offset > expected:
-                at, times = self._rewound.get(tp, (expected, 0))
-                times = times + 1 if at == expected else 1
-                if times > MAX_REWINDS:
+                oldest = await self.broker.low_watermark(tp)
+                if expected >= oldest:  # still in the log: fetch it
                     trace.record(
                         "gap",
                         now(),
                         *where,
-                        detail=f"offsets {expected}..{record.offset - 1} are gone: moving on",
+                        detail=f"expected offset {expected}: seeking back to fetch it",
                     )
-                    kept.append(record)
-                    self._next[tp] = record.offset + 1
+                    await self._seek_back(tp, expected)
+                    rewinding.add(tp)
                     continue
                 trace.record(
                     "gap",
                     now(),
                     *where,
-                    detail=f"expected offset {expected}: seeking back to fetch it",
+                    detail=f"offsets {expected}..{record.offset - 1} were deleted "
+                    "by retention: moving on",
                 )
-                self._rewound[tp] = (expected, times)
-                await self.broker.seek(self.group, self.name, tp, expected)
-                rewinding.add(tp)
-                continue
             kept.append(record)
-            self._next[tp] = record.offset + 1
+            following[key] = record.offset + 1
         return kept
+
+    async def _seek_back(self, tp: TopicPartition, offset: int) -> None:
+        self._seeks += 1
+        await self.broker.seek(self.group, self.name, tp, offset)
 
     async def _fetch_lost_tail(self) -> bool:
         """Nothing came: but if the broker's position ran past what arrived (the last records
@@ -419,11 +439,8 @@ class Consumer:
             position = await self.broker.position(self.group, self.name, tp)
             if expected is None or position is None or position <= expected:
                 continue
-            at, times = self._rewound.get(tp, (expected, 0))
-            times = times + 1 if at == expected else 1
-            if times > MAX_REWINDS:
-                continue
-            self._rewound[tp] = (expected, times)
+            if expected < await self.broker.low_watermark(tp):
+                continue  # deleted by retention: nothing to fetch
             self.broker.trace.record(
                 "gap",
                 self.broker.clock.now(),
@@ -434,7 +451,7 @@ class Consumer:
                 self.name,
                 detail=f"offsets {expected}..{position - 1} never arrived: seeking back",
             )
-            await self.broker.seek(self.group, self.name, tp, expected)
+            await self._seek_back(tp, expected)
             sought = True
         return sought
 
@@ -446,11 +463,13 @@ class Consumer:
         try:
             event = self.broker.codec.decode(record.value, record.headers)
         except InvalidEvent as error:
-            await self._dead_letter(record, error.problem, str(error))
-            return await self._commit(record)
+            if await self._dead_letter(record, error.problem, str(error)):
+                await self._commit(record)
+            return
         except Exception as error:  # a codec bug must not stop the consumer either
-            await self._dead_letter(record, "undecodable", f"{type(error).__name__}: {error}")
-            return await self._commit(record)
+            if await self._dead_letter(record, "undecodable", f"{type(error).__name__}: {error}"):
+                await self._commit(record)
+            return
         handler = self._handler
         if self._handlers is not None:
             handler = self._handlers.get(type(event))
@@ -493,7 +512,8 @@ class Consumer:
                     self.retries += 1
                     await wait(self.broker.clock, delay)
                     continue
-                await self._dead_letter(record, "handler_error", problem, event, attempts)
+                if not await self._dead_letter(record, "handler_error", problem, event, attempts):
+                    return  # not parked: it comes again, and nothing was committed
             else:
                 if self.idempotency is not None:
                     self.idempotency.add(self.group, event.id)
@@ -511,6 +531,8 @@ class Consumer:
         else:
             await self._commit(record)
         if faults and faults.crash_after_commit and faults.crash_after_commit(event):
+            if self.commit == "batch":
+                await self._flush()  # "after committing" means committed, in batch mode too
             raise ConsumerCrash("crashed right after committing")
 
     async def _commit(self, record: Record, *, early: bool = False) -> None:
@@ -572,7 +594,8 @@ class Consumer:
 
     async def _dead_letter(
         self, record: Record, reason: str, error: str, event: Event | None = None, attempts: int = 1
-    ) -> None:
+    ) -> bool:
+        """Copy the record to the dead-letter topic; False if the broker would not take it."""
         trace, now = self.broker.trace, self.broker.clock.now()
         where = (record.topic, record.partition, record.offset, self.group, self.name)
         kind = (event.event_type, event.id) if event else ("", "")
@@ -587,8 +610,30 @@ class Consumer:
             ("dlt-attempts", str(attempts).encode()),
         )
         target = record.topic + DEAD_LETTER_SUFFIX
-        report = await self.broker.produce(
-            target, record.value, key=record.key, headers=headers, producer=self.name
-        )
+        policy = self.retry or RetryPolicy(max_attempts=3, base_delay=0.5)
+        for attempt in range(1, policy.max_attempts + 1):
+            try:
+                report = await self.broker.produce(
+                    target, record.value, key=record.key, headers=headers, producer=self.name
+                )
+                break
+            except BrokerUnavailable as down:
+                if attempt == policy.max_attempts:
+                    # Cannot park it now: read it again later rather than lose it.
+                    trace.record(
+                        "failed",
+                        self.broker.clock.now(),
+                        *where,
+                        *kind,
+                        f"could not dead-letter ({down}); it will be read again",
+                    )
+                    await self._seek_back(
+                        TopicPartition(record.topic, record.partition), record.offset
+                    )
+                    self._next[TopicPartition(record.topic, record.partition)] = record.offset
+                    self._pending.clear()
+                    return False
+                await wait(self.broker.clock, policy.delay(attempt, self._rng))
         trace.record("dead_lettered", now, *where, *kind, f"{reason} -> {target}@{report.offset}")
         self.dead_lettered += 1
+        return True

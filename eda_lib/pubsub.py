@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -32,8 +33,9 @@ class BrokerPublisher:
 
 
 class Subscription:
-    """A consumer running in the background until `cancel()` (or `lifetime` seconds: every
-    loop in a lesson is bounded). `handled` counts what its handler finished."""
+    """A consumer running in the background until `cancel()` or for at most `lifetime` seconds
+    (every loop in a lesson is bounded); either way it then leaves its group, so its partitions
+    go to the other members. `handled` counts what its handler finished."""
 
     def __init__(self, consumer: Consumer, lifetime: float) -> None:
         self.consumer = consumer
@@ -42,9 +44,13 @@ class Subscription:
 
     async def _start(self) -> None:
         await self.consumer.start()
-        self._task = asyncio.get_running_loop().create_task(
-            self.consumer.run(timeout=self.lifetime)
-        )
+        self._task = asyncio.get_running_loop().create_task(self._live())
+
+    async def _live(self) -> RunReport:
+        try:
+            return await self.consumer.run(timeout=self.lifetime)
+        finally:
+            await self.consumer.stop()
 
     @property
     def handled(self) -> int:
@@ -55,13 +61,16 @@ class Subscription:
         return self._task is not None and not self._task.done()
 
     async def cancel(self) -> None:
-        """Stop receiving: the consumer finishes the event in hand, leaves its group, and the
-        background task ends. Events published afterwards wait for the group in the broker."""
+        """Stop receiving: the consumer finishes and commits the event in hand, then leaves
+        its group. Events published afterwards wait for the group in the broker."""
         if self._task is None:
             return
-        await self.consumer.stop()
+        self.consumer.request_stop()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+
+
+_names = itertools.count(1)
 
 
 class BrokerSubscriber:
@@ -72,7 +81,9 @@ class BrokerSubscriber:
     async def subscribe(
         self, topic: str, group: str, handler: Handler, name: str | None = None
     ) -> Subscription:
-        consumer = Consumer(self.broker, group, topic, handler, name=name or f"{group}-sub")
+        consumer = Consumer(
+            self.broker, group, topic, handler, name=name or f"{group}-sub-{next(_names)}"
+        )
         subscription = Subscription(consumer, self.lifetime)
         await subscription._start()
         return subscription

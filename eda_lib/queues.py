@@ -38,21 +38,30 @@ class WorkQueue:
         self._held[message.id] = (worker, message)
         return message
 
-    def ack(self, message: QueuedMessage) -> None:
-        """Done: the message is deleted; nobody can read it again."""
-        if self._held.pop(message.id, None) is None:
+    def _release(self, message: QueuedMessage, worker: str | None) -> QueuedMessage:
+        held = self._held.get(message.id)
+        if held is None:
             raise KeyError(
                 f"message {message.id} is not held by any worker: it was acked "
-                "already, or never handed out"
+                "already, went back to the queue, or was never handed out"
             )
+        if worker is not None and held[0] != worker:
+            raise KeyError(
+                f"message {message.id} is held by {held[0]}, not {worker}: "
+                f"{worker} lost it when it was presumed dead"
+            )
+        del self._held[message.id]
+        return held[1]
+
+    def ack(self, message: QueuedMessage, worker: str | None = None) -> None:
+        """Done: the message is deleted; nobody can read it again. With `worker`, only the
+        worker that holds it may ack it."""
+        self._release(message, worker)
         self.acked += 1
 
-    def nack(self, message: QueuedMessage) -> None:
+    def nack(self, message: QueuedMessage, worker: str | None = None) -> None:
         """Not done: back to the front of the queue for the next `get`."""
-        held = self._held.pop(message.id, None)
-        if held is None:
-            raise KeyError(f"message {message.id} is not held by any worker")
-        self._ready.appendleft(held[1])
+        self._ready.appendleft(self._release(message, worker))
 
     def drop_worker(self, worker: str) -> int:
         """A worker died: everything it held goes back to the queue. Returns how many."""

@@ -17,8 +17,9 @@ from eda_lib.clock import Clock, VirtualClock
 @dataclass(frozen=True)
 class RetryPolicy:
     """Try up to `max_attempts` times, waiting `base_delay * multiplier**(n-1)` seconds (at most
-    `max_delay`) after failure n, spread by a seeded random `jitter` (a fraction, e.g. 0.1 for
-    ±10%) so that many retrying clients do not strike at the same instant."""
+    `max_delay`) after failure n, spread by a random `jitter` (a fraction, e.g. 0.1 for ±10%) so
+    that many retrying clients do not strike at the same instant. Each client seeds its jitter
+    with `seed` and its own name: repeatable, yet different from client to client."""
 
     max_attempts: int = 3
     base_delay: float = 0.1
@@ -42,9 +43,13 @@ class RetryPolicy:
         raw = min(self.max_delay, self.base_delay * self.multiplier ** (failures - 1))
         return raw * (1 + rng.uniform(-self.jitter, self.jitter))
 
-    def schedule(self) -> list[float]:
-        """The waits between attempts, as a fresh client with this seed would wait them."""
-        rng = random.Random(self.seed)
+    def rng(self, client: str = "") -> random.Random:
+        """The jitter source of one client (a producer's name, a consumer's `group/name`)."""
+        return random.Random(f"{self.seed}:{client}")
+
+    def schedule(self, client: str = "") -> list[float]:
+        """The waits between attempts, as the named client would wait them the first time."""
+        rng = self.rng(client)
         return [self.delay(n, rng) for n in range(1, self.max_attempts)]
 
 

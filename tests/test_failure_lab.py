@@ -80,8 +80,27 @@ async def test_the_widget_controls_drive_the_lab_and_the_view_follows() -> None:
     assert (lab.faults.drop, lab.semantics, lab.down) == (0.3, "effect-once", {"receipts"})
     widget.run.click()
     await asyncio.gather(*widget.pending)
-    assert lab.history and "lag" in widget.counters.value
+    counters = await lab.counters()
+    assert lab.history and f"<b>{counters.lag}</b><br>lag" in widget.counters.value
+    assert counters.lag >= 5  # receipts is down: its share waits
     assert bytes(widget.picture.value) != first_picture
+
+
+async def test_clicks_in_quick_succession_run_one_after_another() -> None:
+    lab = FailureLab(groups=("shipping",))
+    lab.set_poison_every(2)
+    lab.set_fault("duplicate", 0.3)
+    widget = FailureLabWidget(lab)
+    for _ in range(3):
+        widget.publish.click()
+        widget.run.click()
+        widget.step.click()
+    await asyncio.gather(*widget.pending)
+    committed: dict[tuple[str, int], int] = {}
+    for hop in lab.broker.trace.select("committed"):
+        assert hop.offset >= committed.get((hop.topic, hop.partition), 0)
+        committed[(hop.topic, hop.partition)] = hop.offset
+    assert (await lab.counters()).lag == 0 and "error" not in widget.counters.value
 
 
 async def test_a_consumer_down_for_a_while_comes_back_by_itself() -> None:

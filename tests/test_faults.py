@@ -92,3 +92,46 @@ async def test_an_outage_refuses_sends_and_a_retrying_producer_rides_it_out() ->
 def test_fault_chances_must_be_probabilities() -> None:
     with pytest.raises(ValueError, match="probability"):
         BrokerFaults(drop=1.5)
+
+
+async def test_records_deleted_by_retention_are_skipped_not_chased() -> None:
+    from eda_lib import Retention
+
+    broker = InMemoryBroker(clock=VirtualClock())
+    await broker.create_topic("t", retention=Retention(max_records=3))
+    producer = Producer(broker)
+    for i in range(3):
+        await producer.send("t", payment(i))
+    seen: list[str] = []
+    consumer = Consumer(
+        broker, "g", "t", lambda e: seen.append(e.payment_id), name="m", batch_size=1
+    )
+    await consumer.start()
+    await consumer.run(max_events=1)
+    for i in range(3, 10):  # meanwhile retention deletes what the consumer has not read
+        await producer.send("t", payment(i))
+    report = await consumer.run()
+    assert report.stopped_because == "idle"
+    assert seen == ["pay-0", "pay-7", "pay-8", "pay-9"]
+    [gap] = broker.trace.select("gap")
+    assert "deleted by retention" in gap.detail
+
+
+async def test_a_broker_down_while_dead_lettering_loses_nothing() -> None:
+    broker = InMemoryBroker(clock=VirtualClock())
+    await broker.create_topic("payments")
+    producer = Producer(broker)
+    await producer.send("payments", payment(1))
+    await broker.produce("payments", b"poison", key=b"k")
+    await producer.send("payments", payment(2))
+    seen: list[str] = []
+    consumer = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m")
+    await consumer.start()
+    broker.faults = BrokerFaults(outage=True)  # the dead-letter topic cannot be written
+    await consumer.run()
+    assert seen == ["pay-1"]  # it stopped at the poison, without committing past it
+    broker.faults = None
+    await consumer.run()
+    assert seen == ["pay-1", "pay-2"]
+    assert len(await broker.read("payments.dead-letter", 0)) == 1
+    assert (await broker.describe()).group("g").total_lag == 0

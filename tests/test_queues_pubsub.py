@@ -76,3 +76,29 @@ async def test_subscribers_get_every_update_until_they_cancel() -> None:
     await subscriptions["notifications"].cancel()
     assert len(seen["notifications"]) == 3 and len(seen["ledger"]) == 2
     assert (await broker.describe()).group("ledger").total_lag == 1  # waiting for it
+
+
+def test_a_worker_presumed_dead_cannot_ack_what_another_now_holds() -> None:
+    queue = WorkQueue()
+    queue.put(b"job")
+    message = queue.get("slow")
+    assert message is not None
+    queue.drop_worker("slow")
+    again = queue.get("fresh")
+    with pytest.raises(KeyError, match="held by fresh, not slow"):
+        queue.ack(message, worker="slow")
+    queue.ack(again, worker="fresh")  # type: ignore[arg-type]
+
+
+async def test_a_subscription_leaves_its_group_when_its_lifetime_ends() -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("payment-update", partitions=2)
+    subscriber = BrokerSubscriber(broker, lifetime=0.1)
+    first = await subscriber.subscribe("payment-update", "g", lambda e: None)
+    second = await subscriber.subscribe("payment-update", "g", lambda e: None)  # unique names
+    for _ in range(100):
+        if not first.active and not second.active:
+            break
+        await asyncio.sleep(0.02)
+    assert not first.active and not second.active
+    assert (await broker.describe()).group("g").members == {}

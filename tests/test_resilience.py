@@ -258,3 +258,31 @@ async def test_a_slow_consumer_takes_simulated_time_per_event() -> None:
     assert (broker.clock.now() - start).total_seconds() == 10.0
     with pytest.raises(ValueError, match="seconds per event"):
         ConsumerFaults(slow=-1)
+
+
+async def test_a_crash_right_after_a_batch_commit_repeats_nothing() -> None:
+    broker = await _one_topic()
+    for i in range(3):
+        await Producer(broker).send("payments", payment(i))
+    effects: list[str] = []
+    faults = ConsumerFaults(crash_after_commit=CrashOnce(frozenset({"pay-1"})))
+    consumer = Consumer(
+        broker,
+        "shipping",
+        "payments",
+        lambda e: effects.append(e.payment_id),
+        name="m",
+        faults=faults,
+        commit="batch",
+    )
+    for _ in range(2):
+        await consumer.start()
+        await consumer.run()
+    assert effects == ["pay-0", "pay-1", "pay-2"]
+
+
+async def test_clients_sharing_a_policy_do_not_retry_in_lockstep() -> None:
+    broker = await _one_topic()
+    policy = RetryPolicy(max_attempts=3, base_delay=1.0, jitter=0.5)
+    waits = {name: Producer(broker, name, retry=policy)._rng.random() for name in "abc"}
+    assert len(set(waits.values())) == 3

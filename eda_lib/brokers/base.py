@@ -225,6 +225,10 @@ class Broker(Protocol):
         """The offset this member's next poll of `partition` fetches from."""
         ...
 
+    async def low_watermark(self, partition: TopicPartition) -> int:
+        """The oldest offset the partition still holds (retention deletes what is older)."""
+        ...
+
     async def resume_point(self, group: str, member: str, partition: TopicPartition) -> int | None:
         """Where this member's reading of `partition` starts after a (re)assignment: the
         committed offset, or the start the group chose; None if the broker cannot tell."""

@@ -410,6 +410,11 @@ class KafkaBroker:
             return int(await asyncio.wait_for(state.consumer.position(tp), 5))
         return None
 
+    async def low_watermark(self, partition: TopicPartition) -> int:
+        tp = KafkaTopicPartition(partition.topic, partition.partition)
+        begins, _ = await self._offsets([tp])
+        return int(begins[tp])
+
     async def resume_point(self, group: str, member: str, partition: TopicPartition) -> int | None:
         consumer = self._member(group, member).consumer
         with contextlib.suppress(KafkaError):

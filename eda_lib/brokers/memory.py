@@ -330,6 +330,9 @@ class InMemoryBroker:
         known = me.positions[partition]
         return self._start_position(state, partition, me.start) if known is None else known
 
+    async def low_watermark(self, partition: TopicPartition) -> int:
+        return self._topic(partition.topic).logs[partition.partition].start
+
     async def resume_point(self, group: str, member: str, partition: TopicPartition) -> int | None:
         state, me = self._member(group, member)
         return self._start_position(state, partition, me.start)

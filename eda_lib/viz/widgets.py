@@ -41,6 +41,7 @@ class BacklogLabWidget:
         # a test (or a browser) can see the chart change, and nothing leaks into cell outputs.
         self.chart = w.Image(format="png")
         self.pending: set[asyncio.Task[None]] = set()  # in flight; tests await these
+        self._lock = asyncio.Lock()
         self.up.observe(lambda change: self._act(self.lab.set_consumer, change["new"]), "value")
         self.rate.observe(lambda change: self.lab.set_rate(change["new"]), "value")
         self.run.on_click(lambda _: self._act(self.lab.tick, self.ticks_per_click))
@@ -54,8 +55,14 @@ class BacklogLabWidget:
         task.add_done_callback(self.pending.discard)
 
     async def _then_redraw(self, step: Awaitable[Any]) -> None:
-        await step
-        self.redraw()
+        async with self._lock:  # one action at a time, in the order of the clicks
+            try:
+                await step
+            except Exception as error:  # show it: a task's exception would be lost
+                self.redraw()
+                self.status.value = f"error: {type(error).__name__}: {error}"
+                return
+            self.redraw()
 
     def redraw(self) -> None:
         self.status.value = self.lab.summary()
@@ -144,6 +151,7 @@ class FailureLabWidget:
         self.counters = w.HTML()
         self.picture = w.Image(format="png")
         self.pending: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
 
         def fault(name: str) -> Callable[[dict[str, Any]], None]:
             return lambda change: self._act(self._sync(lab.set_fault, name, change["new"]))
@@ -186,8 +194,15 @@ class FailureLabWidget:
         task.add_done_callback(self.pending.discard)
 
     async def _then_redraw(self, step: Awaitable[Any]) -> None:
-        await step
-        await self.redraw()
+        async with self._lock:  # one action at a time: a lab's consumers run one run at once
+            try:
+                await step
+            except Exception as error:  # show it: a task's exception would be lost
+                self.counters.value = (
+                    f"<b>error</b>: {html.escape(f'{type(error).__name__}: {error}')}"
+                )
+                return
+            await self.redraw()
 
     async def redraw(self) -> None:
         counters = await self.lab.counters()

@@ -102,5 +102,15 @@ class BrokerFaults:
                 mixed.append(queues[partition].pop(0))
                 if not queues[partition]:
                     del queues[partition]
+            if mixed != out:
+                order = ", ".join(f"{r.partition}@{r.offset}" for r in mixed)
+                trace.record(
+                    "reordered",
+                    now,
+                    mixed[0].topic,
+                    group=group,
+                    actor=member,
+                    detail=f"delivered as {order}",
+                )
             out = mixed
         return out

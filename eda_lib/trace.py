@@ -25,6 +25,7 @@ HopKind = Literal[
     "rebalanced",  # a group re-divided its partitions; `detail` lists the assignment
     "dropped",  # a fault: the broker lost this delivery on its way to a member
     "duplicated",  # a fault: the broker delivered this record twice
+    "reordered",  # a fault: the broker mixed the partitions of one delivery
     "gap",  # a consumer saw an offset missing, and rewound to fetch it again
     "unavailable",  # a fault: the broker was down and refused a send
 ]

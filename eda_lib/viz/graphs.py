@@ -227,6 +227,12 @@ _MARKERS = {
     "dead_lettered": ("D", "#c44e52"),
     "committed": ("|", "#333333"),
     "expired": ("*", "#999999"),
+    "retried": ("o", "#ccb974"),
+    "dropped": ("x", "#999999"),
+    "duplicated": ("+", "#8172b3"),
+    "gap": ("<", "#dd8452"),
+    "duplicate": ("1", "#64b5cd"),
+    "crashed": ("X", "#000000"),
 }
 
 

@@ -274,10 +274,8 @@ async def check_fraud_subscriber(
     subscribe: Callable[[Any, Callable[..., Awaitable[bool]]], Awaitable[list[str]]],
 ) -> Check:
     """Lesson 11: subscribe a 'fraud' group that collects payment ids of updates over 100.00."""
-    import asyncio
-
     from eda_lib.domain import PaymentUpdated
-    from eda_lib.pubsub import BrokerPublisher, BrokerSubscriber
+    from eda_lib.pubsub import BrokerPublisher, BrokerSubscriber, settle
 
     broker = InMemoryBroker()
     await broker.create_topic("payment-update", partitions=2)
@@ -293,13 +291,6 @@ async def check_fraud_subscriber(
                 status="success",
             ),
         )
-
-    async def settle(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-        for _ in range(int(seconds / 0.01)):
-            if condition():
-                return True
-            await asyncio.sleep(0.01)
-        return False
 
     flagged = await subscribe(BrokerSubscriber(broker, lifetime=10), settle)
     if "fraud" not in {g.group for g in (await broker.describe()).groups}:

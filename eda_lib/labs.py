@@ -19,9 +19,9 @@ from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.clock import VirtualClock
 from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
 from eda_lib.events import Event
-from eda_lib.faults import BrokerFaults, ConsumerFaults
+from eda_lib.faults import BrokerFaults, ConsumerFaults, CrashOnce
 from eda_lib.messaging import Consumer, ConsumerCrash, Producer
-from eda_lib.resilience import InMemoryProcessedEvents, RetryPolicy
+from eda_lib.resilience import InMemoryProcessedEvents, ProcessedEvents, RetryPolicy
 
 if TYPE_CHECKING:
     from eda_lib.viz.lab import LabPicture
@@ -463,3 +463,48 @@ class FailureLab:
         if self.poison_every:
             parts.append(f"poison 1 in {self.poison_every}")
         return ", ".join(parts) or "none"
+
+
+async def crash_scenario(
+    commit: Literal["each", "before"],
+    *,
+    crash: Literal["after the effect", "before the effect"],
+    idempotency: ProcessedEvents | None = None,
+) -> list[str]:
+    """Lesson 12: three payments; the shipping consumer dies once at `pay-1`, either right after
+    its effect (before the commit) or in the middle of handling it (before the effect), then
+    restarts. Returns the effects in the order they happened."""
+    broker = InMemoryBroker(clock=VirtualClock())
+    await broker.create_topic("payments")
+    await Producer(broker).send_all(
+        "payments",
+        [
+            PaymentSuccessful(
+                payment_id=f"pay-{n}", order_id=f"order-{n}", amount=1000 * (n + 1), currency="USD"
+            )
+            for n in range(3)
+        ],
+    )
+    effects: list[str] = []
+    dies = CrashOnce(frozenset({"pay-1"}))
+
+    def handle(event: Event) -> None:
+        if crash == "before the effect" and dies(event):
+            raise ConsumerCrash("died before the effect")
+        effects.append(getattr(event, "payment_id", ""))
+
+    faults = ConsumerFaults(crash_before_commit=dies if crash == "after the effect" else None)
+    consumer = Consumer(
+        broker,
+        "shipping",
+        "payments",
+        handle,
+        name="s",
+        commit=commit,
+        idempotency=idempotency,
+        faults=faults,
+    )
+    for _ in range(2):  # run, crash, restart, run
+        await consumer.start()
+        await consumer.run()
+    return effects

@@ -16,6 +16,16 @@ from eda_lib.messaging import Consumer, Producer, RunReport
 Handler = Callable[[Event], Awaitable[None] | None]
 
 
+async def settle(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """Wait, boundedly, until `condition()` holds: background subscribers take a moment.
+    Returns whether it did."""
+    for _ in range(max(1, int(seconds / 0.01))):
+        if condition():
+            return True
+        await asyncio.sleep(0.01)
+    return condition()
+
+
 class Publisher(Protocol):
     async def publish(self, topic: str, event: Event) -> DeliveryReport: ...
 

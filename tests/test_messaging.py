@@ -206,6 +206,14 @@ async def test_batch_commits_once_per_poll_and_loses_nothing(broker: InMemoryBro
         Consumer(broker, "g", "payments", lambda e: None, commit="sometimes")  # type: ignore[arg-type]
 
 
+async def _ten_payments_on(broker: InMemoryBroker, partition: int) -> None:
+    """Topic 't' with 2 partitions, and ten payments all keyed onto `partition`."""
+    await broker.create_topic("t", partitions=2)
+    key = next(f"o{i}" for i in range(100) if partition_for_key(f"o{i}".encode(), 2) == partition)
+    for i in range(10):
+        await Producer(broker).send("t", payment(i, key))
+
+
 async def _commit_offsets(broker: InMemoryBroker, partition: int) -> list[int]:
     return [h.offset for h in broker.trace.select("committed") if h.partition == partition]
 
@@ -214,10 +222,7 @@ async def _commit_offsets(broker: InMemoryBroker, partition: int) -> list[int]:
 async def test_a_partition_that_comes_back_never_takes_the_offset_back(
     broker: InMemoryBroker, commit: str
 ) -> None:
-    await broker.create_topic("t", partitions=2)
-    key = next(f"o{i}" for i in range(100) if partition_for_key(f"o{i}".encode(), 2) == 1)
-    for i in range(10):
-        await Producer(broker).send("t", payment(i, key))  # all on partition 1
+    await _ten_payments_on(broker, partition=1)
     handled: list[str] = []
     b = Consumer(broker, "g", "t", lambda e: handled.append(e.payment_id), name="b")
 
@@ -242,10 +247,7 @@ async def test_a_partition_that_comes_back_never_takes_the_offset_back(
 async def test_a_member_that_keeps_its_partition_through_a_rebalance_repeats_nothing(
     broker: InMemoryBroker, commit: str
 ) -> None:
-    await broker.create_topic("t", partitions=2)
-    key = next(f"o{i}" for i in range(100) if partition_for_key(f"o{i}".encode(), 2) == 0)
-    for i in range(10):
-        await Producer(broker).send("t", payment(i, key))  # all on partition 0
+    await _ten_payments_on(broker, partition=0)
     handled: list[str] = []
     other = Consumer(broker, "g", "t", lambda e: None, name="z")
 

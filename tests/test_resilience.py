@@ -18,6 +18,7 @@ from eda_lib import (
     VirtualClock,
 )
 from eda_lib.faults import ConsumerFaults, CrashOnce
+from eda_lib.labs import crash_scenario
 from eda_lib.resilience import (
     InMemoryProcessedEvents,
     RetryPolicy,
@@ -156,48 +157,26 @@ async def test_processed_ids_in_sqlite_survive_a_restart(tmp_path: Path) -> None
     assert not again.seen("analytics", event.id)
 
 
-async def _crash_after_handling(
-    commit: str, processed: InMemoryProcessedEvents | None
-) -> list[str]:
-    """Three payments; the consumer dies right after handling the second (before its commit),
-    then comes back."""
-    broker = await _one_topic()
-    for i in range(3):
-        await Producer(broker).send("payments", payment(i))
-    effects: list[str] = []
-    faults = ConsumerFaults(crash_before_commit=CrashOnce(frozenset({"pay-1"})))
-    consumer = Consumer(
-        broker,
-        "shipping",
-        "payments",
-        lambda e: effects.append(e.payment_id),
-        name="m",
-        commit=commit,
-        idempotency=processed,
-        faults=faults,
-    )  # type: ignore[arg-type]
-    await consumer.start()
-    assert (await consumer.run()).stopped_because == "crashed"
-    await consumer.start()
-    await consumer.run()
-    return effects
-
-
 async def test_the_three_delivery_semantics_side_by_side() -> None:
+    after = "after the effect"
     # At least once: the event handled just before the crash comes again: a duplicate effect.
-    assert await _crash_after_handling("each", None) == ["pay-0", "pay-1", "pay-1", "pay-2"]
+    assert await crash_scenario("each", crash=after) == ["pay-0", "pay-1", "pay-1", "pay-2"]
     # At most once: committed on arrival, so nothing repeats it (and a crash mid-handler
-    # would have lost it, see the next test).
-    assert await _crash_after_handling("before", None) == ["pay-0", "pay-1", "pay-2"]
+    # would have lost it, see below).
+    assert await crash_scenario("before", crash=after) == ["pay-0", "pay-1", "pay-2"]
     # At least once + idempotency: redelivered, but applied once.
-    assert await _crash_after_handling("each", InMemoryProcessedEvents()) == [
+    assert await crash_scenario("each", crash=after, idempotency=InMemoryProcessedEvents()) == [
         "pay-0",
         "pay-1",
         "pay-2",
     ]
+    # A crash before the effect: at least once repeats the handling, at most once loses it.
+    assert await crash_scenario("each", crash="before the effect") == ["pay-0", "pay-1", "pay-2"]
+    assert await crash_scenario("before", crash="before the effect") == ["pay-0", "pay-2"]
 
 
-async def test_a_crash_right_after_committing_repeats_nothing() -> None:
+@pytest.mark.parametrize("commit", ["each", "batch"])
+async def test_a_crash_right_after_committing_repeats_nothing(commit: str) -> None:
     broker = await _one_topic()
     for i in range(3):
         await Producer(broker).send("payments", payment(i))
@@ -210,9 +189,10 @@ async def test_a_crash_right_after_committing_repeats_nothing() -> None:
         lambda e: effects.append(e.payment_id),
         name="m",
         faults=faults,
-    )
+        commit=commit,
+    )  # type: ignore[arg-type]
     await consumer.start()
-    await consumer.run()
+    assert (await consumer.run()).stopped_because == "crashed"
     await consumer.start()
     await consumer.run()
     assert effects == ["pay-0", "pay-1", "pay-2"]
@@ -258,27 +238,6 @@ async def test_a_slow_consumer_takes_simulated_time_per_event() -> None:
     assert (broker.clock.now() - start).total_seconds() == 10.0
     with pytest.raises(ValueError, match="seconds per event"):
         ConsumerFaults(slow=-1)
-
-
-async def test_a_crash_right_after_a_batch_commit_repeats_nothing() -> None:
-    broker = await _one_topic()
-    for i in range(3):
-        await Producer(broker).send("payments", payment(i))
-    effects: list[str] = []
-    faults = ConsumerFaults(crash_after_commit=CrashOnce(frozenset({"pay-1"})))
-    consumer = Consumer(
-        broker,
-        "shipping",
-        "payments",
-        lambda e: effects.append(e.payment_id),
-        name="m",
-        faults=faults,
-        commit="batch",
-    )
-    for _ in range(2):
-        await consumer.start()
-        await consumer.run()
-    assert effects == ["pay-0", "pay-1", "pay-2"]
 
 
 async def test_clients_sharing_a_policy_do_not_retry_in_lockstep() -> None:

@@ -55,6 +55,13 @@ def _datetime(milliseconds: int) -> datetime:
     return datetime.fromtimestamp(milliseconds / 1000, UTC)
 
 
+def _record(r: Any) -> Record:
+    """An aiokafka ConsumerRecord as our Record."""
+    return Record(
+        r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers), _datetime(r.timestamp)
+    )
+
+
 @dataclass
 class _Member:
     consumer: AIOKafkaConsumer
@@ -105,6 +112,7 @@ class KafkaBroker:
         self._rng = random.Random(seed)
         self._admin: AIOKafkaAdminClient | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._probe: AIOKafkaConsumer | None = None
         self._partitions: dict[str, int] = {}
         self._members: dict[tuple[str, str], _Member] = {}
         self._starts: dict[str, StartFrom] = {}
@@ -440,15 +448,7 @@ class KafkaBroker:
         consumer = self._member(group, member).consumer
         fetched = await consumer.getmany(timeout_ms=int(timeout * 1000), max_records=max_records)
         batch = [
-            Record(
-                r.topic,
-                r.partition,
-                r.offset,
-                r.key,
-                r.value,
-                tuple(r.headers),
-                _datetime(r.timestamp),
-            )
+            _record(r)
             for tp in sorted(fetched, key=lambda tp: (tp.topic, tp.partition))
             for r in fetched[tp]
         ]
@@ -484,12 +484,15 @@ class KafkaBroker:
     async def _offsets(
         self, tps: list[KafkaTopicPartition]
     ) -> tuple[dict[Any, int], dict[Any, int]]:
-        probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        try:
-            await probe.start()
-            return await probe.beginning_offsets(tps), await probe.end_offsets(tps)
-        finally:
-            await probe.stop()
+        if self._probe is None:  # one group-less consumer for every offset look-up
+            probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+            try:
+                await probe.start()
+            except KafkaError:
+                await probe.stop()
+                raise
+            self._probe = probe
+        return await self._probe.beginning_offsets(tps), await self._probe.end_offsets(tps)
 
     async def describe(self) -> BrokerState:
         topics = await self.topics()
@@ -553,18 +556,7 @@ class KafkaBroker:
                 fetched = await reader.getmany(
                     tp, timeout_ms=1000, max_records=limit - len(records)
                 )
-                records.extend(
-                    Record(
-                        r.topic,
-                        r.partition,
-                        r.offset,
-                        r.key,
-                        r.value,
-                        tuple(r.headers),
-                        _datetime(r.timestamp),
-                    )
-                    for r in fetched.get(tp, [])
-                )
+                records.extend(_record(r) for r in fetched.get(tp, []))
             return records
         finally:
             await reader.stop()
@@ -577,6 +569,9 @@ class KafkaBroker:
         if self._producer is not None:
             clients.append(self._producer)
             self._producer = None
+        if self._probe is not None:
+            clients.append(self._probe)
+            self._probe = None
         for client in clients:
             with contextlib.suppress(Exception):  # closing must go on past a broken client
                 await asyncio.wait_for(client.stop(), timeout)

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from eda_lib import Consumer, Event, PaymentSuccessful, Producer, reproducible
 from eda_lib.brokers.kafka import KafkaBroker
-from eda_lib.events import KafkaBinary
+from eda_lib.codecs import KafkaBinary
 from eda_lib.kafka_local import LocalKafka, bootstrap_from_env
 
 CHUNK = 1000  # sends in flight before waiting for their acknowledgements, on both sides

@@ -15,11 +15,13 @@ from eda_lib.brokers import (
     Record,
     Retention,
     TopicPartition,
+    UnknownGroup,
     UnknownMember,
     UnknownTopic,
 )
 from eda_lib.clock import VirtualClock, reproducible
-from eda_lib.connect import open_broker
+from eda_lib.codecs import deserialize, serialize
+from eda_lib.connect import open_broker, quiet_kafka_logs
 from eda_lib.domain import (
     OrderApproved,
     OrderCancelled,
@@ -28,9 +30,17 @@ from eda_lib.domain import (
     PaymentSuccessful,
     format_money,
 )
-from eda_lib.events import Event, InvalidEvent, deserialize, serialize
+from eda_lib.events import Event, InvalidEvent
 from eda_lib.faults import BrokerFaults, ConsumerFaults, CrashOnce
-from eda_lib.messaging import EVENT_KEY, Consumer, ConsumerCrash, Producer, RunReport
+from eda_lib.messaging import (
+    EVENT_KEY,
+    Consumer,
+    ConsumerCrash,
+    Handler,
+    HandlerError,
+    Producer,
+    RunReport,
+)
 from eda_lib.trace import Hop, Trace
 
 __all__ = [
@@ -47,6 +57,8 @@ __all__ = [
     "CrashOnce",
     "DeliveryReport",
     "Event",
+    "Handler",
+    "HandlerError",
     "Hop",
     "InMemoryBroker",
     "InvalidEvent",
@@ -61,12 +73,14 @@ __all__ = [
     "RunReport",
     "TopicPartition",
     "Trace",
+    "UnknownGroup",
     "UnknownMember",
     "UnknownTopic",
     "VirtualClock",
     "deserialize",
     "format_money",
     "open_broker",
+    "quiet_kafka_logs",
     "reproducible",
     "serialize",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import os
 from typing import TYPE_CHECKING, Literal
 
@@ -31,6 +32,12 @@ async def _local_bootstrap() -> tuple[str, str]:
             f"Kafka {local.version}, started for this notebook in {local.started_in:.1f} s",
         )
     return _local.bootstrap, f"Kafka {_local.version}, started earlier in this notebook"
+
+
+def quiet_kafka_logs(level: int = logging.CRITICAL) -> None:
+    """Keep aiokafka's own log (refused connections it retries, coordinator moves) out of a
+    lesson's output. What does fail still reaches the caller as an exception."""
+    logging.getLogger("aiokafka").setLevel(level)
 
 
 async def open_broker(kind: BrokerKind | None = None, *, seed: int = 0) -> Broker:

@@ -1,16 +1,17 @@
-"""Events as small, immutable, validated values, and their CloudEvents 1.0 JSON form (lesson 06).
+"""Events as small, immutable, validated values (lesson 06).
 
-An event is an envelope (id, type, source, time, schema version, optional subject) around the
-data of one thing that happened. `serialize` writes CloudEvents structured-mode JSON; `deserialize`
-reads it back, and any problem becomes an `InvalidEvent` that names the field and the fix.
+An event is an envelope (id, type, source, time, schema version, optional subject, and the
+correlation and causation ids that tie a chain of events together) around the data of one thing
+that happened. Any problem becomes an `InvalidEvent` that names the field and the fix. An event
+is never changed: `revised` and `follow_up` make new ones that say which event caused them.
+`eda_lib.codecs` turns events into CloudEvents 1.0 messages and back.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -27,9 +28,8 @@ from pydantic_core import ErrorDetails
 
 from eda_lib import clock
 
-SPEC_VERSION = "1.0"
-DEFAULT_MAX_EVENT_BYTES = 1_048_576  # Kafka's default message.max.bytes is about this size.
-ENVELOPE_FIELDS = ("id", "source", "time", "subject")
+ENVELOPE_FIELDS = ("id", "source", "time", "subject", "correlation_id", "causation_id")
+_LINEAGE = ("id", "correlation_id", "causation_id")  # set by revised/follow_up, never by hand
 
 Problem = Literal[
     "not_bytes",
@@ -128,6 +128,10 @@ class Event(BaseModel, metaclass=_EventMeta):
     source: NonEmptyStr
     time: UtcDatetime = Field(default_factory=clock.now)
     subject: NonEmptyStr | None = None
+    correlation_id: UUID | None = None
+    """The id of the first event of the chain this one belongs to (None: this one starts it)."""
+    causation_id: UUID | None = None
+    """The id of the event that caused this one (None: a command or a person did)."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -160,8 +164,42 @@ class Event(BaseModel, metaclass=_EventMeta):
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(
             f"{type(self).__name__} is immutable: an event records a fact that happened. "
-            "Build a new event instead of changing this one"
+            f"Make a new event instead: event.revised({name}=...)"
         )
+
+    @property
+    def correlation(self) -> UUID:
+        """The chain this event belongs to: its correlation id, or its own id if it starts one."""
+        return self.correlation_id or self.id
+
+    def follow_up(self, event_class: type[E], /, **fields: Any) -> E:
+        """A new event of `event_class` that this one caused: validated, with a new id and time,
+        this event's correlation id, and this event's id as its causation id."""
+        _refuse_lineage(fields, "follow_up")
+        return event_class(**fields, correlation_id=self.correlation, causation_id=self.id)
+
+    def revised(self, **changes: Any) -> Self:
+        """A corrected or updated copy of this event, as a new event: every field validated
+        again, a new id and time, caused by this one. (A subject that came from the key field
+        follows that field.)"""
+        _refuse_lineage(changes, "revised")
+        fields = self.model_dump(exclude={*_LINEAGE, "time"})
+        if self.subject_field and fields.get("subject") == fields.get(self.subject_field):
+            del fields["subject"]  # derived from the key field: derive it again
+        return type(self)(
+            **{**fields, **changes}, correlation_id=self.correlation, causation_id=self.id
+        )
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy of the same event (same id). Changing fields this way is refused: it would
+        skip validation and keep the id; `revised` makes a valid new event."""
+        if update:
+            raise TypeError(
+                f"{type(self).__name__}.model_copy(update=...) would keep the id and skip "
+                "validation. Fix: use event.revised(field=value) for a corrected event, or "
+                "event.follow_up(OtherEvent, ...) for one it caused"
+            )
+        return super().model_copy(deep=deep)
 
     @property
     def key(self) -> str | None:
@@ -171,6 +209,18 @@ class Event(BaseModel, metaclass=_EventMeta):
     def data(self) -> dict[str, Any]:
         """The event's data fields as JSON-ready values."""
         return self.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
+
+
+E = TypeVar("E", bound=Event)
+
+
+def _refuse_lineage(fields: Mapping[str, Any], method: str) -> None:
+    given = sorted(set(fields) & set(_LINEAGE))
+    if given:
+        raise TypeError(
+            f"{method}() sets {', '.join(given)} itself: a derived event gets a new id and "
+            "carries its cause's correlation id. Fix: leave them out"
+        )
 
 
 def registered_types() -> dict[str, type[Event]]:
@@ -200,7 +250,7 @@ _FIXES = {
     "uuid_type": "send a UUID string",
     "greater_than": "send a positive number of minor units, e.g. 12000 for 120.00",
     "string_too_short": "send a non-empty string",
-    "frozen_instance": "events are immutable: build a new one with model_copy(update=...)",
+    "frozen_instance": "events are immutable: make a new one with event.revised(...)",
 }
 
 
@@ -221,214 +271,3 @@ def _from_validation(cls: type[Event], error: ValidationError) -> InvalidEvent:
     return InvalidEvent(
         "invalid_field", f"{cls.__name__}: {message}{got}{tail}", field=field, fix=fix
     )
-
-
-def to_cloudevent(event: Event) -> dict[str, Any]:
-    """The CloudEvents 1.0 attributes and data of an event, as a JSON-ready mapping."""
-    attributes: dict[str, Any] = {
-        "specversion": SPEC_VERSION,
-        "id": str(event.id),
-        "source": event.source,
-        "type": event.event_type,
-        "time": event.time.isoformat().replace("+00:00", "Z"),
-        "datacontenttype": "application/json",
-        "schemaversion": event.schema_version,
-    }
-    if event.subject is not None:
-        attributes["subject"] = event.subject
-    attributes["data"] = event.data()
-    return attributes
-
-
-def serialize(event: Event) -> bytes:
-    """CloudEvents 1.0 structured-mode JSON, UTF-8 encoded."""
-    return json.dumps(to_cloudevent(event), ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _missing(attribute: str, example: str) -> InvalidEvent:
-    return InvalidEvent(
-        "missing_attribute",
-        f"the CloudEvents attribute '{attribute}' is missing",
-        field=attribute,
-        fix=f'add "{attribute}": {example}',
-    )
-
-
-def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
-    """Build a typed event from CloudEvents attributes plus `data` (a parsed JSON object)."""
-    if "specversion" not in attributes:
-        raise _missing("specversion", '"1.0"')
-    if attributes["specversion"] != SPEC_VERSION:
-        raise InvalidEvent(
-            "bad_specversion",
-            f"specversion is {attributes['specversion']!r}, but only '1.0' is understood",
-            field="specversion",
-            fix='write "specversion": "1.0" (CloudEvents 1.0)',
-        )
-    for name, example in (
-        ("id", '"<uuid>"'),
-        ("source", '"/payment-service"'),
-        ("type", '"PaymentSuccessful"'),
-        ("time", '"2026-01-05T09:00:00Z"'),
-    ):
-        if name not in attributes:
-            raise _missing(name, example)
-    if not isinstance(attributes["type"], str):
-        raise InvalidEvent(
-            "bad_attribute",
-            "type must be a string",
-            field="type",
-            fix='write the event type as a string, e.g. "PaymentSuccessful"',
-        )
-    cls = event_class(attributes["type"])
-    content_type = attributes.get("datacontenttype", "application/json")
-    if not isinstance(content_type, str) or not content_type.split(";")[0].strip().endswith("json"):
-        raise InvalidEvent(
-            "bad_attribute",
-            f"datacontenttype is {content_type!r}; eda_lib events carry JSON data",
-            field="datacontenttype",
-            fix='write "datacontenttype": "application/json"',
-        )
-    version = attributes.get("schemaversion", 1)
-    if type(version) is not int or version != cls.schema_version:
-        raise InvalidEvent(
-            "unsupported_schema_version",
-            f"{cls.__name__} schema version {version!r} is not the supported "
-            f"version {cls.schema_version}",
-            field="schemaversion",
-            fix="produce the supported version, or add an upcaster for the old one (lesson 06)",
-        )
-    if "data" not in attributes:
-        raise _missing("data", "{...the event's fields...}")
-    data = attributes["data"]
-    if not isinstance(data, dict):
-        raise InvalidEvent(
-            "invalid_field",
-            f"data must be a JSON object, got {type(data).__name__}",
-            field="data",
-            fix="send the event's fields as a JSON object",
-        )
-    envelope = {name: attributes[name] for name in ENVELOPE_FIELDS if name in attributes}
-    clash = sorted(set(ENVELOPE_FIELDS) & set(data))
-    if clash:
-        raise InvalidEvent(
-            "invalid_field",
-            f"data repeats envelope attribute '{clash[0]}'",
-            field=f"data.{clash[0]}",
-            fix="keep envelope attributes out of data",
-        )
-    try:
-        return cls.model_validate({**envelope, **data})
-    except ValidationError as error:
-        raise _from_validation(cls, error) from None
-
-
-def _json_object(data: bytes, max_bytes: int, what: str) -> dict[str, Any]:
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise InvalidEvent(
-            "not_bytes",
-            f"expected bytes, got {type(data).__name__}",
-            fix="pass the raw message value, e.g. text.encode('utf-8')",
-        )
-    if len(data) > max_bytes:
-        raise InvalidEvent(
-            "too_large",
-            f"the payload is {len(data):,} bytes, over the limit of {max_bytes:,}",
-            fix="send a smaller event (store large blobs elsewhere and send a reference), "
-            "or raise max_bytes",
-        )
-    try:
-        text = bytes(data).decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidEvent(
-            "not_utf8", f"byte {error.start} is not valid UTF-8", fix="encode the JSON as UTF-8"
-        ) from None
-    try:
-        parsed = json.loads(text, parse_constant=_refuse_constant)
-    except RecursionError:
-        raise InvalidEvent(
-            "not_json", "the JSON is nested too deeply to read", fix=f"send {what} as flat JSON"
-        ) from None
-    except (json.JSONDecodeError, ValueError) as error:
-        raise InvalidEvent(
-            "not_json", f"not JSON: {error}", fix=f"send {what} as one JSON object"
-        ) from None
-    if not isinstance(parsed, dict):
-        raise InvalidEvent(
-            "not_object",
-            f"the JSON is a {type(parsed).__name__}, not an object",
-            fix=f"send {what} as one JSON object",
-        )
-    return parsed
-
-
-def deserialize(data: bytes, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Event:
-    """Read CloudEvents structured-mode JSON into a typed event, or raise `InvalidEvent`."""
-    return from_cloudevent(_json_object(data, max_bytes, "the CloudEvents attributes and data"))
-
-
-Headers = tuple[tuple[str, bytes], ...]
-
-
-class StructuredJson:
-    """CloudEvents structured mode: the whole event is the message value, headers say so."""
-
-    name = "cloudevents-structured"
-    content_type = b"application/cloudevents+json; charset=UTF-8"
-
-    def __init__(self, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
-        self.max_bytes = max_bytes
-
-    def encode(self, event: Event) -> tuple[bytes, Headers]:
-        return serialize(event), (("content-type", self.content_type),)
-
-    def decode(self, value: bytes, headers: Headers) -> Event:
-        return deserialize(value, max_bytes=self.max_bytes)
-
-
-class KafkaBinary:
-    """CloudEvents binary mode for Kafka: attributes in `ce_` headers, the data as the value.
-    Reads binary and structured mode alike, so topics written by other tools can be consumed."""
-
-    name = "cloudevents-binary"
-
-    def __init__(self, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
-        self.max_bytes = max_bytes
-
-    def encode(self, event: Event) -> tuple[bytes, Headers]:
-        attributes = to_cloudevent(event)
-        data = attributes.pop("data")
-        attributes.pop("datacontenttype")
-        headers = [(f"ce_{name}", str(value).encode()) for name, value in attributes.items()]
-        headers.append(("content-type", b"application/json"))
-        value = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        return value, tuple(headers)
-
-    def decode(self, value: bytes, headers: Headers) -> Event:
-        # Kafka allows a header without a value; treat it as absent.
-        found = {name.lower(): raw for name, raw in headers if isinstance(raw, bytes | bytearray)}
-        content_type = bytes(found.get("content-type", b"")).decode("latin-1")
-        if "ce_specversion" not in found or content_type.startswith("application/cloudevents"):
-            return deserialize(value, max_bytes=self.max_bytes)
-        attributes: dict[str, Any] = {}
-        for name, raw in found.items():
-            if name.startswith("ce_"):
-                try:
-                    attributes[name[3:]] = bytes(raw).decode("utf-8")
-                except UnicodeDecodeError:
-                    raise InvalidEvent(
-                        "not_utf8",
-                        f"header {name} is not UTF-8",
-                        field=name[3:],
-                        fix="write CloudEvents headers as UTF-8 text",
-                    ) from None
-        version = attributes.get("schemaversion", "")
-        if version.isascii() and version.isdecimal():
-            attributes["schemaversion"] = int(version)
-        attributes["datacontenttype"] = content_type or "application/json"
-        attributes["data"] = _json_object(value, self.max_bytes, "the event's data")
-        return from_cloudevent(attributes)

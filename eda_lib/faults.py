@@ -52,10 +52,12 @@ class ConsumerFaults:
 class BrokerFaults:
     """What an `InMemoryBroker` does wrong. Change the fields at any time (a widget does).
 
-    `drop` and `duplicate` are the chances that one delivery to a consumer is lost on the way or
-    arrives twice; `reorder` interleaves the partitions of a poll at random (each partition
-    keeps its own order); `outage` makes every send fail with `BrokerUnavailable`. The seed
-    makes each run repeat exactly.
+    `drop` is the chance that a fetch response is lost on its way to a consumer: the consumer's
+    poll comes back empty and its position does not move, so the next poll fetches the same
+    records again (as a Kafka client does after a fetch times out): a lost response costs time,
+    never data. `duplicate` is the chance that one record arrives twice; `reorder` interleaves
+    the partitions of a poll at random (each partition keeps its own order); `outage` makes every
+    send fail with `BrokerUnavailable`. The seed makes each run repeat exactly.
     """
 
     drop: float = 0.0
@@ -76,41 +78,63 @@ class BrokerFaults:
     def down(self, now: datetime) -> bool:
         return self.outage or (self.outage_until is not None and now < self.outage_until)
 
+    def lost(
+        self, batch: list[Record], trace: Trace, now: datetime, group: str, member: str
+    ) -> bool:
+        """Whether the response carrying `batch` is lost; if so, a 'dropped' hop per record."""
+        if not self.drop or self.rng.random() >= self.drop:
+            return False
+        for record in batch:
+            trace.record(
+                "dropped",
+                now,
+                record.topic,
+                record.partition,
+                record.offset,
+                group,
+                member,
+                detail="the fetch response was lost: the consumer asks again",
+            )
+        return True
+
     def disturb(
         self, batch: list[Record], trace: Trace, now: datetime, group: str, member: str
     ) -> list[Record]:
         """The batch as a faulty network would deliver it, each fault recorded in the trace."""
-        if not (self.drop or self.duplicate or self.reorder):
+        if not (self.duplicate or self.reorder):
             return batch
         out: list[Record] = []
         for record in batch:
-            where = (record.topic, record.partition, record.offset, group, member)
-            if self.drop and self.rng.random() < self.drop:
-                trace.record("dropped", now, *where)
-                continue
             out.append(record)
             if self.duplicate and self.rng.random() < self.duplicate:
-                trace.record("duplicated", now, *where)
+                trace.record(
+                    "duplicated", now, record.topic, record.partition, record.offset, group, member
+                )
                 out.append(record)
         if self.reorder:
-            queues: dict[int, list[Record]] = {}
-            for record in out:
-                queues.setdefault(record.partition, []).append(record)
-            mixed = []
-            while queues:  # pick a random partition each time: order within each is kept
-                partition = self.rng.choice(sorted(queues))
-                mixed.append(queues[partition].pop(0))
-                if not queues[partition]:
-                    del queues[partition]
-            if mixed != out:
-                order = ", ".join(f"{r.partition}@{r.offset}" for r in mixed)
-                trace.record(
-                    "reordered",
-                    now,
-                    mixed[0].topic,
-                    group=group,
-                    actor=member,
-                    detail=f"delivered as {order}",
-                )
-            out = mixed
+            out = self._reorder(out, trace, now, group, member)
         return out
+
+    def _reorder(
+        self, batch: list[Record], trace: Trace, now: datetime, group: str, member: str
+    ) -> list[Record]:
+        queues: dict[int, list[Record]] = {}
+        for record in batch:
+            queues.setdefault(record.partition, []).append(record)
+        mixed = []
+        while queues:  # pick a random partition each time: order within each is kept
+            partition = self.rng.choice(sorted(queues))
+            mixed.append(queues[partition].pop(0))
+            if not queues[partition]:
+                del queues[partition]
+        if mixed != batch:
+            order = ", ".join(f"{r.partition}@{r.offset}" for r in mixed)
+            trace.record(
+                "reordered",
+                now,
+                mixed[0].topic,
+                group=group,
+                actor=member,
+                detail=f"delivered as {order}",
+            )
+        return mixed

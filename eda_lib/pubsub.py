@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Protocol
 
 from eda_lib.brokers.base import Broker, DeliveryReport
 from eda_lib.events import Event
-from eda_lib.messaging import Consumer, Producer, RunReport
-
-Handler = Callable[[Event], Awaitable[None] | None]
+from eda_lib.messaging import Consumer, Handler, Producer, RunReport
 
 
 async def settle(condition: Callable[[], bool], seconds: float = 5.0) -> bool:

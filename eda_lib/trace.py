@@ -23,10 +23,10 @@ HopKind = Literal[
     "expired",  # retention deleted it from the log
     "crashed",  # the consumer died here: it left its group without committing what it held
     "rebalanced",  # a group re-divided its partitions; `detail` lists the assignment
-    "dropped",  # a fault: the broker lost this delivery on its way to a member
+    "dropped",  # a fault: the fetch response carrying it was lost; the member fetches again
     "duplicated",  # a fault: the broker delivered this record twice
     "reordered",  # a fault: the broker mixed the partitions of one delivery
-    "gap",  # a consumer saw an offset missing, and rewound to fetch it again
+    "gap",  # offsets are missing because retention deleted them: the consumer moves on
     "unavailable",  # a fault: the broker was down and refused a send
 ]
 

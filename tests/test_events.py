@@ -19,7 +19,8 @@ from eda_lib import (
     reproducible,
     serialize,
 )
-from eda_lib.events import KafkaBinary, registered_types
+from eda_lib.codecs import KafkaBinary
+from eda_lib.events import registered_types
 
 GOOD = {"payment_id": "pay-1", "order_id": "order-1", "amount": 12000, "currency": "usd"}
 

@@ -9,7 +9,8 @@ from collections import Counter
 from typing import Any, get_args
 
 from eda_lib import Consumer, InMemoryBroker, serialize
-from eda_lib.events import Problem, StructuredJson
+from eda_lib.codecs import StructuredJson
+from eda_lib.events import Problem
 from tests.contract import payment
 
 MAX_BYTES = 4096

@@ -74,9 +74,7 @@ async def test_checks_refuse_wrong_answers_and_accept_right_ones() -> None:
     assert not await check_large_payment_flagger(lambda e: 1 / 0)
     assert await check_large_payment_flagger(lambda e: e.amount >= 100_000)
     assert not check_payment_for_99_95_eur(payment(1))
-    assert check_payment_for_99_95_eur(
-        payment(1, order="order-7").model_copy(update={"amount": 9995})
-    )
+    assert check_payment_for_99_95_eur(payment(1, order="order-7").revised(amount=9995))
     assert not check_invalid_event_is_refused(lambda: payment(1))
 
 

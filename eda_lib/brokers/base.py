@@ -1,20 +1,37 @@
 """What every broker offers (lessons 07 and 08): topics of partitioned logs, producing with
-delivery reports, consumer groups with committed offsets. `InMemoryBroker` and the Kafka-backed
-broker both implement `Broker`, and one contract test suite runs against both."""
+delivery reports, consumer groups with committed offsets, and a look inside. `InMemoryBroker`
+and `KafkaBroker` both implement `Broker`, one contract test suite runs against both, and the
+type checker proves both match the protocol on every `make lint`.
+
+What both share lives here too: Kafka's key partitioner, the dead-letter topic name, the checks
+on arguments and the errors they raise, each with its fix.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, NamedTuple, Protocol
+from types import TracebackType
+from typing import Literal, NamedTuple, Protocol, Self
+
+from aiokafka.partitioner import murmur2
 
 from eda_lib.clock import Clock
-from eda_lib.events import Event, Headers
+from eda_lib.codecs import Codec, Headers
 from eda_lib.trace import Trace
 
 StartFrom = Literal["earliest", "latest"]
 """Where a group starts on a partition it never committed: the oldest record or the next new one."""
+
+DEAD_LETTER_SUFFIX = ".dead-letter"
+"""A consumer parks what it cannot handle in `<topic>.dead-letter`."""
+
+
+def partition_for_key(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner for keyed messages: murmur2 of the key bytes, made positive,
+    modulo the partition count. The same key lands on the same partition number as on Kafka."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class TopicPartition(NamedTuple):
@@ -50,6 +67,10 @@ class DeliveryReport(NamedTuple):
 
     def __str__(self) -> str:
         return f"delivered to {self.topic}[{self.partition}] at offset {self.offset}"
+
+
+Message = tuple[bytes | None, bytes, Headers]
+"""What a producer hands over: key, value, headers."""
 
 
 @dataclass(frozen=True)
@@ -102,10 +123,16 @@ class BrokerState:
         for state in self.groups:
             if state.group == name:
                 return state
-        raise KeyError(f"no consumer group '{name}' (groups: {[g.group for g in self.groups]})")
+        raise UnknownGroup(name, [g.group for g in self.groups])
+
+    def has_group(self, name: str) -> bool:
+        return any(state.group == name for state in self.groups)
 
     def topic(self, name: str) -> tuple[PartitionState, ...]:
         return tuple(p for p in self.partitions if p.topic == name)
+
+
+# --- errors: each says what went wrong and how to fix it -------------------------------------
 
 
 class BrokerError(Exception):
@@ -120,11 +147,50 @@ class UnknownTopic(BrokerError, LookupError):
         )
 
 
+class UnknownGroup(BrokerError, LookupError):
+    def __init__(self, group: str, known: Sequence[str]) -> None:
+        super().__init__(
+            f"no consumer group '{group}' (groups: {', '.join(known) or 'none'}). "
+            "Fix: start a Consumer in that group first, or check the name"
+        )
+
+
 class UnknownMember(BrokerError, LookupError):
     def __init__(self, group: str, member: str) -> None:
         super().__init__(
             f"'{member}' is not a live member of group '{group}'. "
             "Fix: join first (`await consumer.start()`), or check the group and member names"
+        )
+
+
+class DuplicateMember(BrokerError):
+    def __init__(self, group: str, member: str) -> None:
+        super().__init__(
+            f"'{member}' is already a member of group '{group}'. "
+            "Fix: give each consumer in a group its own name"
+        )
+
+
+class TopicConflict(BrokerError):
+    def __init__(self, topic: str, existing: int, wanted: int) -> None:
+        super().__init__(
+            f"topic '{topic}' exists with {existing} partitions, not {wanted}. "
+            "Fix: use the existing count or another topic name"
+        )
+
+
+class TopicInUse(BrokerError):
+    def __init__(self, group: str, topic: str) -> None:
+        super().__init__(f"group '{group}' still reads '{topic}'. Fix: stop its consumers first")
+
+
+class NotOwner(BrokerError):
+    def __init__(
+        self, group: str, member: str, partition: TopicPartition, owned: Sequence[TopicPartition]
+    ) -> None:
+        super().__init__(
+            f"{member} does not own {partition} in group '{group}'. Fix: seek only partitions "
+            f"in its assignment: {', '.join(map(str, owned)) or 'none'}"
         )
 
 
@@ -134,6 +200,35 @@ class BrokerUnavailable(BrokerError):
 
 class CommitFailed(BrokerError):
     """A member committed for a partition it no longer owns: the group rebalanced meanwhile."""
+
+
+# --- checks both brokers make, with the same words ------------------------------------------
+
+
+def check_new_topic(topic: str, partitions: int) -> None:
+    if not topic or not isinstance(topic, str):
+        raise ValueError("a topic needs a non-empty name, e.g. 'payments'")
+    if partitions < 1:
+        raise ValueError(f"a topic needs at least 1 partition, not {partitions}")
+
+
+def check_join(topics: Sequence[str], start: str) -> None:
+    if start not in ("earliest", "latest"):
+        raise ValueError(f"start must be 'earliest' or 'latest', not {start!r}")
+    if not topics:
+        raise ValueError("subscribe to at least one topic")
+
+
+def check_poll(max_records: int) -> None:
+    if max_records < 1:
+        raise ValueError(f"max_records must be at least 1, not {max_records}")
+
+
+def check_read(topic: str, partition: int, count: int, start: int, limit: int) -> None:
+    if not 0 <= partition < count:
+        raise ValueError(f"topic '{topic}' has partitions 0..{count - 1}, not {partition}")
+    if limit < 0 or start < 0:
+        raise ValueError(f"start and limit must be >= 0, not {start} and {limit}")
 
 
 def record_deliveries(
@@ -158,30 +253,19 @@ def refuse_stale_commit(
     break since `generation` (when it polled the records): a stale commit could move the
     group's offset back."""
     for tp in offsets:
-        if tp not in owned_since or (generation is not None and owned_since[tp] > generation):
+        since = owned_since.get(tp)
+        if since is None or (generation is not None and since > generation):
             raise CommitFailed(
                 f"{member} no longer owns {tp} in group '{group}' as it did when it read "
                 "these records (the group rebalanced); they will be delivered again"
             )
 
 
-class Codec(Protocol):
-    name: str
-
-    def encode(self, event: Event) -> tuple[bytes, Headers]: ...
-
-    def decode(self, value: bytes, headers: Headers) -> Event: ...
+# --- the protocol, in four parts ---------------------------------------------------------------
 
 
-class Broker(Protocol):
-    """The operations producers, consumers, graphs and tests rely on."""
-
-    name: str
-    trace: Trace
-    clock: Clock
-    codec: Codec
-    idle_after: float
-    """Seconds a poll must find nothing before a consumer may call the topic idle."""
+class TopicAdmin(Protocol):
+    """Creating, deleting and listing topics (Kafka's admin client)."""
 
     async def create_topic(
         self, topic: str, partitions: int = 1, *, retention: Retention | None = None
@@ -189,7 +273,13 @@ class Broker(Protocol):
 
     async def delete_topic(self, topic: str) -> None: ...
 
-    async def topics(self) -> dict[str, int]: ...
+    async def topics(self) -> dict[str, int]:
+        """Every topic and its partition count."""
+        ...
+
+
+class Producing(Protocol):
+    """Appending messages to a topic's partitions, each acknowledged with a delivery report."""
 
     async def produce(
         self,
@@ -202,14 +292,16 @@ class Broker(Protocol):
     ) -> DeliveryReport: ...
 
     async def produce_many(
-        self,
-        topic: str,
-        messages: Sequence[tuple[bytes | None, bytes, Headers]],
-        *,
-        producer: str = "",
-    ) -> list[DeliveryReport]: ...
+        self, topic: str, messages: Sequence[Message], *, producer: str = ""
+    ) -> list[DeliveryReport]:
+        """Send in order and wait for every acknowledgement at once."""
+        ...
 
     async def flush(self) -> None: ...
+
+
+class GroupMembership(Protocol):
+    """A consumer group's members: joining, polling, committing, seeking, leaving."""
 
     async def join(
         self, group: str, topics: Sequence[str], *, member: str, start: StartFrom = "earliest"
@@ -219,19 +311,8 @@ class Broker(Protocol):
 
     async def assignment(self, group: str, member: str) -> tuple[TopicPartition, ...]: ...
 
-    def generation(self, group: str, member: str) -> int: ...
-
-    async def position(self, group: str, member: str, partition: TopicPartition) -> int | None:
-        """The offset this member's next poll of `partition` fetches from."""
-        ...
-
-    async def low_watermark(self, partition: TopicPartition) -> int:
-        """The oldest offset the partition still holds (retention deletes what is older)."""
-        ...
-
-    async def resume_point(self, group: str, member: str, partition: TopicPartition) -> int | None:
-        """Where this member's reading of `partition` starts after a (re)assignment: the
-        committed offset, or the start the group chose; None if the broker cannot tell."""
+    def generation(self, group: str, member: str) -> int:
+        """Changes at every rebalance: records polled in an older generation may have moved."""
         ...
 
     async def seek(self, group: str, member: str, partition: TopicPartition, offset: int) -> None:
@@ -249,7 +330,14 @@ class Broker(Protocol):
         offsets: Mapping[TopicPartition, int],
         *,
         generation: int | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Record that the group is done below these offsets; with `generation`, refuse a
+        partition that changed hands since (raises `CommitFailed`)."""
+        ...
+
+
+class Inspection(Protocol):
+    """Looking inside without consuming: offsets, groups and lag, the records themselves."""
 
     async def describe(self) -> BrokerState: ...
 
@@ -257,4 +345,24 @@ class Broker(Protocol):
         self, topic: str, partition: int, *, start: int = 0, limit: int = 100
     ) -> list[Record]: ...
 
+
+class Broker(TopicAdmin, Producing, GroupMembership, Inspection, Protocol):
+    """Everything producers, consumers, graphs and tests rely on. Use it with `async with`."""
+
+    name: str
+    trace: Trace
+    clock: Clock
+    codec: Codec
+    idle_after: float
+    """Seconds a poll must find nothing before a consumer may call the topic idle."""
+
     async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...

@@ -1,6 +1,7 @@
 """The three reactions to a payment from lesson 1.1, as small services with one handler each.
 
-Each keeps its effects in plain attributes, so a lesson (and a test) can look at what happened.
+Each handler's annotation says it takes `PaymentSuccessful`, so a consumer hands it nothing else.
+Each service keeps its effects in plain attributes, so a lesson (and a test) can look at them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from eda_lib.domain.payments import PaymentSuccessful, format_money
-from eda_lib.events import Event
 
 
 @dataclass
@@ -18,8 +18,8 @@ class ShippingService:
 
     ready_to_ship: list[str] = field(default_factory=list)
 
-    def handle(self, event: Event) -> None:
-        if isinstance(event, PaymentSuccessful) and event.order_id not in self.ready_to_ship:
+    def handle(self, event: PaymentSuccessful) -> None:
+        if event.order_id not in self.ready_to_ship:  # a repeated payment ships nothing twice
             self.ready_to_ship.append(event.order_id)
 
 
@@ -30,10 +30,9 @@ class AnalyticsDashboard:
     payments: int = 0
     revenue: Counter[str] = field(default_factory=Counter)
 
-    def handle(self, event: Event) -> None:
-        if isinstance(event, PaymentSuccessful):
-            self.payments += 1
-            self.revenue[event.currency] += event.amount
+    def handle(self, event: PaymentSuccessful) -> None:
+        self.payments += 1
+        self.revenue[event.currency] += event.amount
 
     def summary(self) -> str:
         money = ", ".join(format_money(v, c) for c, v in sorted(self.revenue.items()))
@@ -46,9 +45,8 @@ class ReceiptMailer:
 
     outbox: list[str] = field(default_factory=list)
 
-    def handle(self, event: Event) -> None:
-        if isinstance(event, PaymentSuccessful):
-            self.outbox.append(
-                f"Receipt for order {event.order_id}: we received {event.money} "
-                f"(payment {event.payment_id})."
-            )
+    def handle(self, event: PaymentSuccessful) -> None:
+        self.outbox.append(
+            f"Receipt for order {event.order_id}: we received {event.money} "
+            f"(payment {event.payment_id})."
+        )

@@ -14,8 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from eda_lib.brokers.base import BrokerState, TopicPartition
-from eda_lib.messaging import DEAD_LETTER_SUFFIX
+from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, BrokerState, TopicPartition
 from eda_lib.trace import Trace
 
 COLOURS = {

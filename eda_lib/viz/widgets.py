@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import html
-import io
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import ipywidgets as w
-from matplotlib.figure import Figure
 
 from eda_lib.brokers.base import Broker
 from eda_lib.explorer import explore, messages, messages_table
 from eda_lib.labs import BacklogLab, FailureLab
-
-
-def png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+from eda_lib.viz.lab import LabPicture, plot_backlog, png
 
 
 class BacklogLabWidget:
@@ -66,7 +59,7 @@ class BacklogLabWidget:
 
     def redraw(self) -> None:
         self.status.value = self.lab.summary()
-        self.chart.value = png(self.lab.plot()) if self.lab.history else b""
+        self.chart.value = png(plot_backlog(self.lab)) if self.lab.history else b""
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -150,6 +143,7 @@ class FailureLabWidget:
         self.run = w.Button(description="run 10 steps", icon="play")
         self.counters = w.HTML()
         self.picture = w.Image(format="png")
+        self._drawing = LabPicture.of(lab)
         self.pending: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
 
@@ -211,7 +205,8 @@ class FailureLabWidget:
             for name, value in vars(counters).items()
         )
         self.counters.value = f"<table><tr>{cells}</tr></table>"
-        self.picture.value = await self.lab.png()
+        await self._drawing.draw(self.lab)
+        self.picture.value = self._drawing.png()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

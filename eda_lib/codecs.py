@@ -1,0 +1,275 @@
+"""Events on the wire: CloudEvents 1.0 JSON, and the codecs brokers use (lessons 06 and 08).
+
+`serialize` writes CloudEvents structured-mode JSON; `deserialize` reads it back, and any problem
+becomes an `InvalidEvent` naming the field and the fix. A `Codec` turns an event into a message
+value plus headers: `StructuredJson` (the whole event in the value) or `KafkaBinary` (the
+attributes in `ce_` headers, the data as the value), as the CloudEvents Kafka binding defines.
+JSON is read and written by pydantic's Rust core; Python's own `json` only explains refusals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+from pydantic_core import from_json, to_json
+
+from eda_lib.events import ENVELOPE_FIELDS, Event, InvalidEvent, _from_validation, event_class
+
+SPEC_VERSION = "1.0"
+DEFAULT_MAX_EVENT_BYTES = 1_048_576  # Kafka's default message.max.bytes is about this size.
+# CloudEvents attribute names are lower-case letters and digits only; our fields, snake case.
+ATTRIBUTE_FIELDS = {
+    "id": "id",
+    "source": "source",
+    "time": "time",
+    "subject": "subject",
+    "correlationid": "correlation_id",
+    "causationid": "causation_id",
+}
+_OPTIONAL = ("subject", "correlationid", "causationid")
+_REQUIRED = (
+    ("id", '"<uuid>"'),
+    ("source", '"/payment-service"'),
+    ("type", '"PaymentSuccessful"'),
+    ("time", '"2026-01-05T09:00:00Z"'),
+)
+
+Headers = tuple[tuple[str, bytes], ...]
+
+
+class Codec(Protocol):
+    """Turns an event into a message (value and headers) and back."""
+
+    @property
+    def name(self) -> str: ...
+
+    def encode(self, event: Event) -> tuple[bytes, Headers]: ...
+
+    def decode(self, value: bytes, headers: Headers) -> Event: ...
+
+
+def to_cloudevent(event: Event) -> dict[str, Any]:
+    """The CloudEvents 1.0 attributes and data of an event, as a JSON-ready mapping."""
+    fields = event.model_dump(mode="json")
+    attributes: dict[str, Any] = {
+        "specversion": SPEC_VERSION,
+        "id": fields.pop("id"),
+        "source": fields.pop("source"),
+        "type": event.event_type,
+        "time": fields.pop("time"),
+        "datacontenttype": "application/json",
+        "schemaversion": event.schema_version,
+    }
+    for attribute in _OPTIONAL:
+        value = fields.pop(ATTRIBUTE_FIELDS[attribute])
+        if value is not None:
+            attributes[attribute] = value
+    attributes["data"] = fields
+    return attributes
+
+
+def serialize(event: Event) -> bytes:
+    """CloudEvents 1.0 structured-mode JSON, UTF-8 encoded."""
+    return to_json(to_cloudevent(event))
+
+
+def _missing(attribute: str, example: str) -> InvalidEvent:
+    return InvalidEvent(
+        "missing_attribute",
+        f"the CloudEvents attribute '{attribute}' is missing",
+        field=attribute,
+        fix=f'add "{attribute}": {example}',
+    )
+
+
+def _checked_class(attributes: Mapping[str, Any]) -> type[Event]:
+    """The event class the attributes name, after checking every required attribute."""
+    if "specversion" not in attributes:
+        raise _missing("specversion", '"1.0"')
+    if attributes["specversion"] != SPEC_VERSION:
+        raise InvalidEvent(
+            "bad_specversion",
+            f"specversion is {attributes['specversion']!r}, but only '1.0' is understood",
+            field="specversion",
+            fix='write "specversion": "1.0" (CloudEvents 1.0)',
+        )
+    for name, example in _REQUIRED:
+        if name not in attributes:
+            raise _missing(name, example)
+    if not isinstance(attributes["type"], str):
+        raise InvalidEvent(
+            "bad_attribute",
+            "type must be a string",
+            field="type",
+            fix='write the event type as a string, e.g. "PaymentSuccessful"',
+        )
+    cls = event_class(attributes["type"])
+    content_type = attributes.get("datacontenttype", "application/json")
+    if not isinstance(content_type, str) or not content_type.split(";")[0].strip().endswith("json"):
+        raise InvalidEvent(
+            "bad_attribute",
+            f"datacontenttype is {content_type!r}; eda_lib events carry JSON data",
+            field="datacontenttype",
+            fix='write "datacontenttype": "application/json"',
+        )
+    version = attributes.get("schemaversion", 1)
+    if type(version) is not int or version != cls.schema_version:
+        raise InvalidEvent(
+            "unsupported_schema_version",
+            f"{cls.__name__} schema version {version!r} is not the supported "
+            f"version {cls.schema_version}",
+            field="schemaversion",
+            fix="produce the supported version, or add an upcaster for the old one (lesson 06)",
+        )
+    return cls
+
+
+def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
+    """Build a typed event from CloudEvents attributes plus `data` (a parsed JSON object)."""
+    cls = _checked_class(attributes)
+    if "data" not in attributes:
+        raise _missing("data", "{...the event's fields...}")
+    data = attributes["data"]
+    if not isinstance(data, dict):
+        raise InvalidEvent(
+            "invalid_field",
+            f"data must be a JSON object, got {type(data).__name__}",
+            field="data",
+            fix="send the event's fields as a JSON object",
+        )
+    for name in ENVELOPE_FIELDS:
+        if name in data:
+            raise InvalidEvent(
+                "invalid_field",
+                f"data repeats envelope attribute '{name}'",
+                field=f"data.{name}",
+                fix="keep envelope attributes out of data",
+            )
+    fields = dict(data)
+    for attribute, name in ATTRIBUTE_FIELDS.items():
+        if attribute in attributes:
+            fields[name] = attributes[attribute]
+    try:
+        return cls.model_validate(fields)
+    except ValidationError as error:
+        raise _from_validation(cls, error) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _explain(text: str, what: str) -> Any:
+    """Python's JSON reader on text the fast reader refused: it names the problem precisely
+    (and reads what only it accepts, such as lone surrogate escapes or very deep nesting)."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InvalidEvent(
+            "not_json", "the JSON is nested too deeply to read", fix=f"send {what} as flat JSON"
+        ) from None
+    except ValueError as error:
+        raise InvalidEvent(
+            "not_json", f"not JSON: {error}", fix=f"send {what} as one JSON object"
+        ) from None
+
+
+def _json_object(data: bytes, max_bytes: int, what: str) -> dict[str, Any]:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise InvalidEvent(
+            "not_bytes",
+            f"expected bytes, got {type(data).__name__}",
+            fix="pass the raw message value, e.g. text.encode('utf-8')",
+        )
+    if len(data) > max_bytes:
+        raise InvalidEvent(
+            "too_large",
+            f"the payload is {len(data):,} bytes, over the limit of {max_bytes:,}",
+            fix="send a smaller event (store large blobs elsewhere and send a reference), "
+            "or raise max_bytes",
+        )
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidEvent(
+            "not_utf8", f"byte {error.start} is not valid UTF-8", fix="encode the JSON as UTF-8"
+        ) from None
+    try:
+        parsed = from_json(text, allow_inf_nan=False)
+    except ValueError:
+        parsed = _explain(text, what)
+    if not isinstance(parsed, dict):
+        raise InvalidEvent(
+            "not_object",
+            f"the JSON is a {type(parsed).__name__}, not an object",
+            fix=f"send {what} as one JSON object",
+        )
+    return parsed
+
+
+def deserialize(data: bytes, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Event:
+    """Read CloudEvents structured-mode JSON into a typed event, or raise `InvalidEvent`."""
+    return from_cloudevent(_json_object(data, max_bytes, "the CloudEvents attributes and data"))
+
+
+class StructuredJson:
+    """CloudEvents structured mode: the whole event is the message value, headers say so."""
+
+    name = "cloudevents-structured"
+    content_type = b"application/cloudevents+json; charset=UTF-8"
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._headers: Headers = (("content-type", self.content_type),)
+
+    def encode(self, event: Event) -> tuple[bytes, Headers]:
+        return serialize(event), self._headers
+
+    def decode(self, value: bytes, headers: Headers) -> Event:
+        return deserialize(value, max_bytes=self.max_bytes)
+
+
+class KafkaBinary:
+    """CloudEvents binary mode for Kafka: attributes in `ce_` headers, the data as the value.
+    Reads binary and structured mode alike, so topics written by other tools can be consumed."""
+
+    name = "cloudevents-binary"
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self.max_bytes = max_bytes
+
+    def encode(self, event: Event) -> tuple[bytes, Headers]:
+        attributes = to_cloudevent(event)
+        data = attributes.pop("data")
+        del attributes["datacontenttype"]
+        headers = [(f"ce_{name}", str(value).encode()) for name, value in attributes.items()]
+        headers.append(("content-type", b"application/json"))
+        return to_json(data), tuple(headers)
+
+    def decode(self, value: bytes, headers: Headers) -> Event:
+        # Kafka allows a header without a value; treat it as absent.
+        found = {name.lower(): raw for name, raw in headers if isinstance(raw, bytes | bytearray)}
+        content_type = bytes(found.get("content-type", b"")).decode("latin-1")
+        if "ce_specversion" not in found or content_type.startswith("application/cloudevents"):
+            return deserialize(value, max_bytes=self.max_bytes)
+        attributes: dict[str, Any] = {}
+        for name, raw in found.items():
+            if name.startswith("ce_"):
+                try:
+                    attributes[name[3:]] = bytes(raw).decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidEvent(
+                        "not_utf8",
+                        f"header {name} is not UTF-8",
+                        field=name[3:],
+                        fix="write CloudEvents headers as UTF-8 text",
+                    ) from None
+        version = attributes.get("schemaversion", "")
+        if version.isascii() and version.isdecimal():
+            attributes["schemaversion"] = int(version)
+        attributes["datacontenttype"] = content_type or "application/json"
+        attributes["data"] = _json_object(value, self.max_bytes, "the event's data")
+        return from_cloudevent(attributes)

@@ -1,0 +1,26 @@
+"""Producers and consumers (lessons 01, 02, 08 and 12). The same code runs on any `Broker`."""
+
+from eda_lib.messaging.consumer import (
+    Consumer,
+    ConsumerBusy,
+    ConsumerNotRunning,
+    RunReport,
+    StopReason,
+)
+from eda_lib.messaging.handlers import Handler, HandlerError
+from eda_lib.messaging.processing import ConsumerCrash
+from eda_lib.messaging.producer import EVENT_KEY, Producer, SendOutcome
+
+__all__ = [
+    "EVENT_KEY",
+    "Consumer",
+    "ConsumerBusy",
+    "ConsumerCrash",
+    "ConsumerNotRunning",
+    "Handler",
+    "HandlerError",
+    "Producer",
+    "RunReport",
+    "SendOutcome",
+    "StopReason",
+]

@@ -1,0 +1,112 @@
+"""Typed handlers (lessons 01 and 06): a handler says which events it takes by the annotation of
+its one parameter, and a consumer hands it only those.
+
+    async def ship(event: PaymentSuccessful) -> None: ...      # PaymentSuccessful only
+    def audit(event: Event) -> None: ...                       # every event
+    def refuse(event: PaymentFailed | OrderCancelled) -> None: ...   # either
+
+Each event goes to the one handler whose class is nearest to the event's own (as with
+`functools.singledispatch`); a handler without an annotation (a lambda, say), or annotated
+`Any` or `object`, takes every event.
+Events no handler takes are skipped and committed (the trace calls them 'ignored').
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from eda_lib.events import Event
+
+Handler = Callable[[Any], Awaitable[None] | None]
+"""A function (or coroutine function) of one event. Its annotation picks the events it gets."""
+
+
+class HandlerError(TypeError):
+    """A handler that cannot be registered: the message says which and how to fix it."""
+
+
+def _describe(handler: object) -> str:
+    return getattr(handler, "__qualname__", None) or type(handler).__name__
+
+
+def event_classes(handler: Handler) -> tuple[type[Event], ...]:
+    """The event classes `handler` takes, from the annotation of its event parameter."""
+    name = _describe(handler)
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):
+        raise HandlerError(f"{name} is not a function a consumer can call with an event") from None
+    required = [
+        p
+        for p in signature.parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(required) != 1:
+        raise HandlerError(
+            f"{name} takes {len(required)} required arguments; a handler takes one, the event. "
+            "Fix: `def handle(event: PaymentSuccessful) -> None: ...`"
+        )
+    parameter = required[0]
+    if parameter.annotation in (parameter.empty, Any, object, "Any", "object"):
+        return (Event,)
+    annotation = parameter.annotation
+    if isinstance(annotation, str):  # postponed (`from __future__ import annotations`)
+        annotation = _resolve(handler, name, parameter.name)
+    members = (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        else (annotation,)
+    )
+    for member in members:
+        if not (isinstance(member, type) and issubclass(member, Event)):
+            raise HandlerError(
+                f"{name} takes '{parameter.name}: {getattr(member, '__name__', member)}', which "
+                "is not an event class. Fix: annotate it with the eda_lib Event subclass it "
+                "handles (e.g. PaymentSuccessful), or with Event to take every event"
+            )
+    return tuple(members)
+
+
+def _resolve(handler: Handler, name: str, parameter: str) -> Any:
+    target = handler if inspect.isroutine(handler) else type(handler).__call__
+    try:
+        return typing.get_type_hints(target).get(parameter, Event)
+    except Exception as error:
+        raise HandlerError(
+            f"the annotation of {name}'s '{parameter}' cannot be resolved ({error}). Fix: "
+            "define the event class before the handler, or import it where the handler is"
+        ) from None
+
+
+class Handlers:
+    """The handlers of one consumer, by the event class each takes; at most one per class."""
+
+    def __init__(self, handlers: Sequence[Handler]) -> None:
+        self._by_class: dict[type[Event], Handler] = {}
+        for handler in handlers:
+            for cls in event_classes(handler):
+                taken = self._by_class.get(cls)
+                if taken is not None:
+                    raise HandlerError(
+                        f"{_describe(taken)} and {_describe(handler)} both take {cls.__name__}: "
+                        "a consumer runs one handler per event. Fix: give the second reaction "
+                        "a consumer group of its own (each group gets every event)"
+                    )
+                self._by_class[cls] = handler
+        self._resolved: dict[type[Event], Handler | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_class)
+
+    def for_type(self, cls: type[Event]) -> Handler | None:
+        """The handler for events of `cls`: the one whose class comes first in its MRO."""
+        try:
+            return self._resolved[cls]
+        except KeyError:
+            found = next((self._by_class[c] for c in cls.__mro__ if c in self._by_class), None)
+            self._resolved[cls] = found
+            return found

@@ -1,0 +1,123 @@
+"""A consumer's work between joining and leaving: take the next record (polling when the inbox
+is empty), process it, commit as the strategy says, and know when a run must end."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Literal
+
+from eda_lib.brokers.base import Record, TopicPartition, UnknownMember
+from eda_lib.events import Event
+from eda_lib.faults import ConsumerFaults
+from eda_lib.messaging.commits import CommitStrategy
+from eda_lib.messaging.inbox import Inbox
+from eda_lib.messaging.processing import ConsumerCrash, Outcome, Processor
+
+StopReason = Literal["max_events", "idle", "timeout", "stopped", "crashed", "stalled"]
+
+
+@dataclass(slots=True)
+class Limits:
+    """Where one run ends: after `max_events`, at `deadline` (loop time), or when idle."""
+
+    max_events: int | None
+    deadline: float | None
+    until_idle: bool
+    processed: int = 0
+
+    @classmethod
+    def of(cls, max_events: int | None, timeout: float | None, idle: bool | None) -> Limits:
+        until_idle = timeout is None if idle is None else idle
+        if not until_idle and timeout is None and max_events is None:
+            raise ValueError("this run would never end: give max_events, timeout or until_idle")
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        return cls(max_events, deadline, until_idle)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        inbox: Inbox,
+        commits: CommitStrategy,
+        processor: Processor,
+        faults: ConsumerFaults | None,
+        *,
+        batch_size: int,
+        poll_timeout: float,
+    ) -> None:
+        self.inbox = inbox
+        self.commits = commits
+        self.processor = processor
+        self.faults = faults
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self.stopping = False
+
+    async def next(self, run: Limits) -> Record | StopReason:
+        """The next record to process, or why the run ends."""
+        loop = asyncio.get_running_loop()
+        inbox = self.inbox
+        while True:
+            if self.stopping:
+                return "stopped"
+            if run.max_events is not None and run.processed >= run.max_events:
+                return "max_events"
+            if run.deadline is not None and loop.time() >= run.deadline:
+                return "timeout"
+            record = inbox.next()
+            if record is not None:
+                return record
+            await self.commits.flush()
+            wait = inbox.membership.broker.idle_after if run.until_idle else self.poll_timeout
+            if run.deadline is not None:
+                wait = max(0.0, min(wait, run.deadline - loop.time()))
+            wanted = self.batch_size
+            if run.max_events is not None:
+                wanted = min(wanted, run.max_events - run.processed)
+            try:
+                arrived = await inbox.fill(wanted, wait)
+            except UnknownMember:  # stop() was called while this poll waited
+                return "stopped"
+            if not arrived and not inbox.pending and run.until_idle:
+                return "idle"
+
+    async def process(self, record: Record) -> bool:
+        """Handle one record and commit as the strategy says; False if it must be read again."""
+        commits = self.commits
+        if commits.early:
+            await commits.arrived(record)
+        outcome, event = await self.processor.process(record)
+        if outcome is Outcome.UNPARKED:
+            await self.read_again(record)
+            return False
+        if event is not None and outcome.ran_handler:
+            await self.finish(record, event)
+        else:
+            await commits.done(record)
+        return True
+
+    async def finish(self, record: Record, event: Event) -> None:
+        """Commit after an event's handler ran, crashing on either side if the faults say so."""
+        faults = self.faults
+        if faults is not None and faults.crash_before_commit and faults.crash_before_commit(event):
+            raise ConsumerCrash("crashed after handling, before committing")
+        await self.commits.done(record)
+        if faults is not None and faults.crash_after_commit and faults.crash_after_commit(event):
+            await self.commits.flush()  # "after committing" means committed, in batch mode too
+            raise ConsumerCrash("crashed right after committing")
+
+    async def read_again(self, record: Record) -> None:
+        """The broker would not take a record into the dead-letter topic: read it again later
+        rather than lose it."""
+        m = self.inbox.membership
+        tp = TopicPartition(record.topic, record.partition)
+        await m.broker.seek(m.group, m.name, tp, record.offset)
+        self.inbox.pending.clear()
+        self.inbox.offsets.expect(tp, record.offset)
+
+    def crashed(self, record: Record, why: str) -> None:
+        """The process died at `record`: what it held and had not committed dies with it."""
+        self.inbox.clear()
+        self.commits.drop()
+        self.inbox.membership.hop("crashed", record, detail=why or "the consumer crashed")

@@ -4,7 +4,8 @@
 becomes an `InvalidEvent` naming the field and the fix. A `Codec` turns an event into a message
 value plus headers: `StructuredJson` (the whole event in the value) or `KafkaBinary` (the
 attributes in `ce_` headers, the data as the value), as the CloudEvents Kafka binding defines.
-JSON is read and written by pydantic's Rust core; Python's own `json` only explains refusals.
+JSON is written by orjson and read by pydantic's Rust core (which keeps whole numbers of any
+size exact); Python's own `json` only explains refusals.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import orjson
 from pydantic import ValidationError
 from pydantic_core import from_json, to_json
 
@@ -30,6 +32,7 @@ ATTRIBUTE_FIELDS = {
     "causationid": "causation_id",
 }
 _OPTIONAL = ("subject", "correlationid", "causationid")
+_ENVELOPE = frozenset(ENVELOPE_FIELDS)
 _REQUIRED = (
     ("id", '"<uuid>"'),
     ("source", '"/payment-service"'),
@@ -51,9 +54,10 @@ class Codec(Protocol):
     def decode(self, value: bytes, headers: Headers) -> Event: ...
 
 
-def to_cloudevent(event: Event) -> dict[str, Any]:
-    """The CloudEvents 1.0 attributes and data of an event, as a JSON-ready mapping."""
-    fields = event.model_dump(mode="json")
+def _attributes(event: Event) -> dict[str, Any]:
+    """The CloudEvents attributes and data of an event, with Python values (UUIDs, datetimes):
+    what `to_json` writes directly."""
+    fields = event.__pydantic_serializer__.to_python(event)
     attributes: dict[str, Any] = {
         "specversion": SPEC_VERSION,
         "id": fields.pop("id"),
@@ -71,9 +75,22 @@ def to_cloudevent(event: Event) -> dict[str, Any]:
     return attributes
 
 
+def to_cloudevent(event: Event) -> dict[str, Any]:
+    """The CloudEvents 1.0 attributes and data of an event, as a JSON-ready mapping."""
+    parsed: dict[str, Any] = from_json(serialize(event))
+    return parsed
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_UTC_Z)
+    except orjson.JSONEncodeError:  # what only pydantic writes: integers over 64 bits, say
+        return to_json(value)
+
+
 def serialize(event: Event) -> bytes:
     """CloudEvents 1.0 structured-mode JSON, UTF-8 encoded."""
-    return to_json(to_cloudevent(event))
+    return _dumps(_attributes(event))
 
 
 def _missing(attribute: str, example: str) -> InvalidEvent:
@@ -108,7 +125,9 @@ def _checked_class(attributes: Mapping[str, Any]) -> type[Event]:
         )
     cls = event_class(attributes["type"])
     content_type = attributes.get("datacontenttype", "application/json")
-    if not isinstance(content_type, str) or not content_type.split(";")[0].strip().endswith("json"):
+    if content_type != "application/json" and (
+        not isinstance(content_type, str) or not content_type.split(";")[0].strip().endswith("json")
+    ):
         raise InvalidEvent(
             "bad_attribute",
             f"datacontenttype is {content_type!r}; eda_lib events carry JSON data",
@@ -140,20 +159,21 @@ def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
             field="data",
             fix="send the event's fields as a JSON object",
         )
-    for name in ENVELOPE_FIELDS:
-        if name in data:
-            raise InvalidEvent(
-                "invalid_field",
-                f"data repeats envelope attribute '{name}'",
-                field=f"data.{name}",
-                fix="keep envelope attributes out of data",
-            )
+    if not _ENVELOPE.isdisjoint(data):
+        name = min(_ENVELOPE.intersection(data), key=ENVELOPE_FIELDS.index)
+        raise InvalidEvent(
+            "invalid_field",
+            f"data repeats envelope attribute '{name}'",
+            field=f"data.{name}",
+            fix="keep envelope attributes out of data",
+        )
     fields = dict(data)
     for attribute, name in ATTRIBUTE_FIELDS.items():
         if attribute in attributes:
             fields[name] = attributes[attribute]
     try:
-        return cls.model_validate(fields)
+        event: Event = cls.__pydantic_validator__.validate_python(fields)
+        return event
     except ValidationError as error:
         raise _from_validation(cls, error) from None
 
@@ -242,34 +262,58 @@ class KafkaBinary:
         self.max_bytes = max_bytes
 
     def encode(self, event: Event) -> tuple[bytes, Headers]:
-        attributes = to_cloudevent(event)
+        attributes = _attributes(event)
         data = attributes.pop("data")
         del attributes["datacontenttype"]
-        headers = [(f"ce_{name}", str(value).encode()) for name, value in attributes.items()]
+        headers = [(f"ce_{name}", _header(value)) for name, value in attributes.items()]
         headers.append(("content-type", b"application/json"))
-        return to_json(data), tuple(headers)
+        return _dumps(data), tuple(headers)
 
     def decode(self, value: bytes, headers: Headers) -> Event:
-        # Kafka allows a header without a value; treat it as absent.
-        found = {name.lower(): raw for name, raw in headers if isinstance(raw, bytes | bytearray)}
-        content_type = bytes(found.get("content-type", b"")).decode("latin-1")
-        if "ce_specversion" not in found or content_type.startswith("application/cloudevents"):
+        found = {name.lower(): header for name, header in headers}
+        content = found.get("content-type")
+        content_type = content.decode("latin-1") if isinstance(content, bytes | bytearray) else ""
+        if found.get("ce_specversion") is None or content_type.startswith(
+            "application/cloudevents"
+        ):
             return deserialize(value, max_bytes=self.max_bytes)
-        attributes: dict[str, Any] = {}
-        for name, raw in found.items():
-            if name.startswith("ce_"):
-                try:
-                    attributes[name[3:]] = bytes(raw).decode("utf-8")
-                except UnicodeDecodeError:
-                    raise InvalidEvent(
-                        "not_utf8",
-                        f"header {name} is not UTF-8",
-                        field=name[3:],
-                        fix="write CloudEvents headers as UTF-8 text",
-                    ) from None
+        try:
+            attributes: dict[str, Any] = {
+                name[3:]: header.decode("utf-8")
+                for name, header in found.items()
+                if name[:3] == "ce_" and header is not None
+            }
+        except (UnicodeDecodeError, AttributeError):
+            attributes = _header_attributes(found)
         version = attributes.get("schemaversion", "")
         if version.isascii() and version.isdecimal():
             attributes["schemaversion"] = int(version)
         attributes["datacontenttype"] = content_type or "application/json"
         attributes["data"] = _json_object(value, self.max_bytes, "the event's data")
         return from_cloudevent(attributes)
+
+
+def _header_attributes(found: Mapping[str, Any]) -> dict[str, Any]:
+    """The `ce_` headers as attributes, header by header: one that is not bytes (Kafka allows a
+    header with no value) is absent; one that is not UTF-8 is refused."""
+    attributes: dict[str, Any] = {}
+    for name, header in found.items():
+        if name[:3] == "ce_" and isinstance(header, bytes | bytearray):
+            try:
+                attributes[name[3:]] = header.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidEvent(
+                    "not_utf8",
+                    f"header {name} is not UTF-8",
+                    field=name[3:],
+                    fix="write CloudEvents headers as UTF-8 text",
+                ) from None
+    return attributes
+
+
+def _header(value: Any) -> bytes:
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, int):
+        return str(value).encode()
+    return _dumps(value)[1:-1]  # a UUID or a datetime, as JSON writes it, without quotes

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eda_lib.brokers.base import TopicPartition
-from eda_lib.brokers.memory import InMemoryBroker, partition_for_key
+from eda_lib.brokers.base import TopicPartition, partition_for_key
+from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.events import Event, InvalidEvent
 from eda_lib.labs import BacklogLab

@@ -78,16 +78,13 @@ class BrokerFaults:
     def down(self, now: datetime) -> bool:
         return self.outage or (self.outage_until is not None and now < self.outage_until)
 
-    def lost(
-        self, batch: list[Record], trace: Trace, now: datetime, group: str, member: str
-    ) -> bool:
+    def lost(self, batch: list[Record], trace: Trace, group: str, member: str) -> bool:
         """Whether the response carrying `batch` is lost; if so, a 'dropped' hop per record."""
         if not self.drop or self.rng.random() >= self.drop:
             return False
         for record in batch:
             trace.record(
                 "dropped",
-                now,
                 record.topic,
                 record.partition,
                 record.offset,
@@ -97,9 +94,7 @@ class BrokerFaults:
             )
         return True
 
-    def disturb(
-        self, batch: list[Record], trace: Trace, now: datetime, group: str, member: str
-    ) -> list[Record]:
+    def disturb(self, batch: list[Record], trace: Trace, group: str, member: str) -> list[Record]:
         """The batch as a faulty network would deliver it, each fault recorded in the trace."""
         if not (self.duplicate or self.reorder):
             return batch
@@ -108,16 +103,14 @@ class BrokerFaults:
             out.append(record)
             if self.duplicate and self.rng.random() < self.duplicate:
                 trace.record(
-                    "duplicated", now, record.topic, record.partition, record.offset, group, member
+                    "duplicated", record.topic, record.partition, record.offset, group, member
                 )
                 out.append(record)
         if self.reorder:
-            out = self._reorder(out, trace, now, group, member)
+            out = self._reorder(out, trace, group, member)
         return out
 
-    def _reorder(
-        self, batch: list[Record], trace: Trace, now: datetime, group: str, member: str
-    ) -> list[Record]:
+    def _reorder(self, batch: list[Record], trace: Trace, group: str, member: str) -> list[Record]:
         queues: dict[int, list[Record]] = {}
         for record in batch:
             queues.setdefault(record.partition, []).append(record)
@@ -131,7 +124,6 @@ class BrokerFaults:
             order = ", ".join(f"{r.partition}@{r.offset}" for r in mixed)
             trace.record(
                 "reordered",
-                now,
                 mixed[0].topic,
                 group=group,
                 actor=member,

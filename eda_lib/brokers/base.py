@@ -9,6 +9,7 @@ on arguments and the errors they raise, each with its fix.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ DEAD_LETTER_SUFFIX = ".dead-letter"
 """A consumer parks what it cannot handle in `<topic>.dead-letter`."""
 
 
+@functools.lru_cache(maxsize=65_536)  # murmur2 is pure Python, and keys come back often
 def partition_for_key(key: bytes, partitions: int) -> int:
     """Kafka's default partitioner for keyed messages: murmur2 of the key bytes, made positive,
     modulo the partition count. The same key lands on the same partition number as on Kafka."""
@@ -40,6 +42,11 @@ class TopicPartition(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.topic}[{self.partition}]"
+
+
+@functools.lru_cache(maxsize=4096)  # one object per partition, not one per message
+def topic_partition(topic: str, partition: int) -> TopicPartition:
+    return TopicPartition(topic, partition)
 
 
 class Record(NamedTuple):  # a tuple: made for every message, so it must be cheap to make
@@ -68,6 +75,11 @@ class DeliveryReport(NamedTuple):
     def __str__(self) -> str:
         return f"delivered to {self.topic}[{self.partition}] at offset {self.offset}"
 
+
+# `make_record((topic, partition, ...))` is `Record(topic, partition, ...)` without the
+# Python-level `__new__` of a named tuple, at a third of the cost: a broker makes one per message.
+make_record = functools.partial(tuple.__new__, Record)
+make_report = functools.partial(tuple.__new__, DeliveryReport)
 
 Message = tuple[bytes | None, bytes, Headers]
 """What a producer hands over: key, value, headers."""
@@ -229,17 +241,6 @@ def check_read(topic: str, partition: int, count: int, start: int, limit: int) -
         raise ValueError(f"topic '{topic}' has partitions 0..{count - 1}, not {partition}")
     if limit < 0 or start < 0:
         raise ValueError(f"start and limit must be >= 0, not {start} and {limit}")
-
-
-def record_deliveries(
-    trace: Trace, now: datetime, batch: Sequence[Record], group: str, member: str
-) -> None:
-    """One 'delivered' hop per record handed to a group member (both brokers do this)."""
-    if trace.enabled:
-        for record in batch:
-            trace.record(
-                "delivered", now, record.topic, record.partition, record.offset, group, member
-            )
 
 
 def refuse_stale_commit(

@@ -32,7 +32,6 @@ from eda_lib.brokers.base import (
     StartFrom,
     TopicPartition,
     partition_for_key,
-    record_deliveries,
 )
 from eda_lib.brokers.kafka_inspect import KafkaInspector
 from eda_lib.brokers.kafka_members import CONSUMER_SETTINGS, KafkaMembers
@@ -61,7 +60,7 @@ class KafkaBroker:
     ) -> None:
         self.bootstrap = bootstrap
         self.clock: Clock = clock or clocks.default_clock()
-        self.trace = Trace(enabled=trace)
+        self.trace = Trace(self.clock, enabled=trace)
         self.codec: Codec = KafkaBinary()
         self.linger_ms = linger_ms
         self._rng = random.Random(seed)
@@ -157,9 +156,9 @@ class KafkaBroker:
             ) from failed[0]
         if failed:
             raise failed[0]
-        now, trace, reports = self.clock.now(), self.trace, []
+        trace, reports = self.trace, []
         for metadata in outcomes:
-            trace.record("stored", now, topic, metadata.partition, metadata.offset, "", producer)
+            trace.record("stored", topic, metadata.partition, metadata.offset, "", producer)
             reports.append(
                 DeliveryReport(
                     topic, metadata.partition, metadata.offset, to_datetime(metadata.timestamp)
@@ -176,10 +175,10 @@ class KafkaBroker:
     async def join(
         self, group: str, topics: Sequence[str], *, member: str, start: StartFrom = "earliest"
     ) -> None:
-        await self._members.join(group, topics, member, start, self.clock.now())
+        await self._members.join(group, topics, member, start)
 
     async def leave(self, group: str, member: str) -> None:
-        await self._members.leave(group, member, self.clock.now())
+        await self._members.leave(group, member)
 
     async def assignment(self, group: str, member: str) -> tuple[TopicPartition, ...]:
         return self._members.assignment(self._members.get(group, member))
@@ -194,7 +193,7 @@ class KafkaBroker:
         self, group: str, member: str, *, max_records: int = 100, timeout: float = 0.0
     ) -> list[Record]:
         batch = await self._members.poll(group, member, max_records, timeout)
-        record_deliveries(self.trace, self.clock.now(), batch, group, member)
+        self.trace.delivered(batch, group, member)
         return batch
 
     async def commit(
@@ -206,9 +205,8 @@ class KafkaBroker:
         generation: int | None = None,
     ) -> None:
         await self._members.commit(group, member, offsets, generation)
-        now = self.clock.now()
         for tp, offset in offsets.items():
-            self.trace.record("committed", now, tp.topic, tp.partition, offset, group, member)
+            self.trace.record("committed", tp.topic, tp.partition, offset, group, member)
 
     # --- inspection ---------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
@@ -89,9 +88,7 @@ class KafkaMembers:
         except KeyError:
             raise UnknownMember(group, member) from None
 
-    async def join(
-        self, group: str, topics: Sequence[str], member: str, start: StartFrom, now: datetime
-    ) -> None:
+    async def join(self, group: str, topics: Sequence[str], member: str, start: StartFrom) -> None:
         check_join(topics, start)
         if (group, member) in self._members:
             raise DuplicateMember(group, member)
@@ -121,7 +118,7 @@ class KafkaMembers:
         for tp in consumer.assignment():
             await consumer.position(tp)  # resolve 'earliest'/'latest' now, as InMemoryBroker does
         layout = self.layout(group)
-        self.trace.record("rebalanced", now, group=group, detail=f"{member} joined: {layout}")
+        self.trace.record("rebalanced", group=group, detail=f"{member} joined: {layout}")
 
     async def _settle(self, group: str) -> None:
         """Wait until the group is stable and our members' assignments are the new ones: no
@@ -162,7 +159,7 @@ class KafkaMembers:
         tps = member.consumer.assignment()
         return tuple(sorted(TopicPartition(tp.topic, tp.partition) for tp in tps))
 
-    async def leave(self, group: str, member: str, now: datetime) -> None:
+    async def leave(self, group: str, member: str) -> None:
         state = self._members.pop((group, member), None)
         if state is None:
             raise UnknownMember(group, member)
@@ -170,7 +167,7 @@ class KafkaMembers:
         if any(True for _ in self.of(group)):
             await self._settle(group)
         layout = self.layout(group) or "no live members"
-        self.trace.record("rebalanced", now, group=group, detail=f"{member} left: {layout}")
+        self.trace.record("rebalanced", group=group, detail=f"{member} left: {layout}")
 
     def seek(self, group: str, member: str, partition: TopicPartition, offset: int) -> None:
         state = self.get(group, member)

@@ -24,12 +24,11 @@ from eda_lib.brokers.base import (
     StartFrom,
     TopicPartition,
     check_poll,
-    partition_for_key,
-    record_deliveries,
+    make_report,
 )
 from eda_lib.brokers.memory_groups import Groups
 from eda_lib.brokers.memory_logs import Logs
-from eda_lib.clock import Clock
+from eda_lib.clock import Clock, SystemClock
 from eda_lib.codecs import Codec, Headers, StructuredJson
 from eda_lib.faults import BrokerFaults
 from eda_lib.trace import Trace
@@ -50,12 +49,16 @@ class InMemoryBroker:
         faults: BrokerFaults | None = None,
     ) -> None:
         self.clock: Clock = clock or clocks.default_clock()
-        self.trace = Trace(enabled=trace)
+        # Records are stamped to the millisecond, as on Kafka (cheaply, on the system clock).
+        self._stamp = self.clock.now_ms if isinstance(self.clock, SystemClock) else self.clock.now
+        self.trace = Trace(self.clock, enabled=trace)
         self.codec: Codec = StructuredJson()
         self.faults = faults  # what this broker does wrong (lesson 12); None: nothing
-        self._rng = random.Random(seed)
-        self._logs = Logs(self.trace)
+        self._logs = Logs(self.trace, random.Random(seed))
         self._groups = Groups(self._logs, self.trace)
+        # Asked once per event a consumer handles: answered without a call in between.
+        self.generation = self._groups.generation  # type: ignore[method-assign]
+        self.commit = self._groups.commit  # type: ignore[method-assign]
         self._arrival = asyncio.Event()
         self._waiting = 0
 
@@ -97,21 +100,21 @@ class InMemoryBroker:
         headers: Headers = (),
         producer: str = "",
     ) -> DeliveryReport:
-        count = self._logs.partitions(topic)
-        now = self.clock.now()
-        if self.faults is not None and self.faults.down(now):
-            detail = "the broker is down: nothing was stored"
-            self.trace.record("unavailable", now, topic, -1, -1, "", producer, detail=detail)
-            raise BrokerUnavailable(
-                f"the broker is down; the send to '{topic}' did not happen. Fix: retry later "
-                "(a Producer with a RetryPolicy does)"
-            )
-        partition = self._rng.randrange(count) if key is None else partition_for_key(key, count)
-        record = self._logs.append(topic, partition, key, value, headers, now)
-        self.trace.record("stored", now, topic, partition, record.offset, "", producer)
+        now = self._stamp()
+        if self.faults is not None:
+            self._logs.partitions(topic)  # an unknown topic is refused before an outage
+            if self.faults.down(now):
+                detail = "the broker is down: nothing was stored"
+                self.trace.record("unavailable", topic, -1, -1, "", producer, detail=detail)
+                raise BrokerUnavailable(
+                    f"the broker is down; the send to '{topic}' did not happen. Fix: retry "
+                    "later (a Producer with a RetryPolicy does)"
+                )
+        record = self._logs.append(topic, key, value, headers, now)
+        self.trace.record("stored", topic, record.partition, record.offset, "", producer)
         if self._waiting:
             self._arrival.set()
-        return DeliveryReport(topic, partition, record.offset, now)
+        return make_report((topic, record.partition, record.offset, now))
 
     async def produce_many(
         self, topic: str, messages: Sequence[Message], *, producer: str = ""
@@ -133,10 +136,10 @@ class InMemoryBroker:
     async def join(
         self, group: str, topics: Sequence[str], *, member: str, start: StartFrom = "earliest"
     ) -> None:
-        self._groups.join(group, topics, member, start, self.clock.now())
+        self._groups.join(group, topics, member, start)
 
     async def leave(self, group: str, member: str) -> None:
-        self._groups.leave(group, member, self.clock.now())
+        self._groups.leave(group, member)
 
     async def assignment(self, group: str, member: str) -> tuple[TopicPartition, ...]:
         return self._groups.member(group, member)[1].assignment
@@ -146,7 +149,7 @@ class InMemoryBroker:
 
     def generation(self, group: str, member: str) -> int:
         """Bumped at every rebalance: records polled in an older generation may have moved."""
-        return self._groups.member(group, member)[0].generation
+        return self._groups.generation(group, member)
 
     # --- consuming ----------------------------------------------------------------------
 
@@ -175,14 +178,14 @@ class InMemoryBroker:
         """One fetch request and its response. A faulty network may lose the response: the
         member's positions then stay put, so its next poll asks for the same records again,
         as a Kafka client does when a fetch times out."""
-        faults, now = self.faults, self.clock.now()
+        faults = self.faults
         batch = self._groups.take(group, member, max_records)
-        if faults is not None and batch and faults.lost(batch, self.trace, now, group, member):
+        if faults is not None and batch and faults.lost(batch, self.trace, group, member):
             return []
         self._groups.advance(group, member)
         if faults is not None:
-            batch = faults.disturb(batch, self.trace, now, group, member)
-        record_deliveries(self.trace, now, batch, group, member)
+            batch = faults.disturb(batch, self.trace, group, member)
+        self.trace.delivered(batch, group, member)
         return batch
 
     async def commit(
@@ -196,7 +199,7 @@ class InMemoryBroker:
         """Commit for partitions this member owns. With `generation` (when the records were
         polled), refuse a partition that changed hands since: its new owner may have moved on,
         and the old commit would take the group's offset back."""
-        self._groups.commit(group, member, offsets, generation, self.clock.now())
+        await self._groups.commit(group, member, offsets, generation=generation)
 
     # --- inspection ---------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from eda_lib.brokers.base import (
     DuplicateMember,
@@ -55,9 +54,7 @@ class Groups:
         self.trace = trace
         self._groups: dict[str, _Group] = {}
 
-    def join(
-        self, group: str, topics: Sequence[str], member: str, start: StartFrom, now: datetime
-    ) -> None:
+    def join(self, group: str, topics: Sequence[str], member: str, start: StartFrom) -> None:
         check_join(topics, start)
         for topic in topics:
             self.logs.partitions(topic)  # raises UnknownTopic
@@ -65,12 +62,12 @@ class Groups:
         if member in state.members:
             raise DuplicateMember(group, member)
         state.members[member] = _Member(member, tuple(topics), start)
-        self._rebalance(state, now)
+        self._rebalance(state)
 
-    def leave(self, group: str, member: str, now: datetime) -> None:
+    def leave(self, group: str, member: str) -> None:
         state, _ = self.member(group, member)
         del state.members[member]
-        self._rebalance(state, now)
+        self._rebalance(state)
 
     def forget_topic(self, topic: str) -> None:
         """Refuse while a group reads `topic`; else drop every group's offsets for it."""
@@ -81,7 +78,7 @@ class Groups:
             group.committed = {tp: o for tp, o in group.committed.items() if tp.topic != topic}
             group.started = {tp: o for tp, o in group.started.items() if tp.topic != topic}
 
-    def _rebalance(self, group: _Group, now: datetime) -> None:
+    def _rebalance(self, group: _Group) -> None:
         """Round-robin over sorted partitions. Every member restarts from the committed offsets,
         so whatever was delivered but not committed is delivered again, to whichever member
         owns the partition now. A partition with no committed offset starts where the owner's
@@ -114,7 +111,6 @@ class Groups:
         )
         self.trace.record(
             "rebalanced",
-            now,
             group=group.name,
             detail=f"generation {group.generation}: {layout or 'no live members'}",
         )
@@ -125,6 +121,12 @@ class Groups:
         if committed is None:
             return log.start if start == "earliest" else log.end
         return max(committed, log.start)  # retention may have deleted what was never read
+
+    def generation(self, group: str, member: str) -> int:
+        state = self._groups.get(group)
+        if state is None or member not in state.members:
+            raise UnknownMember(group, member)
+        return state.generation
 
     def member(self, group: str, member: str) -> tuple[_Group, _Member]:
         state = self._groups.get(group)
@@ -168,24 +170,35 @@ class Groups:
         me.positions.update(me.fetched)
         me.fetched.clear()
 
-    def commit(
+    async def commit(
         self,
         group: str,
         member: str,
         offsets: Mapping[TopicPartition, int],
-        generation: int | None,
-        now: datetime,
+        *,
+        generation: int | None = None,
     ) -> None:
-        state, me = self.member(group, member)
-        refuse_stale_commit(me.since, offsets, generation, group, member)
+        """`InMemoryBroker.commit` itself (see there), asked once per event by most consumers."""
+        state = self._groups.get(group)
+        me = None if state is None else state.members.get(member)
+        if state is None or me is None:
+            raise UnknownMember(group, member)
+        since, positions = me.since, me.positions
         for tp, offset in offsets.items():
-            end = self.logs.log(tp).end
-            if not 0 <= offset <= end:
-                raise ValueError(f"cannot commit offset {offset} for {tp}: the log ends at {end}")
-        committed = state.committed
+            owned = since.get(tp)
+            if owned is None or (generation is not None and owned > generation):
+                refuse_stale_commit(since, offsets, generation, group, member)
+            # Up to where the member has fetched is in the log; beyond that, ask the log.
+            if not 0 <= offset <= (positions.get(tp) or 0):
+                end = self.logs.end(tp.topic, tp.partition)
+                if not 0 <= offset <= end:
+                    raise ValueError(
+                        f"cannot commit offset {offset} for {tp}: the log ends at {end}"
+                    )
+        committed, record = state.committed, self.trace.record
         for tp, offset in offsets.items():
             committed[tp] = offset
-            self.trace.record("committed", now, tp.topic, tp.partition, offset, group, member)
+            record("committed", tp.topic, tp.partition, offset, group, member)
 
     def states(self) -> tuple[GroupState, ...]:
         return tuple(self._state(group) for group in self._groups.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,8 @@ from eda_lib.brokers.base import (
     UnknownTopic,
     check_new_topic,
     check_read,
+    make_record,
+    partition_for_key,
 )
 from eda_lib.codecs import Headers
 from eda_lib.trace import Trace
@@ -44,8 +47,9 @@ class _Topic:
 class Logs:
     """Every topic's partition logs. Appends are stored before they return; nothing is lost."""
 
-    def __init__(self, trace: Trace) -> None:
+    def __init__(self, trace: Trace, rng: random.Random) -> None:
         self.trace = trace
+        self._rng = rng  # where unkeyed messages go
         self._topics: dict[str, _Topic] = {}
 
     def create(self, topic: str, partitions: int, retention: Retention | None) -> None:
@@ -77,21 +81,31 @@ class Logs:
             raise UnknownTopic(name, list(self._topics)) from None
 
     def append(
-        self,
-        topic: str,
-        partition: int,
-        key: bytes | None,
-        value: bytes,
-        headers: Headers,
-        now: datetime,
+        self, topic: str, key: bytes | None, value: bytes, headers: Headers, now: datetime
     ) -> Record:
-        target = self._topics[topic]
-        log = target.logs[partition]
-        record = Record(topic, partition, log.end, key, value, headers, now)
+        """Store a message on the partition its key picks (Kafka's rule), or on a random one
+        if it has no key; returns it as stored, with its offset."""
+        target = self._topics.get(topic)
+        if target is None:
+            raise UnknownTopic(topic, list(self._topics))
+        logs = target.logs
+        if key is None:
+            partition = self._rng.randrange(len(logs))
+        else:
+            partition = 0 if len(logs) == 1 else partition_for_key(key, len(logs))
+        log = logs[partition]
+        record = make_record(
+            (topic, partition, log.start + len(log.records), key, value, headers, now)
+        )
         log.records.append(record)
         if target.retention is not None:
             self._expire(topic, target, now)
         return record
+
+    def end(self, topic: str, partition: int) -> int:
+        """The offset the partition's next record will get."""
+        log = self._topics[topic].logs[partition]
+        return log.start + len(log.records)
 
     def expire(self, now: datetime) -> None:
         """Apply age-based retention now (a virtual clock may have moved since the last send)."""
@@ -111,7 +125,7 @@ class Logs:
                 while drop < len(log.records) and log.records[drop].timestamp < oldest_kept:
                     drop += 1
             for record in log.records[:drop]:
-                self.trace.record("expired", now, name, record.partition, record.offset)
+                self.trace.record("expired", name, record.partition, record.offset)
             del log.records[:drop]
             log.start += drop
 

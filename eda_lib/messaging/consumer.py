@@ -207,7 +207,7 @@ class Consumer:
         """Consume until `max_events` are processed, `timeout` seconds pass, or the topic is
         idle (nothing new for the broker's `idle_after` seconds). Without a timeout a run always
         stops when idle, so every run ends; with one, it waits for new events until then."""
-        if not len(self._processor.handlers):
+        if not self._processor.handlers.registered:
             raise HandlerError(
                 f"consumer '{self.name}' has no handlers. Fix: pass some, e.g. "
                 "Consumer(broker, group, topic, ship), or iterate `consumer.events()`"
@@ -259,21 +259,16 @@ class Consumer:
             self._busy = False
 
     async def _loop(self, run: Limits) -> StopReason:
-        pipeline = self._pipeline
-        while True:
-            record = await pipeline.next(run)
-            if isinstance(record, str):
-                return record
-            try:
-                if not await pipeline.process(record):
-                    return "stalled"
-            except ConsumerCrash as crash:
-                await self._crash(record, str(crash))
-                return "crashed"
-            run.processed += 1
+        reason = await self._pipeline.run(run)
+        if reason == "crashed":
+            await self._leave_after_crash()
+        return reason
 
     async def _crash(self, record: Record, why: str) -> None:
         self._pipeline.crashed(record, why)
+        await self._leave_after_crash()
+
+    async def _leave_after_crash(self) -> None:
         if self.running:
             with contextlib.suppress(_Gone):
                 await self.broker.leave(self.group, self.name)

@@ -82,31 +82,26 @@ def _resolve(handler: Handler, name: str, parameter: str) -> Any:
         ) from None
 
 
-class Handlers:
-    """The handlers of one consumer, by the event class each takes; at most one per class."""
+class Handlers(dict[type[Event], Handler | None]):
+    """The handlers of one consumer, by the event class each takes; at most one per class.
+    `handlers[type(event)]` is the handler for an event: the one whose class comes first in
+    the event class's MRO (None if there is none), found once per class and then remembered."""
 
     def __init__(self, handlers: Sequence[Handler]) -> None:
-        self._by_class: dict[type[Event], Handler] = {}
+        super().__init__()
+        self.registered: dict[type[Event], Handler] = {}
         for handler in handlers:
             for cls in event_classes(handler):
-                taken = self._by_class.get(cls)
+                taken = self.registered.get(cls)
                 if taken is not None:
                     raise HandlerError(
                         f"{_describe(taken)} and {_describe(handler)} both take {cls.__name__}: "
                         "a consumer runs one handler per event. Fix: give the second reaction "
                         "a consumer group of its own (each group gets every event)"
                     )
-                self._by_class[cls] = handler
-        self._resolved: dict[type[Event], Handler | None] = {}
+                self.registered[cls] = handler
 
-    def __len__(self) -> int:
-        return len(self._by_class)
-
-    def for_type(self, cls: type[Event]) -> Handler | None:
-        """The handler for events of `cls`: the one whose class comes first in its MRO."""
-        try:
-            return self._resolved[cls]
-        except KeyError:
-            found = next((self._by_class[c] for c in cls.__mro__ if c in self._by_class), None)
-            self._resolved[cls] = found
-            return found
+    def __missing__(self, cls: type[Event]) -> Handler | None:
+        found = next((self.registered[c] for c in cls.__mro__ if c in self.registered), None)
+        self[cls] = found
+        return found

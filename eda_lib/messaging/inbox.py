@@ -66,13 +66,16 @@ class Inbox:
 
     def next(self) -> Record | None:
         """The next record to handle, unless the group rebalanced since it was polled."""
-        if not self.pending:
-            return None
+        return self.pending.popleft() if self.pending and self.current() else None
+
+    def current(self) -> bool:
+        """Whether what is pending is still this member's: if the group rebalanced since it
+        was polled, it is dropped (its partitions restart from the committed offsets)."""
         m = self.membership
-        if m.broker.generation(m.group, m.name) != self.generation:
-            self.pending.clear()
-            return None
-        return self.pending.popleft()
+        if m.broker.generation(m.group, m.name) == self.generation:
+            return True
+        self.pending.clear()
+        return False
 
     async def fill(self, max_records: int, timeout: float) -> bool:
         """Poll once; True if anything arrived (even if all of it was a repeat)."""
@@ -87,9 +90,9 @@ class Inbox:
 
     def forget(self, partition: TopicPartition) -> None:
         """Drop what is held from `partition` (it moved away, or is read again from elsewhere)."""
-        self.pending = deque(
-            r for r in self.pending if TopicPartition(r.topic, r.partition) != partition
-        )
+        kept = [r for r in self.pending if (r.topic, r.partition) != partition]
+        self.pending.clear()  # in place: the poll loop holds on to this deque
+        self.pending.extend(kept)
 
     def clear(self) -> None:
         self.pending.clear()

@@ -24,7 +24,6 @@ class Membership:
             event_type, event_id = ("", "") if event is None else (event.event_type, event.id)
             trace.record(
                 kind,
-                self.broker.clock.now(),
                 record.topic,
                 record.partition,
                 record.offset,

@@ -54,47 +54,86 @@ class Pipeline:
         self.poll_timeout = poll_timeout
         self.stopping = False
 
+    def stop_reason(self, run: Limits) -> StopReason | None:
+        """Why the run must end before its next record, if it must."""
+        if self.stopping:
+            return "stopped"
+        if run.max_events is not None and run.processed >= run.max_events:
+            return "max_events"
+        if run.deadline is not None and asyncio.get_running_loop().time() >= run.deadline:
+            return "timeout"
+        return None
+
+    async def refill(self, run: Limits) -> StopReason | None:
+        """The inbox is empty: commit what waits, then poll; why the run ends, if it does."""
+        await self.commits.flush()
+        wait = self.inbox.membership.broker.idle_after if run.until_idle else self.poll_timeout
+        if run.deadline is not None:
+            wait = max(0.0, min(wait, run.deadline - asyncio.get_running_loop().time()))
+        wanted = self.batch_size
+        if run.max_events is not None:
+            wanted = min(wanted, run.max_events - run.processed)
+        try:
+            arrived = await self.inbox.fill(wanted, wait)
+        except UnknownMember:  # stop() was called while this poll waited
+            return "stopped"
+        if not arrived and not self.inbox.pending and run.until_idle:
+            return "idle"
+        return None
+
     async def next(self, run: Limits) -> Record | StopReason:
         """The next record to process, or why the run ends."""
-        loop = asyncio.get_running_loop()
-        inbox = self.inbox
         while True:
-            if self.stopping:
-                return "stopped"
-            if run.max_events is not None and run.processed >= run.max_events:
-                return "max_events"
-            if run.deadline is not None and loop.time() >= run.deadline:
-                return "timeout"
-            record = inbox.next()
+            reason = self.stop_reason(run)
+            if reason is not None:
+                return reason
+            record = self.inbox.next()
             if record is not None:
                 return record
-            await self.commits.flush()
-            wait = inbox.membership.broker.idle_after if run.until_idle else self.poll_timeout
-            if run.deadline is not None:
-                wait = max(0.0, min(wait, run.deadline - loop.time()))
-            wanted = self.batch_size
-            if run.max_events is not None:
-                wanted = min(wanted, run.max_events - run.processed)
-            try:
-                arrived = await inbox.fill(wanted, wait)
-            except UnknownMember:  # stop() was called while this poll waited
-                return "stopped"
-            if not arrived and not inbox.pending and run.until_idle:
-                return "idle"
+            reason = await self.refill(run)
+            if reason is not None:
+                return reason
 
-    async def process(self, record: Record) -> bool:
-        """Handle one record and commit as the strategy says; False if it must be read again."""
-        commits = self.commits
-        if commits.early:
-            await commits.arrived(record)
-        outcome, event = await self.processor.process(record)
+    async def run(self, run: Limits) -> StopReason:
+        """Process records until the run ends; on a crash, what was held is gone (the
+        consumer then leaves its group)."""
+        inbox, commits, processor = self.inbox, self.commits, self.processor
+        pending = inbox.pending
+        while True:
+            # Every event passes here: stop_reason and inbox.next, written out.
+            if self.stopping or run.max_events is not None or run.deadline is not None:
+                reason = self.stop_reason(run)
+                if reason is not None:
+                    return reason
+            if pending and inbox.current():
+                record = pending.popleft()
+            else:
+                reason = await self.refill(run)
+                if reason is not None:
+                    return reason
+                continue
+            try:
+                if commits.early:
+                    await commits.arrived(record)
+                outcome, event = await processor.process(record)
+                if outcome is Outcome.HANDLED and self.faults is None:  # the usual case
+                    await commits.done(record)
+                elif not await self._settle(record, outcome, event):
+                    return "stalled"
+            except ConsumerCrash as crash:
+                self.crashed(record, str(crash))
+                return "crashed"
+            run.processed += 1
+
+    async def _settle(self, record: Record, outcome: Outcome, event: Event | None) -> bool:
+        """Commit (or not) after the unusual outcomes; False if the record must be read again."""
         if outcome is Outcome.UNPARKED:
             await self.read_again(record)
             return False
-        if event is not None and outcome.ran_handler:
+        if event is not None and outcome in (Outcome.HANDLED, Outcome.GAVE_UP):
             await self.finish(record, event)
         else:
-            await commits.done(record)
+            await self.commits.done(record)
         return True
 
     async def finish(self, record: Record, event: Event) -> None:

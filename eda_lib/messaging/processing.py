@@ -29,14 +29,16 @@ class Outcome(enum.Enum):
     SKIPPED = "skipped"  # unreadable (dead-lettered), no handler for it, or applied before
     UNPARKED = "unparked"  # it should be dead-lettered, but the broker would not take it
 
-    @property
-    def ran_handler(self) -> bool:
-        return self in (Outcome.HANDLED, Outcome.GAVE_UP)
-
 
 class Unreadable(NamedTuple):
     reason: str  # an InvalidEvent problem code, or 'undecodable' for a codec bug
     error: str
+
+    @classmethod
+    def because(cls, error: Exception) -> Unreadable:
+        if isinstance(error, InvalidEvent):
+            return cls(error.problem, str(error))
+        return cls("undecodable", f"{type(error).__name__}: {error}")
 
 
 class Processor:
@@ -66,10 +68,8 @@ class Processor:
     def decode(self, record: Record) -> Event | Unreadable:
         try:
             return self.membership.broker.codec.decode(record.value, record.headers)
-        except InvalidEvent as error:
-            return Unreadable(error.problem, str(error))
         except Exception as error:  # a codec bug must not stop the consumer either
-            return Unreadable("undecodable", f"{type(error).__name__}: {error}")
+            return Unreadable.because(error)
 
     async def unreadable(self, record: Record, why: Unreadable) -> Outcome:
         parked = await self.dead_letters.park(record, why.reason, why.error)
@@ -90,23 +90,66 @@ class Processor:
         self.handled += 1
 
     async def process(self, record: Record) -> tuple[Outcome, Event | None]:
-        event = self.decode(record)
-        if isinstance(event, Unreadable):
-            return await self.unreadable(record, event), None
-        handler = self.handlers.for_type(type(event))
+        # Every event of every consumer comes through here: the usual case (readable, one
+        # handler, first try) makes no call it can avoid.
+        try:
+            event = self.membership.broker.codec.decode(record.value, record.headers)
+        except Exception as error:  # a codec bug must not stop the consumer either
+            return await self.unreadable(record, Unreadable.because(error)), None
+        handler = self.handlers[type(event)]
         if handler is None:
             self.membership.hop("ignored", record, event, "no handler for this type")
             self.ignored += 1
             return Outcome.SKIPPED, event
-        if self.applied_before(record, event):
+        if self.idempotency is not None and self.applied_before(record, event):
             return Outcome.SKIPPED, event
         if self.faults is not None and self.faults.slow:
             await wait(self.membership.broker.clock, self.faults.slow)
-        return await self._run(handler, record, event), event
+        try:
+            result = handler(event)
+            if result is not None and inspect.isawaitable(result):
+                await result
+        except ConsumerCrash:
+            raise
+        except Exception as error:  # a handler bug must not stop the consumer
+            return await self._again(handler, record, event, error), event
+        self.handled += 1
+        if self.idempotency is not None:
+            self.idempotency.add(self.membership.group, event.id)
+        m = self.membership
+        m.broker.trace.record(
+            "handled",
+            record.topic,
+            record.partition,
+            record.offset,
+            m.group,
+            m.name,
+            event.event_type,
+            event.id,
+        )
+        return Outcome.HANDLED, event
 
-    async def _run(self, handler: Handler, record: Record, event: Event) -> Outcome:
-        attempts = 0
+    async def _again(
+        self, handler: Handler, record: Record, event: Event, error: Exception
+    ) -> Outcome:
+        """The handler failed: retry it with backoff while the policy allows, then park it."""
+        attempts = 1
         while True:
+            problem = f"{type(error).__name__}: {error}"
+            if self.retry is None or attempts >= self.retry.max_attempts:
+                parked = await self.dead_letters.park(
+                    record, "handler_error", problem, event, attempts
+                )
+                return Outcome.GAVE_UP if parked else Outcome.UNPARKED
+            delay = self.retry.delay(attempts, self.rng)
+            self.membership.hop(
+                "retried",
+                record,
+                event,
+                f"attempt {attempts} failed ({problem}); next in {delay:.2f} s",
+            )
+            self.retries += 1
+            await wait(self.membership.broker.clock, delay)
             attempts += 1
             try:
                 result = handler(event)
@@ -114,22 +157,8 @@ class Processor:
                     await result
             except ConsumerCrash:
                 raise
-            except Exception as error:  # a handler bug must not stop the consumer
-                problem = f"{type(error).__name__}: {error}"
-                if self.retry is not None and attempts < self.retry.max_attempts:
-                    delay = self.retry.delay(attempts, self.rng)
-                    self.membership.hop(
-                        "retried",
-                        record,
-                        event,
-                        f"attempt {attempts} failed ({problem}); next in {delay:.2f} s",
-                    )
-                    self.retries += 1
-                    await wait(self.membership.broker.clock, delay)
-                    continue
-                parked = await self.dead_letters.park(
-                    record, "handler_error", problem, event, attempts
-                )
-                return Outcome.GAVE_UP if parked else Outcome.UNPARKED
-            self.applied(record, event)
-            return Outcome.HANDLED
+            except Exception as again:
+                error = again
+            else:
+                self.applied(record, event)
+                return Outcome.HANDLED

@@ -102,14 +102,13 @@ class Producer:
     def _message(self, topic: str, event: Event, key: str | bytes | _EventKey | None) -> Message:
         if not isinstance(event, Event):
             raise TypeError(f"send an eda_lib Event, not {type(event).__name__}")
-        chosen = event.key if isinstance(key, _EventKey) else key
+        chosen = event.key if key is EVENT_KEY else key
         raw_key = chosen.encode() if isinstance(chosen, str) else chosen
         value, headers = self.broker.codec.encode(event)
         trace = self.broker.trace
         if trace.enabled:
             trace.record(
                 "produced",
-                self.broker.clock.now(),
                 topic,
                 -1,
                 -1,

@@ -12,7 +12,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 help:
 	@echo "make lab    - set up .venv if needed and open JupyterLab on the first lesson"
-	@echo "make test   - set up .venv if needed, then run ruff, the tests and every notebook"
+	@echo "make test   - set up .venv if needed, then run ruff, mypy, the tests and every notebook"
 	@echo "make bench  - run the benchmarks (figures are printed as JSON)"
 	@echo "make kafka  - start a local Kafka broker on 127.0.0.1:9092 (make kafka-stop stops it)"
 
@@ -38,6 +38,8 @@ lab: install
 lint: install
 	@echo "==> ruff"
 	$(BIN)/ruff check .
+	@echo "==> mypy --strict on eda_lib (also proves both brokers implement the Broker protocol)"
+	$(BIN)/mypy
 
 test: lint
 	@echo "==> pytest: unit, contract, property and Kafka tests, then every notebook under nbval"
@@ -50,6 +52,7 @@ notebooks: install
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
 
 bench: install
+	$(BIN)/python benchmarks/codec.py
 	$(BIN)/python benchmarks/broker_throughput.py
 	$(BIN)/python benchmarks/kafka_throughput.py
 	$(BIN)/python benchmarks/failure_lab_redraw.py

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, TypeVar, cast
 from uuid import UUID
 
 from pydantic import (
@@ -25,6 +25,11 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails
+
+if TYPE_CHECKING:  # what type(BaseModel) is; named here only for the type checker
+    from pydantic._internal._model_construction import ModelMetaclass
+else:
+    ModelMetaclass = type(BaseModel)
 
 from eda_lib import clock
 
@@ -99,7 +104,7 @@ CurrencyCode = Annotated[str, BeforeValidator(_currency)]
 _REGISTRY: dict[str, type[Event]] = {}
 
 
-class _EventMeta(type(BaseModel)):  # type: ignore[misc]
+class _EventMeta(ModelMetaclass):
     # Turns pydantic's ValidationError into InvalidEvent when an event is built in code. Done here
     # rather than in __init__, because a custom __init__ would also run (and be wrapped) inside
     # model_validate.
@@ -107,7 +112,7 @@ class _EventMeta(type(BaseModel)):  # type: ignore[misc]
         try:
             return super().__call__(*args, **kwargs)
         except ValidationError as error:
-            raise _from_validation(cls, error) from None
+            raise _from_validation(cast("type[Event]", cls), error) from None
 
 
 class Event(BaseModel, metaclass=_EventMeta):
@@ -125,7 +130,7 @@ class Event(BaseModel, metaclass=_EventMeta):
     """A data field that becomes the `subject` (and so the message key) when none is given."""
 
     id: UUID = Field(default_factory=clock.new_id)
-    source: NonEmptyStr
+    source: NonEmptyStr = "/eda-notebooks"  # each class's `default_source`, filled in below
     time: UtcDatetime = Field(default_factory=clock.now)
     subject: NonEmptyStr | None = None
     correlation_id: UUID | None = None

@@ -4,6 +4,7 @@ Kafdrop, as plain text a notebook can print and a test can compare."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eda_lib.brokers.base import Broker, BrokerState
@@ -19,7 +20,7 @@ class MessageRow:
     summary: str  # the event's data, or why it could not be read
 
 
-def _table(rows: list[tuple[str, ...]]) -> str:
+def _table(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -103,9 +103,25 @@ class Trace:
         """Every hop so far, oldest first."""
         flat = self._flat
         for seq in range(len(self._hops), len(flat) // _FIELDS):
-            kind, stamp, *where, event_id, detail = flat[seq * _FIELDS : (seq + 1) * _FIELDS]
+            kind, stamp, topic, partition, offset, group, actor, event_type, event_id, detail = (
+                flat[seq * _FIELDS : (seq + 1) * _FIELDS]
+            )
             when = stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(stamp, UTC)
-            self._hops.append(Hop(seq, kind, when, *where, str(event_id), detail))
+            self._hops.append(
+                Hop(
+                    seq,
+                    kind,
+                    when,
+                    topic,
+                    partition,
+                    offset,
+                    group,
+                    actor,
+                    event_type,
+                    str(event_id),
+                    detail,
+                )
+            )
         return self._hops
 
     def __iter__(self) -> Iterator[Hop]:

@@ -33,7 +33,7 @@ DEAD_LETTER_SUFFIX = ".dead-letter"
 def partition_for_key(key: bytes, partitions: int) -> int:
     """Kafka's default partitioner for keyed messages: murmur2 of the key bytes, made positive,
     modulo the partition count. The same key lands on the same partition number as on Kafka."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class TopicPartition(NamedTuple):

@@ -16,7 +16,7 @@ import contextlib
 import random
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -157,7 +157,7 @@ class KafkaBroker:
         if failed:
             raise failed[0]
         trace, reports = self.trace, []
-        for metadata in outcomes:
+        for metadata in cast(list[Any], outcomes):  # all acknowledged: RecordMetadata each
             trace.record("stored", topic, metadata.partition, metadata.offset, "", producer)
             reports.append(
                 DeliveryReport(

@@ -199,7 +199,7 @@ def running_broker() -> dict[str, Any] | None:
         state = json.loads(state_file.read_text())
     except (OSError, ValueError):
         return None
-    if _alive(int(state["pid"])):
+    if isinstance(state, dict) and _alive(int(state["pid"])):
         return state
     state_file.unlink(missing_ok=True)  # stale: its process is gone
     return None

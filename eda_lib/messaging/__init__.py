@@ -1,13 +1,8 @@
 """Producers and consumers (lessons 01, 02, 08 and 12). The same code runs on any `Broker`."""
 
-from eda_lib.messaging.consumer import (
-    Consumer,
-    ConsumerBusy,
-    ConsumerNotRunning,
-    RunReport,
-    StopReason,
-)
+from eda_lib.messaging.consumer import Consumer, ConsumerBusy, ConsumerNotRunning, RunReport
 from eda_lib.messaging.handlers import Handler, HandlerError
+from eda_lib.messaging.pipeline import StopReason
 from eda_lib.messaging.processing import ConsumerCrash
 from eda_lib.messaging.producer import EVENT_KEY, Producer, SendOutcome
 

@@ -303,10 +303,12 @@ class _EventStream:
                 if isinstance(found, str):
                     await pipeline.commits.flush()
                     self.stopped_because = found
-                elif (event := await self._event(found)) is not None:
+                    break
+                wanted = await self._event(found)
+                if wanted is not None:
                     self.run.processed += 1
-                    self.held = (found, event)
-                    return event
+                    self.held = (found, wanted)
+                    return wanted
             raise StopAsyncIteration
 
     async def _event(self, record: Record) -> Event | None:

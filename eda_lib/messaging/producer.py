@@ -102,7 +102,7 @@ class Producer:
     def _message(self, topic: str, event: Event, key: str | bytes | _EventKey | None) -> Message:
         if not isinstance(event, Event):
             raise TypeError(f"send an eda_lib Event, not {type(event).__name__}")
-        chosen = event.key if key is EVENT_KEY else key
+        chosen = event.key if isinstance(key, _EventKey) else key
         raw_key = chosen.encode() if isinstance(chosen, str) else chosen
         value, headers = self.broker.codec.encode(event)
         trace = self.broker.trace
@@ -116,7 +116,7 @@ class Producer:
                 self.name,
                 event.event_type,
                 event.id,
-                "no key" if chosen is None else f"key={chosen}",
+                "no key" if chosen is None else f"key={_shown(chosen)}",
             )
         return raw_key, value, headers
 
@@ -134,3 +134,7 @@ class Producer:
         traceback: TracebackType | None,
     ) -> None:
         await self.flush()
+
+
+def _shown(key: str | bytes) -> str:
+    return key.decode("utf-8", "backslashreplace") if isinstance(key, bytes) else key

@@ -9,7 +9,7 @@ import io
 
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
+from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
@@ -39,7 +39,7 @@ class LabPicture:
         places = {producer: (0.0, 0.0)}
         places.update({t: (1.2, y) for t, y in zip(topics, column(len(topics)), strict=True)})
         places.update({g: (2.4, y) for g, y in zip(groups, column(len(groups)), strict=True)})
-        self._boxes: dict[str, FancyBboxPatch] = {}
+        self._boxes: dict[str, Patch] = {}
         self._labels: dict[str, Text] = {}
         w, h = _BOX
         for name, (x, y) in places.items():
@@ -102,7 +102,7 @@ class LabPicture:
             self._labels[group].set_text(
                 f"{group}{' (down)' if gone else ''}\nlag {lags.get(group, 0)}"
             )
-        self._arrows.set_linestyles(["dashed" if b in down else "solid" for _, b in self._pairs])
+        self._arrows.set_linestyle(["dashed" if b in down else "solid" for _, b in self._pairs])
         self._title.set_text(title)
         steps = [s for s, _ in history] or [0]
         values = [lag for _, lag in history] or [0]

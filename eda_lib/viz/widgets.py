@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import ipywidgets as w
@@ -14,6 +14,13 @@ from eda_lib.brokers.base import Broker
 from eda_lib.explorer import explore, messages, messages_table
 from eda_lib.labs import BacklogLab, FailureLab
 from eda_lib.viz.lab import LabPicture, plot_backlog, png
+
+
+def show(view: w.Widget) -> None:
+    """Display a widget in the notebook (what `_ipython_display_` of each widget here does)."""
+    from IPython.display import display
+
+    display(view)  # type: ignore[no-untyped-call]  # IPython's display has no annotations
 
 
 class BacklogLabWidget:
@@ -62,9 +69,7 @@ class BacklogLabWidget:
         self.chart.value = png(plot_backlog(self.lab)) if self.lab.history else b""
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.view)
+        show(self.view)
 
 
 class TopicExplorerWidget:
@@ -85,7 +90,7 @@ class TopicExplorerWidget:
         )
         self._act(self.refresh)
 
-    def _act(self, action: Callable[[], Awaitable[None]]) -> None:
+    def _act(self, action: Callable[[], Coroutine[Any, Any, None]]) -> None:
         task = asyncio.get_running_loop().create_task(action())
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
@@ -103,9 +108,7 @@ class TopicExplorerWidget:
         self.output.value = f"<pre>{html.escape(text)}</pre>"
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.view)
+        show(self.view)
 
 
 class FailureLabWidget:
@@ -209,6 +212,4 @@ class FailureLabWidget:
         self.picture.value = self._drawing.png()
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.view)
+        show(self.view)

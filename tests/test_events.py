@@ -10,6 +10,7 @@ import pytest
 from eda_lib import (
     Event,
     InvalidEvent,
+    OrderApproved,
     OrderCancelled,
     OrderCreated,
     PaymentFailed,
@@ -19,8 +20,9 @@ from eda_lib import (
     reproducible,
     serialize,
 )
-from eda_lib.codecs import KafkaBinary
-from eda_lib.events import registered_types
+from eda_lib.codecs import KafkaBinary, StructuredJson
+from eda_lib.domain import PaymentUpdated
+from eda_lib.events import _FIXES, registered_types
 
 GOOD = {"payment_id": "pay-1", "order_id": "order-1", "amount": 12000, "currency": "usd"}
 
@@ -284,3 +286,61 @@ def test_binary_mode_headers_that_cannot_be_read_are_invalid_events() -> None:
     with pytest.raises(InvalidEvent) as caught:
         codec.decode(b"\xff", headers)
     assert caught.value.problem == "not_utf8"
+
+
+def test_revised_makes_a_new_valid_event_caused_by_the_old_one() -> None:
+    paid = payment()
+    refund = PaymentUpdated(**GOOD, status="success").revised(status="refunded")
+    assert refund.status == "refunded" and refund.payment_id == "pay-1"
+    corrected = paid.revised(amount=9995)
+    assert corrected.amount == 9995 and corrected.currency == "USD"
+    assert corrected.id != paid.id  # not an id twin: an idempotent consumer applies both
+    assert (corrected.causation_id, corrected.correlation_id) == (paid.id, paid.id)
+    assert corrected.subject == "order-1"
+    moved = paid.revised(order_id="order-2")
+    assert moved.subject == moved.key == "order-2"  # a subject taken from the key field follows it
+    again = corrected.revised(amount=1)
+    assert (again.causation_id, again.correlation_id) == (corrected.id, paid.id)
+    with pytest.raises(InvalidEvent) as caught:
+        paid.revised(amount=-5)  # every field is validated again
+    assert caught.value.field == "amount"
+    with pytest.raises(TypeError, match="sets id itself"):
+        paid.revised(id=paid.id)
+
+
+def test_follow_up_carries_the_chain_into_another_type() -> None:
+    created = OrderCreated(order_id="o-1", customer_id="c-1", amount=500)
+    approved = created.follow_up(OrderApproved, order_id="o-1")
+    cancelled = approved.follow_up(OrderCancelled, order_id="o-1", reason="changed mind")
+    assert approved.causation_id == created.id and cancelled.causation_id == approved.id
+    assert created.correlation == approved.correlation_id == cancelled.correlation_id == created.id
+    assert created.correlation_id is None and created.causation_id is None
+    with pytest.raises(TypeError, match="correlation_id"):
+        created.follow_up(OrderApproved, order_id="o-1", correlation_id=created.id)
+
+
+@pytest.mark.parametrize("codec", [StructuredJson(), KafkaBinary()], ids=["structured", "binary"])
+def test_correlation_and_causation_survive_both_cloudevents_modes(
+    codec: StructuredJson | KafkaBinary,
+) -> None:
+    derived = payment().revised(amount=42)
+    value, headers = codec.encode(derived)
+    back = codec.decode(value, headers)
+    assert back == derived
+    assert (back.correlation_id, back.causation_id) == (derived.correlation_id, derived.causation_id)
+    attributes = json.loads(value) if codec.name == "cloudevents-structured" else dict(headers)
+    key = "correlationid" if codec.name == "cloudevents-structured" else "ce_correlationid"
+    assert key in attributes  # an extension attribute, as CloudEvents names them
+
+
+def test_model_copy_never_makes_an_invalid_event_or_an_id_twin() -> None:
+    paid = payment()
+    assert paid.model_copy() == paid  # the same event, as a copy, is fine
+    with pytest.raises(TypeError, match=r"event\.revised"):
+        paid.model_copy(update={"amount": -5})
+    with pytest.raises(AttributeError, match=r"event\.revised\(amount=\.\.\.\)"):
+        paid.amount = 1  # type: ignore[misc]
+
+
+def test_no_error_hint_recommends_model_copy() -> None:
+    assert not [fix for fix in _FIXES.values() if "model_copy" in fix]

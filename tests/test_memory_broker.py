@@ -14,9 +14,16 @@ from eda_lib import (
     Producer,
     Retention,
     TopicPartition,
+    UnknownGroup,
     reproducible,
 )
-from eda_lib.brokers import partition_for_key
+from eda_lib.brokers import (
+    DuplicateMember,
+    NotOwner,
+    TopicConflict,
+    TopicInUse,
+    partition_for_key,
+)
 from tests.contract import BrokerContract, payment
 
 
@@ -141,3 +148,29 @@ async def test_read_refuses_negative_bounds() -> None:
     await broker.create_topic("t")
     with pytest.raises(ValueError, match=">= 0"):
         await broker.read("t", 0, limit=-1)
+
+
+async def test_misuse_raises_typed_errors_that_say_how_to_fix_it() -> None:
+    async with InMemoryBroker() as broker:
+        await broker.create_topic("t", partitions=2)
+        with pytest.raises(TopicConflict, match="exists with 2 partitions, not 3.*Fix"):
+            await broker.create_topic("t", partitions=3)
+        await broker.join("g", ["t"], member="m")
+        with pytest.raises(DuplicateMember, match="already a member.*Fix"):
+            await broker.join("g", ["t"], member="m")
+        with pytest.raises(TopicInUse, match="still reads 't'.*Fix"):
+            await broker.delete_topic("t")
+        with pytest.raises(NotOwner, match=r"does not own other\[0\].*Fix"):
+            await broker.seek("g", "m", TopicPartition("other", 0), 0)
+        with pytest.raises(UnknownGroup, match="no consumer group 'nobody'.*Fix"):
+            (await broker.describe()).group("nobody")
+        for error in (TopicConflict, DuplicateMember, TopicInUse, NotOwner, UnknownGroup):
+            assert issubclass(error, BrokerError)
+
+
+async def test_as_a_context_manager_a_broker_closes_its_groups() -> None:
+    async with InMemoryBroker() as broker:
+        await broker.create_topic("t")
+        await broker.join("g", ["t"], member="m")
+        assert (await broker.describe()).group("g").members == {"m": (TopicPartition("t", 0),)}
+    assert (await broker.describe()).groups == ()

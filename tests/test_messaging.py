@@ -18,6 +18,7 @@ from eda_lib import (
     Producer,
 )
 from eda_lib.brokers import partition_for_key
+from eda_lib.messaging import ConsumerBusy, ConsumerNotRunning
 from tests.contract import payment
 
 
@@ -364,3 +365,57 @@ async def test_a_consumer_replays_after_seeking_back(broker: InMemoryBroker) -> 
     await consumer.seek(partition, 4)
     await consumer.run()
     assert seen == [f"pay-{i}" for i in range(6)] + ["pay-4", "pay-5"]
+
+
+async def test_async_with_joins_and_always_leaves(broker: InMemoryBroker) -> None:
+    async with Producer(broker, "payment-service") as producer:
+        await producer.send("payments", payment(1))
+    seen: list[str] = []
+
+    def ship(event: PaymentSuccessful) -> None:
+        seen.append(event.payment_id)
+
+    with pytest.raises(ZeroDivisionError):
+        async with Consumer(broker, "g", "payments", ship, name="m") as consumer:
+            assert consumer.running
+            await consumer.run()
+            1 / 0  # a failing cell, or a failing assertion in a test
+    assert not consumer.running and seen == ["pay-1"]
+    assert (await broker.describe()).group("g").members == {}  # it left its group anyway
+
+
+async def test_async_for_yields_events_and_commits_each_when_the_next_is_asked(
+    broker: InMemoryBroker,
+) -> None:
+    producer = Producer(broker)
+    await producer.send_all("payments", [payment(i, order="one") for i in range(5)])
+    await broker.produce("payments", b"not an event", key=b"one")
+    async with Consumer(broker, "g", "payments", name="m") as consumer:
+        got = [event.payment_id async for event in consumer.events(max_events=3)]
+        assert got == ["pay-0", "pay-1", "pay-2"]
+        assert (await broker.describe()).group("g").total_lag == 3  # all three committed
+        async for event in consumer.events():
+            assert event.payment_id == "pay-3"
+            break  # left early: pay-3 was not committed, so it comes again
+    assert (await broker.describe()).group("g").total_lag == 3
+    async with Consumer(broker, "g", "payments", name="m2") as again:
+        rest = [event.payment_id async for event in again.events()]
+    assert rest == ["pay-3", "pay-4"]  # and the unreadable record went to the dead letters
+    assert (await broker.describe()).group("g").total_lag == 0
+    [dead] = await broker.read("payments.dead-letter", 0)
+    assert dead.header("dlt-reason") == b"not_json"
+
+
+async def test_misuse_of_a_consumer_is_refused_with_a_fix(broker: InMemoryBroker) -> None:
+    idle = Consumer(broker, "g", "payments", lambda e: None, name="m")
+    with pytest.raises(ConsumerNotRunning, match=r"Fix: `await consumer\.start\(\)`"):
+        await idle.run()
+    async with Consumer(broker, "g", "payments", name="n") as without_handlers:
+        with pytest.raises(HandlerError, match=r"no handlers.*events\(\)"):
+            await without_handlers.run()
+    async with Consumer(broker, "g2", "payments", lambda e: None, name="b") as busy:
+        first = asyncio.create_task(busy.run(timeout=0.2))
+        await asyncio.sleep(0.01)
+        with pytest.raises(ConsumerBusy, match="already in a run"):
+            await busy.run()
+        await first

@@ -53,3 +53,17 @@ def test_every_notebook_is_committed_executed_with_png_images() -> None:
             for output in cell.outputs:
                 assert output.output_type != "error", f"{path.name} was saved with an error"
                 assert "image/svg+xml" not in output.get("data", {}), f"{path.name}: keep PNG"
+
+
+def test_importing_the_library_configures_no_logging() -> None:
+    import subprocess
+    import sys
+
+    check = (
+        "import logging, eda_lib, eda_lib.brokers.kafka, eda_lib.viz; "
+        "assert logging.getLogger('aiokafka').level == logging.NOTSET; "
+        "assert not logging.getLogger().handlers; "
+        "eda_lib.quiet_kafka_logs(); "
+        "assert logging.getLogger('aiokafka').level == logging.CRITICAL"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, cwd=ROOT)

@@ -7,13 +7,26 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from eda_lib.events import Event
+from eda_lib.trace import Trace
 
-if TYPE_CHECKING:
-    from eda_lib.brokers.base import Record
-    from eda_lib.trace import Trace
+
+class _Placed(Protocol):
+    """Where a record sits: all a fault needs to know of it (a broker's `Record` is one)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+
+Record = TypeVar("Record", bound=_Placed)
 
 
 @dataclass

@@ -6,6 +6,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from eda_lib.brokers.base import BrokerError
+
+
+class NotHeld(BrokerError, LookupError):
+    """An ack or nack for a message that this worker does not hold."""
+
 
 @dataclass(frozen=True)
 class QueuedMessage:
@@ -41,14 +47,15 @@ class WorkQueue:
     def _release(self, message: QueuedMessage, worker: str | None) -> QueuedMessage:
         held = self._held.get(message.id)
         if held is None:
-            raise KeyError(
+            raise NotHeld(
                 f"message {message.id} is not held by any worker: it was acked "
-                "already, went back to the queue, or was never handed out"
+                "already, went back to the queue, or was never handed out. Fix: ack or nack "
+                "only what `get` gave you, once"
             )
         if worker is not None and held[0] != worker:
-            raise KeyError(
+            raise NotHeld(
                 f"message {message.id} is held by {held[0]}, not {worker}: "
-                f"{worker} lost it when it was presumed dead"
+                f"{worker} lost it when it was presumed dead. Fix: `get` a message again"
             )
         del self._held[message.id]
         return held[1]

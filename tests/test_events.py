@@ -327,7 +327,8 @@ def test_correlation_and_causation_survive_both_cloudevents_modes(
     value, headers = codec.encode(derived)
     back = codec.decode(value, headers)
     assert back == derived
-    assert (back.correlation_id, back.causation_id) == (derived.correlation_id, derived.causation_id)
+    assert back.correlation_id == derived.correlation_id
+    assert back.causation_id == derived.causation_id
     attributes = json.loads(value) if codec.name == "cloudevents-structured" else dict(headers)
     key = "correlationid" if codec.name == "cloudevents-structured" else "ce_correlationid"
     assert key in attributes  # an extension attribute, as CloudEvents names them

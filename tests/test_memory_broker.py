@@ -153,16 +153,16 @@ async def test_read_refuses_negative_bounds() -> None:
 async def test_misuse_raises_typed_errors_that_say_how_to_fix_it() -> None:
     async with InMemoryBroker() as broker:
         await broker.create_topic("t", partitions=2)
-        with pytest.raises(TopicConflict, match="exists with 2 partitions, not 3.*Fix"):
+        with pytest.raises(TopicConflict, match=r"exists with 2 partitions, not 3.*Fix"):
             await broker.create_topic("t", partitions=3)
         await broker.join("g", ["t"], member="m")
-        with pytest.raises(DuplicateMember, match="already a member.*Fix"):
+        with pytest.raises(DuplicateMember, match=r"already a member.*Fix"):
             await broker.join("g", ["t"], member="m")
-        with pytest.raises(TopicInUse, match="still reads 't'.*Fix"):
+        with pytest.raises(TopicInUse, match=r"still reads 't'.*Fix"):
             await broker.delete_topic("t")
         with pytest.raises(NotOwner, match=r"does not own other\[0\].*Fix"):
             await broker.seek("g", "m", TopicPartition("other", 0), 0)
-        with pytest.raises(UnknownGroup, match="no consumer group 'nobody'.*Fix"):
+        with pytest.raises(UnknownGroup, match=r"no consumer group 'nobody'.*Fix"):
             (await broker.describe()).group("nobody")
         for error in (TopicConflict, DuplicateMember, TopicInUse, NotOwner, UnknownGroup):
             assert issubclass(error, BrokerError)

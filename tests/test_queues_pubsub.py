@@ -9,7 +9,7 @@ import pytest
 from eda_lib import InMemoryBroker
 from eda_lib.domain import PaymentUpdated
 from eda_lib.pubsub import BrokerPublisher, BrokerSubscriber
-from eda_lib.queues import WorkQueue
+from eda_lib.queues import NotHeld, WorkQueue
 
 
 def test_a_queue_gives_each_message_to_one_worker_and_forgets_it_on_ack() -> None:
@@ -19,7 +19,7 @@ def test_a_queue_gives_each_message_to_one_worker_and_forgets_it_on_ack() -> Non
     a, b = queue.get("a"), queue.get("b")
     assert a is not None and b is not None and a.id != b.id
     queue.ack(a)
-    with pytest.raises(KeyError, match="acked already"):
+    with pytest.raises(NotHeld, match=r"acked already.*Fix"):
         queue.ack(a)
     assert (len(queue), queue.in_flight, queue.acked) == (2, 1, 1)
     assert queue.drop_worker("b") == 1  # b died holding job-1: it goes back, first in line
@@ -85,7 +85,7 @@ def test_a_worker_presumed_dead_cannot_ack_what_another_now_holds() -> None:
     assert message is not None
     queue.drop_worker("slow")
     again = queue.get("fresh")
-    with pytest.raises(KeyError, match="held by fresh, not slow"):
+    with pytest.raises(NotHeld, match=r"held by fresh, not slow.*Fix"):
         queue.ack(message, worker="slow")
     queue.ack(again, worker="fresh")  # type: ignore[arg-type]
 

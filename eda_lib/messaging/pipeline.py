@@ -4,6 +4,7 @@ is empty), process it, commit as the strategy says, and know when a run must end
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -99,12 +100,16 @@ class Pipeline:
         consumer then leaves its group)."""
         inbox, commits, processor = self.inbox, self.commits, self.processor
         pending = inbox.pending
+        limit = math.inf if run.max_events is None else run.max_events
+        deadline, loop = run.deadline, asyncio.get_running_loop()
         while True:
             # Every event passes here: stop_reason and inbox.next, written out.
-            if self.stopping or run.max_events is not None or run.deadline is not None:
-                reason = self.stop_reason(run)
-                if reason is not None:
-                    return reason
+            if self.stopping:
+                return "stopped"
+            if run.processed >= limit:
+                return "max_events"
+            if deadline is not None and loop.time() >= deadline:
+                return "timeout"
             if pending and inbox.current():
                 record = pending.popleft()
             else:

@@ -116,7 +116,9 @@ class Producer:
                 self.name,
                 event.event_type,
                 event.id,
-                "no key" if chosen is None else f"key={_shown(chosen)}",
+                "no key"
+                if chosen is None
+                else f"key={chosen if isinstance(chosen, str) else _shown(chosen)}",
             )
         return raw_key, value, headers
 
@@ -136,5 +138,5 @@ class Producer:
         await self.flush()
 
 
-def _shown(key: str | bytes) -> str:
-    return key.decode("utf-8", "backslashreplace") if isinstance(key, bytes) else key
+def _shown(key: bytes) -> str:
+    return key.decode("utf-8", "backslashreplace")

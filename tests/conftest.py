@@ -9,6 +9,10 @@ import pytest
 from eda_lib import reproducible
 from eda_lib.kafka_local import KafkaSetupError, LocalKafka, bootstrap_from_env, running_broker
 
+# The broker contract lives outside a test_ module (and is imported after this file): have pytest
+# explain its failed assertions too.
+pytest.register_assert_rewrite("tests.contract")
+
 
 @pytest.fixture
 def repeatable() -> Iterator[reproducible]:

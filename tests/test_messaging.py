@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from eda_lib import (
+    CommitFailed,
     Consumer,
     Event,
     HandlerError,
@@ -16,6 +17,7 @@ from eda_lib import (
     PaymentFailed,
     PaymentSuccessful,
     Producer,
+    TopicPartition,
 )
 from eda_lib.brokers import partition_for_key
 from eda_lib.messaging import ConsumerBusy, ConsumerNotRunning
@@ -419,3 +421,32 @@ async def test_misuse_of_a_consumer_is_refused_with_a_fix(broker: InMemoryBroker
         with pytest.raises(ConsumerBusy, match="already in a run"):
             await busy.run()
         await first
+
+
+async def test_at_most_once_skips_a_record_whose_early_commit_was_refused(
+    broker: InMemoryBroker,
+) -> None:
+    await Producer(broker).send_all("payments", [payment(i, order="one") for i in range(3)])
+    handled: list[str] = []
+    consumer = Consumer(
+        broker, "g", "payments", lambda e: handled.append(e.payment_id), name="m", commit="before"
+    )
+    real_commit, refused = broker.commit, []
+
+    async def refuse_the_commit_past_pay_1(
+        group: str, member: str, offsets: dict[TopicPartition, int], *, generation: int | None
+    ) -> None:
+        if not refused and 2 in offsets.values():  # as if the partition moved during the call
+            refused.append(offsets)
+            raise CommitFailed("the group rebalanced meanwhile")
+        await real_commit(group, member, offsets, generation=generation)
+
+    broker.commit = refuse_the_commit_past_pay_1  # type: ignore[method-assign]
+    async with consumer:
+        await consumer.run()
+    assert handled == ["pay-0"] and refused  # not pay-1: the next owner will handle it
+    async with Consumer(
+        broker, "g", "payments", lambda e: handled.append(e.payment_id), name="next-owner"
+    ) as next_owner:
+        await next_owner.run()
+    assert handled == ["pay-0", "pay-1", "pay-2"]  # each exactly once

@@ -32,8 +32,10 @@ class CommitStrategy:
     def __init__(self, inbox: Inbox) -> None:
         self.inbox = inbox
 
-    async def arrived(self, record: Record) -> None:
-        """A record is about to be handled."""
+    async def arrived(self, record: Record) -> bool:
+        """A record is about to be handled; False if it is no longer this member's to handle
+        (its partition moved away while it waited)."""
+        return True
 
     async def done(self, record: Record) -> None:
         """A record was handled, ignored or dead-lettered."""
@@ -44,7 +46,9 @@ class CommitStrategy:
     def drop(self) -> None:
         """The process died: what waited to be committed never will be."""
 
-    async def _commit(self, record: Record) -> None:
+    async def _commit(self, record: Record) -> bool:
+        """Commit past `record`; False if the group refused because the partition is no longer
+        this member's (the next owner starts from the last commit, and gets the record)."""
         inbox, m = self.inbox, self.inbox.membership
         tp = topic_partition(record.topic, record.partition)
         try:
@@ -53,10 +57,13 @@ class CommitStrategy:
             )
         except UnknownMember:  # stopped meanwhile: the next owner gets this record again
             inbox.pending.clear()
+            return False
         except CommitFailed:
             # The partition moved to another member, which starts from the last commit; drop
             # what is still held from it rather than handle it twice.
             inbox.forget(tp)
+            return False
+        return True
 
 
 class CommitEach(CommitStrategy):
@@ -64,7 +71,7 @@ class CommitEach(CommitStrategy):
 
     def __init__(self, inbox: Inbox) -> None:
         super().__init__(inbox)
-        self.done = self._commit  # type: ignore[method-assign]  # one call less per event
+        self.done = self._commit  # type: ignore[method-assign,assignment]  # one call less per event
 
 
 class CommitBefore(CommitStrategy):

@@ -314,8 +314,8 @@ class _EventStream:
     async def _event(self, record: Record) -> Event | None:
         """The record's event for the loop body; None if it was skipped or parked instead."""
         pipeline, processor = self.consumer._pipeline, self.consumer._processor
-        if pipeline.commits.early:
-            await pipeline.commits.arrived(record)
+        if pipeline.commits.early and not await pipeline.commits.arrived(record):
+            return None  # at most once: a record it could not commit is not its to handle
         event = processor.decode(record)
         if isinstance(event, Unreadable):
             if await processor.unreadable(record, event) is Outcome.UNPARKED:

@@ -118,8 +118,8 @@ class Pipeline:
                     return reason
                 continue
             try:
-                if commits.early:
-                    await commits.arrived(record)
+                if commits.early and not await commits.arrived(record):
+                    continue  # at most once: a record it could not commit is not its to handle
                 outcome, event = await processor.process(record)
                 if outcome is Outcome.HANDLED and self.faults is None:  # the usual case
                     await commits.done(record)

@@ -11,6 +11,7 @@ import statistics
 import time
 
 from eda_lib.labs import FailureLab
+from eda_lib.viz import LabPicture
 
 
 async def main(actions: int = 30) -> dict[str, float | int]:
@@ -23,7 +24,9 @@ async def main(actions: int = 30) -> dict[str, float | int]:
     lab.set_fault("drop", 0.1)
     lab.set_fault("duplicate", 0.1)
     lab.set_crash_chance(0.05)
-    await lab.png()  # the first drawing builds the figure and warms the font cache
+    picture = LabPicture.of(lab)  # what the widget keeps: one figure, updated on each click
+    await picture.draw(lab)  # the first drawing warms the font cache
+    picture.png()
     redraws, steps = [], []
     for n in range(actions):
         began = time.perf_counter()
@@ -33,7 +36,8 @@ async def main(actions: int = 30) -> dict[str, float | int]:
             await lab.set_down("fraud", True)
         acted = time.perf_counter()
         await lab.counters()
-        await lab.png()
+        await picture.draw(lab)
+        picture.png()
         done = time.perf_counter()
         steps.append(acted - began)
         redraws.append(done - acted)

@@ -31,6 +31,7 @@ from eda_lib.brokers.base import (
     Retention,
     StartFrom,
     TopicPartition,
+    make_report,
     partition_for_key,
 )
 from eda_lib.brokers.kafka_inspect import KafkaInspector
@@ -160,8 +161,8 @@ class KafkaBroker:
         for metadata in cast(list[Any], outcomes):  # all acknowledged: RecordMetadata each
             trace.record("stored", topic, metadata.partition, metadata.offset, "", producer)
             reports.append(
-                DeliveryReport(
-                    topic, metadata.partition, metadata.offset, to_datetime(metadata.timestamp)
+                make_report(
+                    (topic, metadata.partition, metadata.offset, to_datetime(metadata.timestamp))
                 )
             )
         return reports

@@ -18,19 +18,28 @@ from eda_lib.brokers.base import (
     TopicConflict,
     UnknownTopic,
     check_new_topic,
+    make_record,
 )
 
 _TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
 
 
+_last_stamp: tuple[int, datetime] = (-1, datetime.fromtimestamp(0, UTC))
+
+
 def to_datetime(milliseconds: int) -> datetime:
-    return datetime.fromtimestamp(milliseconds / 1000, UTC)
+    """A Kafka timestamp (milliseconds since 1970) as a datetime. Records of one batch often
+    share their millisecond, and an aware datetime is slow to make: the last one is kept."""
+    global _last_stamp
+    if milliseconds != _last_stamp[0]:
+        _last_stamp = (milliseconds, datetime.fromtimestamp(milliseconds / 1000, UTC))
+    return _last_stamp[1]
 
 
 def to_record(r: Any) -> Record:
     """An aiokafka ConsumerRecord as our Record."""
-    return Record(
-        r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers), to_datetime(r.timestamp)
+    return make_record(
+        (r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers), to_datetime(r.timestamp))
     )
 
 

@@ -14,7 +14,6 @@ from typing import Literal
 from eda_lib.brokers.base import (
     CommitFailed,
     Record,
-    TopicPartition,
     UnknownMember,
     topic_partition,
 )
@@ -37,8 +36,9 @@ class CommitStrategy:
         (its partition moved away while it waited)."""
         return True
 
-    async def done(self, record: Record) -> None:
-        """A record was handled, ignored or dead-lettered."""
+    async def done(self, record: Record) -> bool:
+        """A record was handled, ignored or dead-lettered; False if its commit was refused."""
+        return True
 
     async def flush(self) -> None:
         """Commit whatever is still waiting (before polling again, and when stopping)."""
@@ -71,7 +71,7 @@ class CommitEach(CommitStrategy):
 
     def __init__(self, inbox: Inbox) -> None:
         super().__init__(inbox)
-        self.done = self._commit  # type: ignore[method-assign,assignment]  # one call less per event
+        self.done = self._commit  # type: ignore[method-assign]  # one call less per event
 
 
 class CommitBefore(CommitStrategy):
@@ -88,22 +88,21 @@ class CommitBatch(CommitStrategy):
 
     def __init__(self, inbox: Inbox) -> None:
         super().__init__(inbox)
-        # Next offset per partition, and the generation in which its records were polled.
-        self._done: dict[TopicPartition, tuple[int, int]] = {}
+        # Next offset per (topic, partition), and the generation in which its records were polled.
+        self._done: dict[tuple[str, int], tuple[int, int]] = {}
 
-    async def done(self, record: Record) -> None:
-        self._done[topic_partition(record.topic, record.partition)] = (
-            record.offset + 1,
-            self.inbox.generation,
-        )
+    async def done(self, record: Record) -> bool:
+        self._done[record.topic, record.partition] = (record.offset + 1, self.inbox.generation)
+        return True
 
     async def flush(self) -> None:
         waiting, self._done = self._done, {}
         m = self.inbox.membership
-        for tp, (offset, generation) in waiting.items():
+        for (topic, partition), (offset, generation) in waiting.items():
             # One partition at a time: one that changed hands is refused alone, and its records
             # are delivered again by its new owner; nothing is lost.
             with contextlib.suppress(CommitFailed, UnknownMember):
+                tp = topic_partition(topic, partition)
                 await m.broker.commit(m.group, m.name, {tp: offset}, generation=generation)
 
     def drop(self) -> None:

@@ -26,7 +26,7 @@ class _Placed(Protocol):
     def offset(self) -> int: ...
 
 
-Record = TypeVar("Record", bound=_Placed)
+R = TypeVar("R", bound=_Placed)  # whatever record type the broker uses
 
 
 @dataclass
@@ -65,12 +65,12 @@ class ConsumerFaults:
 class BrokerFaults:
     """What an `InMemoryBroker` does wrong. Change the fields at any time (a widget does).
 
-    `drop` is the chance that a fetch response is lost on its way to a consumer: the consumer's
-    poll comes back empty and its position does not move, so the next poll fetches the same
-    records again (as a Kafka client does after a fetch times out): a lost response costs time,
-    never data. `duplicate` is the chance that one record arrives twice; `reorder` interleaves
-    the partitions of a poll at random (each partition keeps its own order); `outage` makes every
-    send fail with `BrokerUnavailable`. The seed makes each run repeat exactly.
+    `drop` is the chance that a fetch response is lost on its way to a consumer: its position
+    does not move, so it asks for the same records again (as a Kafka client does after a fetch
+    times out); if every try within one poll is lost, the poll comes back empty. A lost response
+    costs time, never data. `duplicate` is the chance that one record arrives twice; `reorder`
+    interleaves the partitions of a poll at random (each partition keeps its own order); `outage`
+    makes every send fail with `BrokerUnavailable`. The seed makes each run repeat exactly.
     """
 
     drop: float = 0.0
@@ -91,7 +91,7 @@ class BrokerFaults:
     def down(self, now: datetime) -> bool:
         return self.outage or (self.outage_until is not None and now < self.outage_until)
 
-    def lost(self, batch: list[Record], trace: Trace, group: str, member: str) -> bool:
+    def lost(self, batch: list[R], trace: Trace, group: str, member: str) -> bool:
         """Whether the response carrying `batch` is lost; if so, a 'dropped' hop per record."""
         if not self.drop or self.rng.random() >= self.drop:
             return False
@@ -107,11 +107,11 @@ class BrokerFaults:
             )
         return True
 
-    def disturb(self, batch: list[Record], trace: Trace, group: str, member: str) -> list[Record]:
+    def disturb(self, batch: list[R], trace: Trace, group: str, member: str) -> list[R]:
         """The batch as a faulty network would deliver it, each fault recorded in the trace."""
         if not (self.duplicate or self.reorder):
             return batch
-        out: list[Record] = []
+        out: list[R] = []
         for record in batch:
             out.append(record)
             if self.duplicate and self.rng.random() < self.duplicate:
@@ -123,8 +123,8 @@ class BrokerFaults:
             out = self._reorder(out, trace, group, member)
         return out
 
-    def _reorder(self, batch: list[Record], trace: Trace, group: str, member: str) -> list[Record]:
-        queues: dict[int, list[Record]] = {}
+    def _reorder(self, batch: list[R], trace: Trace, group: str, member: str) -> list[R]:
+        queues: dict[int, list[R]] = {}
         for record in batch:
             queues.setdefault(record.partition, []).append(record)
         mixed = []

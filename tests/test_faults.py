@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from eda_lib import BrokerError, Consumer, InMemoryBroker, Producer, VirtualClock
+from eda_lib.brokers import partition_for_key
 from eda_lib.brokers.base import BrokerUnavailable
 from eda_lib.faults import BrokerFaults
 from eda_lib.resilience import RetryPolicy
@@ -140,3 +141,36 @@ async def test_a_broker_down_while_dead_lettering_loses_nothing() -> None:
     assert seen == ["pay-1", "pay-2"]
     assert len(await broker.read("payments.dead-letter", 0)) == 1
     assert (await broker.describe()).group("g").total_lag == 0
+
+
+async def test_a_record_that_cannot_be_parked_holds_up_only_its_own_partition() -> None:
+    broker = InMemoryBroker(clock=VirtualClock())
+    await broker.create_topic("payments", partitions=2)
+    [k0, k1] = [
+        next(f"k{i}" for i in range(100) if partition_for_key(f"k{i}".encode(), 2) == p)
+        for p in (0, 1)
+    ]
+    await broker.produce("payments", b"poison", key=k0.encode())
+    producer = Producer(broker)
+    for i in range(3):
+        await producer.send("payments", payment(i), key=k1)
+    seen: list[str] = []
+    async with Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id)) as c:
+        broker.faults = BrokerFaults(outage=True)  # the dead-letter topic cannot be written
+        assert (await c.run()).stopped_because == "stalled"
+        broker.faults = None
+        await c.run()
+    assert seen == ["pay-0", "pay-1", "pay-2"]  # the other partition's records were kept
+    assert len(await broker.read("payments.dead-letter", 0)) == 1
+    assert (await broker.describe()).group("g").total_lag == 0
+
+
+async def test_a_lost_fetch_response_is_asked_for_again_within_the_poll() -> None:
+    broker = await _broker(BrokerFaults(drop=0.5, seed=5))
+    handled: list[str] = []
+    async with Consumer(
+        broker, "g", "payments", lambda e: handled.append(e.payment_id), batch_size=4
+    ) as consumer:
+        report = await consumer.run()
+    assert broker.trace.select("dropped")  # responses were lost ...
+    assert (report.handled, report.stopped_because) == (40, "idle")  # ... and asked for again

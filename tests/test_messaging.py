@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import pytest
 
 from eda_lib import (
+    BrokerUnavailable,
     CommitFailed,
     Consumer,
     Event,
@@ -21,6 +25,7 @@ from eda_lib import (
 )
 from eda_lib.brokers import partition_for_key
 from eda_lib.messaging import ConsumerBusy, ConsumerNotRunning
+from eda_lib.messaging.handlers import event_classes
 from tests.contract import payment
 
 
@@ -136,7 +141,7 @@ def test_handlers_that_cannot_be_dispatched_are_refused(broker: InMemoryBroker) 
         Consumer(broker, "g", "payments", [ship, pack])
     with pytest.raises(HandlerError, match=r"'event: int'.*not an event class"):
         Consumer(broker, "g", "payments", count)
-    with pytest.raises(HandlerError, match="2 required arguments"):
+    with pytest.raises(HandlerError, match="requires 2 arguments"):
         Consumer(broker, "g", "payments", two)
     with pytest.raises(HandlerError, match="not by a mapping"):
         Consumer(broker, "g", "payments", {PaymentSuccessful: ship})  # type: ignore[arg-type]
@@ -450,3 +455,76 @@ async def test_at_most_once_skips_a_record_whose_early_commit_was_refused(
     ) as next_owner:
         await next_owner.run()
     assert handled == ["pay-0", "pay-1", "pay-2"]  # each exactly once
+
+
+async def test_an_event_left_unfinished_by_a_loop_comes_again(broker: InMemoryBroker) -> None:
+    await Producer(broker).send_all("payments", [payment(i, order="one") for i in range(4)])
+    handled: list[str] = []
+    async with Consumer(broker, "g", "payments", name="m") as consumer:
+        with pytest.raises(ValueError, match="pay-1"):
+            async for event in consumer.events():
+                if event.payment_id == "pay-1":
+                    raise ValueError(f"{event.payment_id} failed in the loop body")
+                handled.append(event.payment_id)
+        async for event in consumer.events():  # the same consumer, a new loop
+            handled.append(event.payment_id)
+    assert handled == ["pay-0", "pay-1", "pay-2", "pay-3"]  # pay-1 came again, nothing lost
+    assert (await broker.describe()).group("g").total_lag == 0
+
+
+async def test_a_consumer_leaves_its_group_even_if_its_last_commit_fails(
+    broker: InMemoryBroker,
+) -> None:
+    await Producer(broker).send_all("payments", [payment(i, order="one") for i in range(2)])
+    consumer = Consumer(broker, "g", "payments", name="m", commit="batch")
+
+    async def broker_down(*args: object, **kwargs: object) -> None:
+        raise BrokerUnavailable("the broker is down")
+
+    with pytest.raises(BrokerUnavailable):
+        async with consumer:
+            async for event in consumer.events():
+                if event.payment_id == "pay-1":  # pay-0 is done and waits for its batch commit
+                    broker.commit = broker_down  # type: ignore[method-assign]
+                    break
+    assert not consumer.running
+    assert (await broker.describe()).group("g").members == {}
+
+
+def test_handlers_are_read_from_what_python_resolves(broker: InMemoryBroker) -> None:
+    def ship(event: PaymentSuccessful, warehouse: str) -> None: ...
+
+    def anything(event: Any) -> None: ...
+
+    def tagged(event: Annotated[PaymentFailed, "poison"]) -> None: ...
+
+    def needs_a_database(event: PaymentSuccessful, *, db: object) -> None: ...
+
+    assert event_classes(functools.partial(ship, warehouse="north")) == (PaymentSuccessful,)
+    assert event_classes(anything) == (Event,)
+    assert event_classes(tagged) == (PaymentFailed,)
+    with pytest.raises(HandlerError, match=r"requires 2 arguments.*functools\.partial"):
+        Consumer(broker, "g", "payments", needs_a_database)
+
+
+async def test_a_subclass_of_the_broker_may_override_commit() -> None:
+    class CountingBroker(InMemoryBroker):
+        commits = 0
+
+        async def commit(
+            self,
+            group: str,
+            member: str,
+            offsets: Mapping[TopicPartition, int],
+            *,
+            generation: int | None = None,
+        ) -> None:
+            self.commits += 1
+            await super().commit(group, member, offsets, generation=generation)
+
+    broker = CountingBroker()
+    await broker.create_topic("payments")
+    await Producer(broker).send("payments", payment(1))
+    async with Consumer(broker, "g", "payments", lambda e: None) as consumer:
+        await consumer.run()
+    assert broker.commits == 1

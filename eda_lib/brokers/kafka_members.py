@@ -13,6 +13,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from eda_lib.brokers.base import (
     BrokerError,
+    BrokerUnavailable,
     CommitFailed,
     DuplicateMember,
     NotOwner,
@@ -180,7 +181,15 @@ class KafkaMembers:
     async def poll(self, group: str, member: str, max_records: int, timeout: float) -> list[Record]:
         check_poll(max_records)
         consumer = self.get(group, member).consumer
-        fetched = await consumer.getmany(timeout_ms=int(timeout * 1000), max_records=max_records)
+        try:
+            fetched = await consumer.getmany(
+                timeout_ms=int(timeout * 1000), max_records=max_records
+            )
+        except KafkaError as error:
+            raise BrokerUnavailable(
+                f"{member} could not fetch from Kafka ({type(error).__name__}: {error}). "
+                "Fix: retry later; nothing was lost"
+            ) from error
         return [
             to_record(r)
             for tp in sorted(fetched, key=lambda tp: (tp.topic, tp.partition))
@@ -205,6 +214,12 @@ class KafkaMembers:
             raise CommitFailed(
                 f"Kafka refused {member}'s commit in group '{group}': {error}"
             ) from None
+        except KafkaError as error:
+            raise BrokerUnavailable(
+                f"Kafka did not take {member}'s commit in group '{group}' "
+                f"({type(error).__name__}: {error}). Fix: retry later; until then the records "
+                "after the last commit will be delivered again"
+            ) from error
 
     def pop_all(self) -> list[AIOKafkaConsumer]:
         """Forget every member; returns their clients for the caller to stop."""

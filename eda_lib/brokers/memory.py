@@ -33,6 +33,9 @@ from eda_lib.codecs import Codec, Headers, StructuredJson
 from eda_lib.faults import BrokerFaults
 from eda_lib.trace import Trace
 
+FETCH_ATTEMPTS = 5
+"""How often a member asks again within one poll when the fault plan loses its fetch response."""
+
 
 class InMemoryBroker:
     """The embedded default broker. Same protocol as the Kafka one; see `Broker`."""
@@ -49,16 +52,20 @@ class InMemoryBroker:
         faults: BrokerFaults | None = None,
     ) -> None:
         self.clock: Clock = clock or clocks.default_clock()
-        # Records are stamped to the millisecond, as on Kafka (cheaply, on the system clock).
+        # On the system clock, records are stamped to the millisecond, as Kafka stamps them: an
+        # aware datetime is slow to make, and thousands of records share each millisecond.
         self._stamp = self.clock.now_ms if isinstance(self.clock, SystemClock) else self.clock.now
         self.trace = Trace(self.clock, enabled=trace)
         self.codec: Codec = StructuredJson()
         self.faults = faults  # what this broker does wrong (lesson 12); None: nothing
         self._logs = Logs(self.trace, random.Random(seed))
         self._groups = Groups(self._logs, self.trace)
-        # Asked once per event a consumer handles: answered without a call in between.
-        self.generation = self._groups.generation  # type: ignore[method-assign]
-        self.commit = self._groups.commit  # type: ignore[method-assign]
+        # Asked once per event a consumer handles: answered without a call in between (unless
+        # a subclass has its own).
+        if type(self).generation is InMemoryBroker.generation:
+            self.generation = self._groups.generation  # type: ignore[method-assign]
+        if type(self).commit is InMemoryBroker.commit:
+            self.commit = self._groups.commit  # type: ignore[method-assign]
         self._arrival = asyncio.Event()
         self._waiting = 0
 
@@ -175,13 +182,18 @@ class InMemoryBroker:
         return batch
 
     def _fetch(self, group: str, member: str, max_records: int) -> list[Record]:
-        """One fetch request and its response. A faulty network may lose the response: the
-        member's positions then stay put, so its next poll asks for the same records again,
-        as a Kafka client does when a fetch times out."""
+        """One fetch and its response. A faulty network may lose the response: the member's
+        positions then stay put and it asks again, as a Kafka client does when a fetch times
+        out; after `FETCH_ATTEMPTS` lost responses in a row, this poll comes back empty."""
         faults = self.faults
         batch = self._groups.take(group, member, max_records)
-        if faults is not None and batch and faults.lost(batch, self.trace, group, member):
-            return []
+        if faults is not None and batch:
+            attempts = 1
+            while faults.lost(batch, self.trace, group, member):
+                if attempts == FETCH_ATTEMPTS:
+                    return []
+                attempts += 1
+                batch = self._groups.take(group, member, max_records)
         self._groups.advance(group, member)
         if faults is not None:
             batch = faults.disturb(batch, self.trace, group, member)

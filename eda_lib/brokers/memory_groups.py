@@ -187,7 +187,7 @@ class Groups:
         for tp, offset in offsets.items():
             owned = since.get(tp)
             if owned is None or (generation is not None and owned > generation):
-                refuse_stale_commit(since, offsets, generation, group, member)
+                refuse_stale_commit(since, offsets, generation, group, member)  # raises
             # Up to where the member has fetched is in the log; beyond that, ask the log.
             if not 0 <= offset <= (positions.get(tp) or 0):
                 end = self.logs.end(tp.topic, tp.partition)

@@ -23,7 +23,10 @@ CommitMode = Literal["each", "batch", "before"]
 
 
 class CommitStrategy:
-    """Commits one record at a time, right away; subclasses choose when."""
+    """When to commit: the consumer calls `arrived` before a record's handler runs, `done`
+    after it, and `flush` before it polls again and when it stops. This base commits nothing;
+    `CommitEach` makes `done` commit the record, `CommitBefore` makes `arrived` do it, and
+    `CommitBatch` keeps the last offset per partition for `flush`."""
 
     mode: CommitMode
     early = False  # commits when a record arrives, before its handler runs

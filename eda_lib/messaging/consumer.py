@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from eda_lib.brokers.base import Broker, BrokerError, Record, StartFrom, TopicPartition
-from eda_lib.brokers.base import UnknownMember as _Gone
+from eda_lib.brokers.base import (
+    Broker,
+    BrokerError,
+    Record,
+    StartFrom,
+    TopicPartition,
+    UnknownMember,
+)
 from eda_lib.events import Event
 from eda_lib.faults import ConsumerFaults
 from eda_lib.messaging.commits import CommitMode, commit_strategy
@@ -99,6 +105,8 @@ class Consumer:
         self.faults = faults
         self.running = False
         self._busy = False
+        # The event an `events()` loop has in hand: finished when that loop asks for the next.
+        self._in_hand: tuple[_EventStream, Record, Event] | None = None
         membership = Membership(broker, group, self.name)
         inbox = Inbox(membership)
         rng = (retry or RetryPolicy()).rng(f"{group}/{self.name}")
@@ -180,9 +188,12 @@ class Consumer:
         if self.running:
             self._pipeline.stopping = True
             self._pipeline.inbox.clear()
-            await self._pipeline.commits.flush()
-            await self.broker.leave(self.group, self.name)
-            self.running = False
+            self._in_hand = None
+            try:
+                await self._pipeline.commits.flush()
+            finally:  # even if the broker refused the commit: never stay in the group
+                await self.broker.leave(self.group, self.name)
+                self.running = False
 
     async def assignment(self) -> tuple[TopicPartition, ...]:
         return await self.broker.assignment(self.group, self.name)
@@ -216,6 +227,7 @@ class Consumer:
         p = self._processor
         before = (p.handled, p.ignored, self.dead_lettered)
         with self._exclusive():
+            await self._take_back(None)
             reason = await self._loop(run)
             await self._pipeline.commits.flush()
         return RunReport(
@@ -233,10 +245,22 @@ class Consumer:
         timeout: float | None = None,
         until_idle: bool | None = None,
     ) -> AsyncIterator[Event]:
-        """The events, one by one, bounded as `run` is. Each is committed when the loop asks
-        for the next one: leave the loop early (or let it raise) and the event in hand is not
-        committed, so it comes again, to this group."""
+        """The events, one by one, bounded as `run` is; the loop's body is the handler. An event
+        counts as handled when the loop asks for the next one, and is then committed as the
+        `commit` mode says (at once with "each", at the next poll with "batch"; with "before",
+        it was committed on arrival). Leave the loop early, or let it raise, and the event in
+        hand is not handled: it comes again, to this consumer's next run or loop, or to the
+        partition's next owner ("before" excepted: at most once means it is gone)."""
         return _EventStream(self, self._plan(max_events, timeout, until_idle))
+
+    async def _take_back(self, stream: _EventStream | None) -> None:
+        """An `events()` loop other than `stream` left an event unfinished: read it again."""
+        if self._in_hand is None or self._in_hand[0] is stream:
+            return
+        _, record, _ = self._in_hand
+        self._in_hand = None
+        if not self._pipeline.commits.early:
+            await self.seek(TopicPartition(record.topic, record.partition), record.offset)
 
     def _plan(self, max_events: int | None, timeout: float | None, idle: bool | None) -> Limits:
         if not self.running:
@@ -266,11 +290,12 @@ class Consumer:
 
     async def _crash(self, record: Record, why: str) -> None:
         self._pipeline.crashed(record, why)
+        self._in_hand = None
         await self._leave_after_crash()
 
     async def _leave_after_crash(self) -> None:
         if self.running:
-            with contextlib.suppress(_Gone):
+            with contextlib.suppress(UnknownMember):  # already out of the group
                 await self.broker.leave(self.group, self.name)
             self.running = False
 
@@ -281,7 +306,6 @@ class _EventStream:
     def __init__(self, consumer: Consumer, run: Limits) -> None:
         self.consumer = consumer
         self.run = run
-        self.held: tuple[Record, Event] | None = None
         self.stopped_because: StopReason | None = None
 
     def __aiter__(self) -> Self:
@@ -290,8 +314,10 @@ class _EventStream:
     async def __anext__(self) -> Event:
         consumer, pipeline = self.consumer, self.consumer._pipeline
         with consumer._exclusive():
-            if self.held is not None:
-                (record, event), self.held = self.held, None
+            await consumer._take_back(self)
+            if consumer._in_hand is not None:  # the body finished with it: handled
+                _, record, event = consumer._in_hand
+                consumer._in_hand = None
                 pipeline.processor.applied(record, event)
                 try:
                     await pipeline.finish(record, event)
@@ -301,14 +327,14 @@ class _EventStream:
             while self.stopped_because is None:
                 found = await pipeline.next(self.run)
                 if isinstance(found, str):
-                    await pipeline.commits.flush()
                     self.stopped_because = found
                     break
                 wanted = await self._event(found)
                 if wanted is not None:
                     self.run.processed += 1
-                    self.held = (found, wanted)
+                    consumer._in_hand = (self, found, wanted)
                     return wanted
+            await pipeline.commits.flush()
             raise StopAsyncIteration
 
     async def _event(self, record: Record) -> Event | None:

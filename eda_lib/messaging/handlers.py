@@ -37,25 +37,31 @@ def event_classes(handler: Handler) -> tuple[type[Event], ...]:
     """The event classes `handler` takes, from the annotation of its event parameter."""
     name = _describe(handler)
     try:
-        signature = inspect.signature(handler)
+        # eval_str: annotations written as strings (`from __future__ import annotations`) are
+        # resolved where the handler was defined, partials and bound methods included.
+        signature = inspect.signature(handler, eval_str=True)
+    except (NameError, SyntaxError) as error:
+        raise HandlerError(
+            f"an annotation of {name} cannot be resolved ({error}). Fix: define the event "
+            "class before the handler, or import it where the handler is"
+        ) from None
     except (TypeError, ValueError):
         raise HandlerError(f"{name} is not a function a consumer can call with an event") from None
-    required = [
-        p
-        for p in signature.parameters.values()
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    if len(required) != 1:
+    parameters = signature.parameters.values()
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    required = [p for p in parameters if p.default is p.empty and p.kind in positional]
+    keyword_only = [p.name for p in parameters if p.default is p.empty and p.kind is p.KEYWORD_ONLY]
+    if len(required) != 1 or keyword_only:
         raise HandlerError(
-            f"{name} takes {len(required)} required arguments; a handler takes one, the event. "
-            "Fix: `def handle(event: PaymentSuccessful) -> None: ...`"
+            f"{name} requires {len(required) + len(keyword_only)} arguments; a handler takes "
+            "one, the event. Fix: `def handle(event: PaymentSuccessful) -> None: ...` (give "
+            "anything else a default, or bind it first with functools.partial)"
         )
-    parameter = required[0]
-    if parameter.annotation in (parameter.empty, Any, object, "Any", "object"):
+    annotation = required[0].annotation
+    if typing.get_origin(annotation) is typing.Annotated:  # Annotated[PaymentSuccessful, ...]
+        annotation = typing.get_args(annotation)[0]
+    if annotation in (inspect.Parameter.empty, Any, object):
         return (Event,)
-    annotation = parameter.annotation
-    if isinstance(annotation, str):  # postponed (`from __future__ import annotations`)
-        annotation = _resolve(handler, name, parameter.name)
     members = (
         typing.get_args(annotation)
         if typing.get_origin(annotation) in (typing.Union, types.UnionType)
@@ -64,22 +70,11 @@ def event_classes(handler: Handler) -> tuple[type[Event], ...]:
     for member in members:
         if not (isinstance(member, type) and issubclass(member, Event)):
             raise HandlerError(
-                f"{name} takes '{parameter.name}: {getattr(member, '__name__', member)}', which "
-                "is not an event class. Fix: annotate it with the eda_lib Event subclass it "
-                "handles (e.g. PaymentSuccessful), or with Event to take every event"
+                f"{name} takes '{required[0].name}: {getattr(member, '__name__', member)}', "
+                "which is not an event class. Fix: annotate it with the eda_lib Event subclass "
+                "it handles (e.g. PaymentSuccessful), or with Event to take every event"
             )
     return tuple(members)
-
-
-def _resolve(handler: Handler, name: str, parameter: str) -> Any:
-    target = handler if inspect.isroutine(handler) else type(handler).__call__
-    try:
-        return typing.get_type_hints(target).get(parameter, Event)
-    except Exception as error:
-        raise HandlerError(
-            f"the annotation of {name}'s '{parameter}' cannot be resolved ({error}). Fix: "
-            "define the event class before the handler, or import it where the handler is"
-        ) from None
 
 
 class Handlers(dict[type[Event], Handler | None]):

@@ -152,12 +152,13 @@ class Pipeline:
             raise ConsumerCrash("crashed right after committing")
 
     async def read_again(self, record: Record) -> None:
-        """The broker would not take a record into the dead-letter topic: read it again later
-        rather than lose it."""
+        """Read `record` (and what follows it in its partition) again at the next poll, rather
+        than lose it: the broker would not take it into the dead-letter topic. What is held from
+        other partitions stays held, for the next run."""
         m = self.inbox.membership
         tp = TopicPartition(record.topic, record.partition)
         await m.broker.seek(m.group, m.name, tp, record.offset)
-        self.inbox.pending.clear()
+        self.inbox.forget(tp)
         self.inbox.offsets.expect(tp, record.offset)
 
     def crashed(self, record: Record, why: str) -> None:

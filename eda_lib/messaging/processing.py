@@ -19,8 +19,10 @@ from eda_lib.resilience import ProcessedEvents, RetryPolicy, wait
 
 
 class ConsumerCrash(Exception):
-    """Raise from a handler to simulate the consumer process dying at that point: it leaves its
-    group at once, commits nothing more, and `run` returns with `stopped_because="crashed"`."""
+    """Raise from a handler given to `Consumer.run` to simulate the consumer process dying at
+    that point: it leaves its group at once, commits nothing more, and `run` returns with
+    `stopped_because="crashed"`. (Raised in the body of an `events()` loop, it simply ends the
+    loop, as any exception does: leave the group with `stop()` or the `async with` block.)"""
 
 
 class Outcome(enum.Enum):

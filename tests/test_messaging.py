@@ -528,3 +528,27 @@ async def test_a_subclass_of_the_broker_may_override_commit() -> None:
     async with Consumer(broker, "g", "payments", lambda e: None) as consumer:
         await consumer.run()
     assert broker.commits == 1
+
+
+async def test_run_and_an_events_loop_leave_the_same_trace(broker: InMemoryBroker) -> None:
+    # The poll loop is written out twice (run's hot path and events()); they must not drift.
+    producer = Producer(broker)
+    await producer.send_all("payments", [payment(i, order="one") for i in range(3)])
+    await broker.produce("payments", b"not an event", key=b"one")
+    await producer.send("payments", payment(3, order="one"))
+
+    def hops(group: str) -> list[tuple[str, int, int]]:
+        kinds = ("delivered", "handled", "committed", "failed", "dead_lettered")
+        return [
+            (h.kind, h.partition, h.offset)
+            for h in broker.trace.select(group=group)
+            if h.kind in kinds
+        ]
+
+    async with Consumer(broker, "by-run", "payments", lambda e: None) as consumer:
+        await consumer.run()
+    async with Consumer(broker, "by-loop", "payments") as consumer:
+        async for _ in consumer.events():
+            pass
+    # 5 delivered, 4 handled, 1 failed and dead-lettered, 5 committed
+    assert hops("by-run") == hops("by-loop") and len(hops("by-run")) == 16

@@ -117,9 +117,9 @@ def test_clicking_the_failure_lab_changes_counters_and_picture(jupyterlab: str) 
                 arg=before[1],
                 timeout=60_000,
             )
-            page.wait_for_function(
+            page.wait_for_function(  # after the ten steps: three live groups handled 10 each
                 "() => [...document.querySelectorAll('.widget-html-content')]"
-                ".some(e => e.innerText.includes('10\\nproduced'))",
+                ".some(e => e.innerText.includes('30\\nhandled'))",
                 timeout=60_000,
             )
             after = (counters.inner_text(), picture.get_attribute("src"))

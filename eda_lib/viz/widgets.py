@@ -207,9 +207,10 @@ class FailureLabWidget:
             f"<td style='padding:2px 10px'><b>{value}</b><br>{name.replace('_', ' ')}</td>"
             for name, value in vars(counters).items()
         )
-        self.counters.value = f"<table><tr>{cells}</tr></table>"
         await self._drawing.draw(self.lab)
+        # Picture first: whoever sees the new counters sees the picture of the same moment.
         self.picture.value = self._drawing.png()
+        self.counters.value = f"<table><tr>{cells}</tr></table>"
 
     def _ipython_display_(self) -> None:
         show(self.view)

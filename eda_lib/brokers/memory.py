@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Self
 
 from eda_lib import clock as clocks
@@ -72,12 +71,7 @@ class InMemoryBroker:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:  # on an error too: never linger
         await self.close()
 
     # --- topics -------------------------------------------------------------------------

@@ -41,6 +41,15 @@ from eda_lib.messaging import (
     Producer,
     RunReport,
 )
+from eda_lib.store import (
+    ConcurrencyError,
+    EventStore,
+    InMemoryEventStore,
+    SQLiteEventStore,
+    StoredEvent,
+    StoreError,
+    Subscription,
+)
 from eda_lib.trace import Hop, Trace
 
 __all__ = [
@@ -51,16 +60,19 @@ __all__ = [
     "BrokerState",
     "BrokerUnavailable",
     "CommitFailed",
+    "ConcurrencyError",
     "Consumer",
     "ConsumerCrash",
     "ConsumerFaults",
     "CrashOnce",
     "DeliveryReport",
     "Event",
+    "EventStore",
     "Handler",
     "HandlerError",
     "Hop",
     "InMemoryBroker",
+    "InMemoryEventStore",
     "InvalidEvent",
     "OrderApproved",
     "OrderCancelled",
@@ -71,6 +83,10 @@ __all__ = [
     "Record",
     "Retention",
     "RunReport",
+    "SQLiteEventStore",
+    "StoreError",
+    "StoredEvent",
+    "Subscription",
     "TopicPartition",
     "Trace",
     "UnknownGroup",

@@ -1,6 +1,14 @@
-"""The course's example domains: payments (lessons 1.1 and 5) and orders (chapter 4)."""
+"""The course's example domains: payments (lessons 1.1 and 5), orders (chapter 4; lessons 09 and
+10) and a bank account (lesson 05)."""
 
-from eda_lib.domain.orders import OrderApproved, OrderCancelled, OrderCreated
+from eda_lib.domain.accounts import (
+    AccountClosed,
+    AccountOpened,
+    BankAccount,
+    MoneyDeposited,
+    MoneyWithdrawn,
+)
+from eda_lib.domain.orders import Order, OrderApproved, OrderCancelled, OrderCreated
 from eda_lib.domain.payments import (
     PaymentFailed,
     PaymentSuccessful,
@@ -9,6 +17,12 @@ from eda_lib.domain.payments import (
 )
 
 __all__ = [
+    "AccountClosed",
+    "AccountOpened",
+    "BankAccount",
+    "MoneyDeposited",
+    "MoneyWithdrawn",
+    "Order",
     "OrderApproved",
     "OrderCancelled",
     "OrderCreated",

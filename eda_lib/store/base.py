@@ -109,9 +109,7 @@ def check_append(stream_id: Any, events: Any, expected_version: Any) -> tuple[Ev
     check_stream_id(stream_id)
     check_whole(expected_version, "expected_version", least=0)
     if isinstance(events, Event):
-        raise NotAnEvent(
-            "append takes a sequence of events, got a single event. Fix: pass [event]"
-        )
+        raise NotAnEvent("append takes a sequence of events, got a single event. Fix: pass [event]")
     batch = tuple(events)
     if not batch:
         raise EmptyAppend(

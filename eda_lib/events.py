@@ -233,6 +233,11 @@ def registered_types() -> dict[str, type[Event]]:
     return dict(_REGISTRY)
 
 
+def is_registered(event_type: str) -> bool:
+    """Whether a class for `event_type` is defined, so that events of it can be read back."""
+    return event_type in _REGISTRY
+
+
 def event_class(event_type: str) -> type[Event]:
     try:
         return _REGISTRY[event_type]

@@ -25,6 +25,8 @@ def test_environment_yml_matches_pyproject() -> None:
         pip_deps.update(_requirement(r) for r in extra)
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda_deps = dict(_requirement(d) for d in environment["dependencies"] if isinstance(d, str))
+    from_pypi = [d["pip"] for d in environment["dependencies"] if isinstance(d, dict)]
+    conda_deps.update(_requirement(r) for r in from_pypi[0] if not r.startswith("-e"))
     assert {"openjdk", "maven"} <= conda_deps.keys()
     conda_deps = {k: v for k, v in conda_deps.items() if k not in CONDA_ONLY}
     assert conda_deps == pip_deps

@@ -8,11 +8,15 @@ from eda_lib.sourcing.aggregate import (
     StateChangedOutsideEvent,
     UnexpectedEvent,
 )
+from eda_lib.sourcing.outbox import Outbox, OutboxCrash, OutboxReport
 from eda_lib.sourcing.repository import AggregateNotFound, Repository
 
 __all__ = [
     "Aggregate",
     "AggregateNotFound",
+    "Outbox",
+    "OutboxCrash",
+    "OutboxReport",
     "Repository",
     "RuleBroken",
     "StateChangedOutsideEvent",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
-from eda_lib.events import Event, InvalidEvent
+from eda_lib.events import Event, InvalidEvent, is_registered
 
 
 class StoreError(Exception):
@@ -54,13 +54,20 @@ class NotAStore(StoreError):
 
 
 class UnknownEventType(StoreError):
-    """A stored event names a type that no loaded class defines."""
+    """An event whose type no loaded class defines: it could be stored but never read back."""
 
-    def __init__(self, position: int, error: InvalidEvent) -> None:
-        self.position = position
-        super().__init__(
+    @classmethod
+    def on_read(cls, position: int, error: InvalidEvent) -> UnknownEventType:
+        return cls(
             f"the event at position {position} cannot be read: {error.detail}. Fix: import the "
             "module that defines that event class before reading (or define the class again)"
+        )
+
+    @classmethod
+    def on_append(cls, event: Event) -> UnknownEventType:
+        return cls(
+            f"{type(event).__name__} is not a registered event type, so it could never be read "
+            "back. Fix: store only public event classes (names without a leading underscore)"
         )
 
 
@@ -122,6 +129,8 @@ def check_append(stream_id: Any, events: Any, expected_version: Any) -> tuple[Ev
                 f"append takes eda_lib events, got {event!r} of type {type(event).__name__}. "
                 "Fix: define the event as a subclass of eda_lib.Event"
             )
+        if not is_registered(event.event_type):
+            raise UnknownEventType.on_append(event)
     return batch
 
 

@@ -65,7 +65,7 @@ def _stored(row: tuple[str, int, int, str]) -> StoredEvent:
         event = from_cloudevent(from_json(data))
     except InvalidEvent as error:
         if error.problem == "unknown_type":
-            raise UnknownEventType(position, error) from None
+            raise UnknownEventType.on_read(position, error) from None
         raise
     return StoredEvent(stream_id, version, position, event)
 

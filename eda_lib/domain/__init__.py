@@ -8,6 +8,14 @@ from eda_lib.domain.accounts import (
     MoneyDeposited,
     MoneyWithdrawn,
 )
+from eda_lib.domain.order_commands import (
+    ApproveOrder,
+    CancelOrder,
+    OrderHandlers,
+    PlaceOrder,
+    order_bus,
+)
+from eda_lib.domain.order_views import OrderRow, OrderSummaries, SQLiteOrderSummaries
 from eda_lib.domain.orders import Order, OrderApproved, OrderCancelled, OrderCreated
 from eda_lib.domain.payments import (
     PaymentFailed,
@@ -19,15 +27,23 @@ from eda_lib.domain.payments import (
 __all__ = [
     "AccountClosed",
     "AccountOpened",
+    "ApproveOrder",
     "BankAccount",
+    "CancelOrder",
     "MoneyDeposited",
     "MoneyWithdrawn",
     "Order",
     "OrderApproved",
     "OrderCancelled",
     "OrderCreated",
+    "OrderHandlers",
+    "OrderRow",
+    "OrderSummaries",
     "PaymentFailed",
     "PaymentSuccessful",
     "PaymentUpdated",
+    "PlaceOrder",
+    "SQLiteOrderSummaries",
     "format_money",
+    "order_bus",
 ]

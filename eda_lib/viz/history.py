@@ -1,0 +1,193 @@
+"""Pictures of event-sourced history (lessons 05, 09 and 10): the store's log as a strip of
+events per stream, a moment of time travel (the log up to a position, the aggregates and the
+read model then), the read model's lag behind the store, and where the keying pitfall puts each
+order's events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from eda_lib.cqrs.timetravel import Moment
+from eda_lib.labs.consistency import ConsistencyRun
+from eda_lib.labs.keying import KeyingTrial
+from eda_lib.store.base import StoredEvent
+
+_PALETTE = ("#4c72b0", "#55a868", "#c44e52", "#8172b2", "#dd8452", "#937860", "#da8bc3")
+
+
+def _colours(history: Sequence[StoredEvent]) -> dict[str, str]:
+    types = list(dict.fromkeys(s.event.event_type for s in history))
+    return {t: _PALETTE[i % len(_PALETTE)] for i, t in enumerate(types)}
+
+
+def _strip(ax: Axes, history: Sequence[StoredEvent], upto: int | None = None) -> None:
+    streams = list(dict.fromkeys(s.stream_id for s in history))
+    rows = {stream: i for i, stream in enumerate(reversed(streams))}
+    colours = _colours(history)
+    for stored in history:
+        future = upto is not None and stored.position > upto
+        ax.scatter(
+            stored.position,
+            rows[stored.stream_id],
+            s=140,
+            color="#dddddd" if future else colours[stored.event.event_type],
+            edgecolor="#999999" if future else "black",
+            lw=0.6,
+            zorder=3,
+        )
+        ax.annotate(
+            f"v{stored.version}",
+            (stored.position, rows[stored.stream_id]),
+            ha="center",
+            va="center",
+            fontsize=6,
+            color="#999999" if future else "white",
+            zorder=4,
+        )
+    ax.set_yticks(range(len(streams)), list(reversed(streams)), fontsize=8)
+    ax.set_xlim(0.3, max((s.position for s in history), default=1) + 0.7)
+    ax.set_ylim(-0.7, len(streams) - 0.3)
+    ax.set_xlabel("global position", fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.grid(axis="x", alpha=0.2)
+    for event_type, colour in colours.items():
+        ax.scatter([], [], s=60, color=colour, edgecolor="black", lw=0.6, label=event_type)
+    ax.legend(
+        fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.3),
+        ncol=max(len(colours), 1),
+        frameon=False,
+    )
+
+
+def draw_log(history: Sequence[StoredEvent], *, title: str = "") -> Figure:
+    """The store's log: one row per stream, one dot per event at its global position, labelled
+    with its version in the stream."""
+    streams = len({s.stream_id for s in history})
+    figure = Figure(figsize=(9, 1.3 + 0.42 * max(streams, 1)), dpi=100)
+    ax = figure.add_subplot()
+    _strip(ax, history)
+    ax.set_title(title or f"{len(history)} events in {streams} streams", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def _table(ax: Axes, rows: list[dict[str, Any]], title: str) -> None:
+    ax.axis("off")
+    ax.set_title(title, fontsize=9, loc="left")
+    if not rows:
+        ax.text(0.0, 0.9, "(nothing yet)", fontsize=8, color="#777777", transform=ax.transAxes)
+        return
+    columns = list(rows[0])
+    cells = [[str(row[c]) for c in columns] for row in rows]
+    table = ax.table(cellText=cells, colLabels=columns, loc="upper left", cellLoc="left")
+    table.auto_set_font_size(False)
+    table.set_fontsize(7.5)
+    table.auto_set_column_width(list(range(len(columns))))
+    table.scale(1.0, 1.15)
+
+
+def draw_moment(moment: Moment[Any, Any], history: Sequence[StoredEvent]) -> Figure:
+    """Time travel: the log with everything after `moment.position` greyed out, and below it
+    the aggregates and the read model as they were at that position."""
+    figure = Figure(figsize=(10, 5.0), dpi=90)
+    grid = figure.add_gridspec(
+        2, 2, height_ratios=(1.1, 1.0), hspace=0.75, wspace=0.1, left=0.09, right=0.98, top=0.93
+    )
+    strip = figure.add_subplot(grid[0, :])
+    _strip(strip, history, upto=moment.position)
+    strip.axvline(moment.position + 0.5, color="#c44e52", lw=1.5, ls="--")
+    last = moment.event
+    happened = (
+        f" (the last: {last.event.event_type} on {last.stream_id})" if last is not None else ""
+    )
+    strip.set_title(f"position {moment.position} of {len(history)}{happened}", fontsize=10)
+    aggregates = [
+        {"id": a.id, "version": a.version, **a.state()}
+        for _, a in sorted(moment.aggregates.items())
+    ]
+    _table(figure.add_subplot(grid[1, 0]), aggregates, "aggregates (replayed from their streams)")
+    view = moment.read_model
+    _table(
+        figure.add_subplot(grid[1, 1]),
+        view.table(),
+        f"read model {view.name} (checkpoint {view.position})",
+    )
+    return figure
+
+
+def plot_lag(run: ConsistencyRun) -> Figure:
+    """The store's last position and the read model's checkpoint over time: the gap between
+    them is how far the read side is behind."""
+    figure = Figure(figsize=(8, 3.2), dpi=100)
+    ax = figure.add_subplot()
+    seconds = [s.second for s in run.samples]
+    ax.step(seconds, [s.written for s in run.samples], where="post", color="#4c72b0", lw=2)
+    ax.step(seconds, [s.read for s in run.samples], where="post", color="#55a868", lw=2)
+    ax.fill_between(
+        seconds,
+        [s.read for s in run.samples],
+        [s.written for s in run.samples],
+        step="post",
+        color="#c44e52",
+        alpha=0.25,
+    )
+    ax.plot([], [], color="#4c72b0", lw=2, label="written (store's last position)")
+    ax.plot([], [], color="#55a868", lw=2, label="read model's checkpoint")
+    ax.fill_between([], [], [], color="#c44e52", alpha=0.25, label="lag: not visible to reads yet")
+    ax.set_xlabel("simulated seconds")
+    ax.set_ylabel("events")
+    ax.set_title(
+        f"{run.orders_per_second:g} orders/s, projector every {run.projector_every_s:g} s: "
+        f"{run.stale_reads} of {run.writes} reads right after a write missed it",
+        fontsize=9,
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.2)
+    figure.tight_layout()
+    return figure
+
+
+def draw_keying(trials: Sequence[KeyingTrial]) -> Figure:
+    """For each trial, each order's events as the partitions they went to, and whether the read
+    model got the order right."""
+    figure = Figure(figsize=(4.2 * len(trials), 3.0), dpi=100)
+    for i, trial in enumerate(trials):
+        ax = figure.add_subplot(1, len(trials), i + 1)
+        orders = list(trial.truth)
+        wrong = set(trial.wrong)
+        for row, order in enumerate(orders):
+            for step, partition in enumerate(trial.partitions.get(order, ())):
+                ax.text(
+                    step,
+                    row,
+                    f"p{partition}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    bbox={"boxstyle": "round", "fc": _PALETTE[partition % len(_PALETTE)]},
+                    color="white",
+                )
+            verdict = trial.read_model.get(order, "missing")
+            ax.text(
+                2.0,
+                row,
+                f"{verdict} ({'WRONG' if order in wrong else 'right'})",
+                va="center",
+                fontsize=8,
+                color="#c44e52" if order in wrong else "#2d7a3e",
+            )
+        ax.set_yticks(range(len(orders)), orders, fontsize=8)
+        ax.set_xticks([0, 1], ["created", "then"], fontsize=8)
+        ax.set_xlim(-0.5, 3.6)
+        ax.set_ylim(len(orders) - 0.5, -0.5)
+        ax.set_title(f"keyed by {trial.key_by}: {len(wrong)} of {len(orders)} wrong", fontsize=9)
+        for side in ("top", "right", "bottom"):
+            ax.spines[side].set_visible(False)
+    figure.tight_layout()
+    return figure

@@ -1,12 +1,28 @@
-"""Small simulations a learner can poke at, in code or through a widget (lessons 02 and 12).
+"""Small simulations a learner can poke at, in code or through a widget (lessons 02, 10, 12).
 
-Each lab runs on an `InMemoryBroker` with a virtual clock, so a run prints the same numbers
-every time. Labs know nothing of pictures: `eda_lib.viz` draws them.
+The labs run on an `InMemoryBroker` or an in-memory event store with a virtual clock, so a run
+prints the same numbers every time; the keying trial runs on either broker. Labs know nothing of
+pictures: `eda_lib.viz` draws them.
 """
 
 from eda_lib.labs.backlog import BacklogLab, TickStats
+from eda_lib.labs.consistency import ConsistencyRun, LagSample, eventual_consistency
 from eda_lib.labs.failure import FailureLab, Semantics
+from eda_lib.labs.keying import KeyingTrial, keying_trial, order_history
 from eda_lib.labs.scenarios import crash_scenario
 from eda_lib.labs.scoreboard import LabCounters
 
-__all__ = ["BacklogLab", "FailureLab", "LabCounters", "Semantics", "TickStats", "crash_scenario"]
+__all__ = [
+    "BacklogLab",
+    "ConsistencyRun",
+    "FailureLab",
+    "KeyingTrial",
+    "LabCounters",
+    "LagSample",
+    "Semantics",
+    "TickStats",
+    "crash_scenario",
+    "eventual_consistency",
+    "keying_trial",
+    "order_history",
+]

@@ -2,18 +2,29 @@
 lesson widgets. Everything here reads state; nothing below `viz` imports it."""
 
 from eda_lib.viz.graphs import assignment_table, draw_timeline, draw_topology, topology
+from eda_lib.viz.history import draw_keying, draw_log, draw_moment, plot_lag
 from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog
-from eda_lib.viz.widgets import BacklogLabWidget, FailureLabWidget, TopicExplorerWidget
+from eda_lib.viz.widgets import (
+    BacklogLabWidget,
+    FailureLabWidget,
+    TimeTravelWidget,
+    TopicExplorerWidget,
+)
 
 __all__ = [
     "BacklogLabWidget",
     "FailureLabWidget",
     "LabPicture",
+    "TimeTravelWidget",
     "TopicExplorerWidget",
     "assignment_table",
+    "draw_keying",
     "draw_lab",
+    "draw_log",
+    "draw_moment",
     "draw_timeline",
     "draw_topology",
     "plot_backlog",
+    "plot_lag",
     "topology",
 ]

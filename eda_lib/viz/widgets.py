@@ -11,8 +11,10 @@ from typing import Any
 import ipywidgets as w
 
 from eda_lib.brokers.base import Broker
+from eda_lib.cqrs.timetravel import Moment, TimeTravel
 from eda_lib.explorer import explore, messages, messages_table
 from eda_lib.labs import BacklogLab, FailureLab
+from eda_lib.viz.history import draw_moment
 from eda_lib.viz.lab import LabPicture, plot_backlog, png
 
 
@@ -211,6 +213,35 @@ class FailureLabWidget:
         # Picture first: whoever sees the new counters sees the picture of the same moment.
         self.picture.value = self._drawing.png()
         self.counters.value = f"<table><tr>{cells}</tr></table>"
+
+    def _ipython_display_(self) -> None:
+        show(self.view)
+
+
+class TimeTravelWidget:
+    """A slider over the store's global positions: the picture shows the log, the aggregates
+    and the read model as they were at that position. Each move calls `TimeTravel.at`, as the
+    notebook does in code."""
+
+    def __init__(self, travel: TimeTravel[Any, Any], position: int | None = None) -> None:
+        self.travel = travel
+        last = travel.last_position()
+        self.slider = w.IntSlider(
+            value=last if position is None else position,
+            min=0,
+            max=last,
+            description="position",
+            continuous_update=False,  # redraw when the handle is let go, not at every pixel
+        )
+        self.picture = w.Image(format="png")
+        self.slider.observe(lambda change: self.show_position(change["new"]), "value")
+        self.view = w.VBox([self.slider, self.picture])
+        self.moment = self.show_position(self.slider.value)
+
+    def show_position(self, position: int) -> Moment[Any, Any]:
+        self.moment = self.travel.at(position)
+        self.picture.value = png(draw_moment(self.moment, self.travel.store.read_all()))
+        return self.moment
 
     def _ipython_display_(self) -> None:
         show(self.view)

@@ -4,10 +4,11 @@ One run, same process, fresh files in a temporary folder for every side of every
 durability on every side: journal_mode WAL, `PRAGMA synchronous = FULL` (what `SQLiteEventStore`
 sets), every save one transaction committed before it returns. `eventsourcing.sqlite` switches
 file databases to WAL but sets no `synchronous`, so its connections get SQLite's compiled
-default (FULL in Debian's build, so nothing changes here); to hold on any build, the library
-application below sets `PRAGMA synchronous = FULL` on each connection its pool opens (a wrapper
-installed from `Application.construct_factory`). The level and journal mode are read back from
-a connection of every side, printed, and must agree, or the run fails.
+default (FULL in the build here, printed as `sqlite_compiled_default_synchronous`); so that
+this holds on any build, the library application below sets `PRAGMA synchronous = FULL` on each
+connection its pool opens (a wrapper installed from `Application.construct_factory`). The
+level and journal mode are read back from a connection of every side, printed, and must agree,
+or the run fails.
 
 - Against `eventsourcing` (a dev dependency only), the same work on both sides for each of N
   accounts: create the aggregate, apply 10 commands that each record one event (open, then 9
@@ -47,7 +48,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.sqlite import SQLiteFactory
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory
 from eventsourcing.utils import Environment
 
 from eda_lib import Event, SQLiteEventStore, reproducible, serialize
@@ -115,9 +116,12 @@ class EsAccount(Aggregate):
 class EsBank(Application[UUID]):
     is_snapshotting_enabled = False
 
-    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+    datastore: SQLiteDatastore
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
         factory = super().construct_factory(env)
         assert isinstance(factory, SQLiteFactory), "PERSISTENCE_MODULE must be eventsourcing.sqlite"
+        self.datastore = factory.datastore
         pool = factory.datastore.pool
         create = pool._create_connection
 
@@ -155,9 +159,9 @@ def es_side(path: Path, plan: Plan) -> dict[str, Any]:
             ids.append(account.id)
         appended = time.perf_counter() - started
         started = time.perf_counter()
-        balances = [app.repository.get(aggregate_id).balance for aggregate_id in ids]
+        balances: list[int] = [app.repository.get(aggregate_id).balance for aggregate_id in ids]
         replayed = time.perf_counter() - started
-        with app.factory.datastore.get_connection(commit=False) as connection:  # type: ignore[attr-defined]
+        with app.datastore.get_connection(commit=False) as connection:
 
             def execute(sql: str) -> Any:
                 with connection.cursor() as cursor:
@@ -168,8 +172,13 @@ def es_side(path: Path, plan: Plan) -> dict[str, Any]:
             events = execute("SELECT count(*) FROM stored_events")[0]
     finally:
         app.close()
-    return {"append_s": appended, "replay_s": replayed, "balances": balances, "events": events,
-            **settings}
+    return {
+        "append_s": appended,
+        "replay_s": replayed,
+        "balances": balances,
+        "events": events,
+        **settings,
+    }
 
 
 # Our side.
@@ -191,8 +200,13 @@ def ours_side(path: Path, plan: Plan) -> dict[str, Any]:
         replayed = time.perf_counter() - started
         settings = pragmas(lambda sql: store._conn.execute(sql).fetchone())
         events = store.last_position()
-    return {"append_s": appended, "replay_s": replayed, "balances": balances, "events": events,
-            **settings}
+    return {
+        "append_s": appended,
+        "replay_s": replayed,
+        "balances": balances,
+        "events": events,
+        **settings,
+    }
 
 
 Batches = list[tuple[str, list[Event]]]
@@ -268,7 +282,9 @@ def main(accounts: int, rounds: int) -> dict[str, Any]:
         "store": lambda path: store_side(path, batches),
     }
     for round_ in range(rounds):  # alternate, and flip the order, so drift hits every side alike
-        order = ["es", "ours", "raw", "store"] if round_ % 2 == 0 else ["ours", "es", "store", "raw"]
+        order = (
+            ["es", "ours", "raw", "store"] if round_ % 2 == 0 else ["ours", "es", "store", "raw"]
+        )
         with tempfile.TemporaryDirectory(prefix="eda-event-store-") as folder:
             for name in order:
                 results[name].append(sides[name](Path(folder) / f"{name}.db"))
@@ -326,6 +342,6 @@ def main(accounts: int, rounds: int) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aggregates", type=int, default=2_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     print(json.dumps(main(args.aggregates, args.rounds)))

@@ -9,8 +9,7 @@ runs against both. A stream's version is the number of events in it: a new strea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
 from eda_lib.events import Event, InvalidEvent, is_registered
 
@@ -71,8 +70,7 @@ class UnknownEventType(StoreError):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):  # a tuple: one is made for every event read, so it must be cheap
     """An event as the store keeps it: which stream, its version there, its global position."""
 
     stream_id: str
@@ -81,8 +79,7 @@ class StoredEvent:
     event: Event
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """The state of a stream's aggregate after `version` events, saved to shorten replays."""
 
     stream_id: str

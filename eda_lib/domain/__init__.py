@@ -4,9 +4,11 @@
 from eda_lib.domain.accounts import (
     AccountClosed,
     AccountOpened,
+    AccountStatements,
     BankAccount,
     MoneyDeposited,
     MoneyWithdrawn,
+    Statement,
 )
 from eda_lib.domain.order_commands import (
     ApproveOrder,
@@ -27,6 +29,7 @@ from eda_lib.domain.payments import (
 __all__ = [
     "AccountClosed",
     "AccountOpened",
+    "AccountStatements",
     "ApproveOrder",
     "BankAccount",
     "CancelOrder",
@@ -44,6 +47,7 @@ __all__ = [
     "PaymentUpdated",
     "PlaceOrder",
     "SQLiteOrderSummaries",
+    "Statement",
     "format_money",
     "order_bus",
 ]

@@ -1,10 +1,12 @@
 """A bank account, event-sourced (lesson 05): its balance is never stored, only the deposits and
-withdrawals that add up to it."""
+withdrawals that add up to it; and `AccountStatements`, a read model built from the same events."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
+from eda_lib.cqrs.projections import Projection
 from eda_lib.events import CurrencyCode, Event, MinorUnits, NonEmptyStr
 from eda_lib.sourcing.aggregate import Aggregate, RuleBroken
 
@@ -94,3 +96,51 @@ class BankAccount(Aggregate):
                 self.is_open = False
             case _:
                 raise self.unexpected(event)
+
+
+@dataclass
+class Statement:
+    account_id: str
+    owner: str = "?"
+    balance: int = 0
+    deposited: int = 0
+    withdrawn: int = 0
+    transactions: int = 0
+    status: str = "open"
+
+
+class AccountStatements(Projection):
+    """A read model of accounts: the balance and the totals a statement shows, per account."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, Statement] = {}
+
+    def __repr__(self) -> str:
+        return f"AccountStatements({len(self.rows)} accounts, at position {self.position})"
+
+    def _row(self, account_id: str) -> Statement:
+        return self.rows.setdefault(account_id, Statement(account_id))
+
+    def apply(self, event: Event) -> None:
+        match event:
+            case AccountOpened():
+                self._row(event.account_id).owner = event.owner
+            case MoneyDeposited():
+                row = self._row(event.account_id)
+                row.balance += event.amount
+                row.deposited += event.amount
+                row.transactions += 1
+            case MoneyWithdrawn():
+                row = self._row(event.account_id)
+                row.balance -= event.amount
+                row.withdrawn += event.amount
+                row.transactions += 1
+            case AccountClosed():
+                self._row(event.account_id).status = "closed"
+
+    def clear(self) -> None:
+        self.rows.clear()
+
+    def table(self) -> list[dict[str, object]]:
+        return [asdict(row) for _, row in sorted(self.rows.items())]

@@ -12,6 +12,7 @@ with the truth, which a projection of the event store gives (the store has one g
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,16 +21,23 @@ from eda_lib.clock import reproducible
 from eda_lib.cqrs.projections import Projector
 from eda_lib.domain.order_commands import ApproveOrder, CancelOrder, PlaceOrder, order_bus
 from eda_lib.domain.order_views import OrderSummaries
+from eda_lib.events import Event
 from eda_lib.messaging.consumer import Consumer
 from eda_lib.messaging.producer import Producer
 from eda_lib.store.memory import InMemoryEventStore
 
 KeyBy = Literal["event_type", "order_id"]
+KeyFunction = Callable[[Event], str | None]
+_KEYS: dict[str, KeyFunction] = {
+    "event_type": lambda event: event.event_type,
+    "order_id": lambda event: event.subject,
+}
 
 
 @dataclass(frozen=True)
 class KeyingTrial:
-    key_by: KeyBy
+    key_by: str
+    """"event_type", "order_id", or the name of the key function used."""
     truth: dict[str, str]
     """Each order's status, projected from the event store in its global order."""
     read_model: dict[str, str]
@@ -61,28 +69,30 @@ def order_history(orders: int, seed: int = 0) -> InMemoryEventStore:
 
 async def keying_trial(
     broker: Broker,
-    key_by: KeyBy,
+    key_by: KeyBy | KeyFunction,
     *,
     orders: int = 6,
     partitions: int = 3,
     max_poll_records: int = 2,
     timeout_s: float = 10.0,
 ) -> KeyingTrial:
-    """Publish the orders' events keyed by `key_by` to a new topic, feed a read model from it
-    with one consumer that takes `max_poll_records` per poll, and compare with the truth."""
+    """Publish the orders' events keyed by `key_by` ("event_type", "order_id", or a function
+    from event to key) to a new topic, feed a read model from it with one consumer that takes
+    `max_poll_records` per poll, and compare with the truth."""
+    key_of = _KEYS[key_by] if isinstance(key_by, str) else key_by
+    name = key_by if isinstance(key_by, str) else getattr(key_by, "__name__", "key function")
     store = order_history(orders)
     truth = OrderSummaries()
     Projector(store, truth).catch_up()
     # A name of its own every time (not from the seeded ids): trials may share a Kafka broker.
-    topic = f"orders-by-{key_by.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+    topic = f"orders-keyed-{uuid.uuid4().hex[:8]}"
     await broker.create_topic(topic, partitions=partitions)
     try:
         producer = Producer(broker, "order-service")
         placed: dict[str, list[int]] = {}
         for stored in store.read_all():
             event = stored.event
-            key = event.event_type if key_by == "event_type" else event.subject
-            report = await producer.send(topic, event, key=key)
+            report = await producer.send(topic, event, key=key_of(event))
             placed.setdefault(event.subject or "", []).append(report.partition)
         await producer.flush()
         view = OrderSummaries()
@@ -94,7 +104,7 @@ async def keying_trial(
     finally:
         await broker.delete_topic(topic)
     return KeyingTrial(
-        key_by,
+        name,
         truth.statuses(),
         view.statuses(),
         {order: tuple(p) for order, p in placed.items()},

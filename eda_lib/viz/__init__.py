@@ -2,7 +2,7 @@
 lesson widgets. Everything here reads state; nothing below `viz` imports it."""
 
 from eda_lib.viz.graphs import assignment_table, draw_timeline, draw_topology, topology
-from eda_lib.viz.history import draw_keying, draw_log, draw_moment, plot_lag
+from eda_lib.viz.history import draw_cqrs_flow, draw_keying, draw_log, draw_moment, plot_lag
 from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog
 from eda_lib.viz.widgets import (
     BacklogLabWidget,
@@ -18,6 +18,7 @@ __all__ = [
     "TimeTravelWidget",
     "TopicExplorerWidget",
     "assignment_table",
+    "draw_cqrs_flow",
     "draw_keying",
     "draw_lab",
     "draw_log",

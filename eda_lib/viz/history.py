@@ -191,3 +191,68 @@ def draw_keying(trials: Sequence[KeyingTrial]) -> Figure:
             ax.spines[side].set_visible(False)
     figure.tight_layout()
     return figure
+
+
+_FLOW = {
+    "command": (0.0, 1.0, "#4c72b0", "command\n(a request)"),
+    "aggregate": (1.45, 1.0, "#4c72b0", "aggregate\nchecks the rules"),
+    "store": (2.9, 1.0, "#937860", "event store\n(the truth)"),
+    "projector": (4.35, 1.0, "#55a868", "projector\n(checkpoint)"),
+    "read model": (5.8, 1.0, "#55a868", "read model"),
+    "query": (5.8, 0.0, "#55a868", "query\n(an answer now)"),
+    "outbox": (2.9, 0.0, "#8172b2", "outbox"),
+    "topic": (4.35, 0.0, "#dd8452", "topic\n(other services)"),
+}
+_ARROWS = (
+    ("command", "aggregate", "load, decide"),
+    ("aggregate", "store", "append events\n(expected version)"),
+    ("store", "projector", "read in order"),
+    ("projector", "read model", "apply"),
+    ("read model", "query", ""),
+    ("store", "outbox", ""),
+    ("outbox", "topic", "publish"),
+)
+
+
+def draw_cqrs_flow(
+    *, title: str = "CQRS: the write side (blue) and the read side (green)"
+) -> Figure:
+    """The parts of an event-sourced CQRS system and which way the events flow."""
+    figure = Figure(figsize=(10, 2.8), dpi=100)
+    ax = figure.add_axes((0.0, 0.0, 1.0, 0.88))
+    ax.axis("off")
+    ax.set_xlim(-0.6, 6.4)
+    ax.set_ylim(-0.45, 1.45)
+    for x, y, colour, label in _FLOW.values():
+        ax.text(
+            x,
+            y,
+            label,
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            color="white",
+            fontweight="bold",
+            bbox={"boxstyle": "round,pad=0.45", "fc": colour, "ec": "none"},
+        )
+    for start, end, label in _ARROWS:
+        (x0, y0, *_), (x1, y1, *_) = _FLOW[start], _FLOW[end]
+        horizontal = y0 == y1
+        ax.annotate(
+            "",
+            xy=(x1 - 0.55 if horizontal else x1, y1 if horizontal else y1 + 0.28),
+            xytext=(x0 + 0.55 if horizontal else x0, y0 if horizontal else y0 - 0.28),
+            arrowprops={"arrowstyle": "-|>", "color": "#444444", "lw": 1.3},
+        )
+        if label:
+            ax.text(
+                (x0 + x1) / 2 + (0 if horizontal else 0.08),
+                (y0 + y1) / 2 + (0.3 if horizontal else 0),
+                label,
+                ha="center" if horizontal else "left",
+                va="center",
+                fontsize=7.5,
+                color="#333333",
+            )
+    figure.suptitle(title, fontsize=10)
+    return figure

@@ -1,0 +1,149 @@
+"""The checks of lessons 05, 09 and 10 pass a right answer and fail each wrong one with a hint."""
+
+from __future__ import annotations
+
+from eda_lib.cqrs import Projection
+from eda_lib.domain import BankAccount, MoneyWithdrawn, OrderApproved, OrderCreated
+from eda_lib.events import Event
+from eda_lib.exercises_history import (
+    CANCELLATIONS_BY_REASON,
+    check_biggest_withdrawal,
+    check_cancellation_query,
+    check_deposit_limit,
+    check_key_function,
+    check_retry_on_conflict,
+    check_revenue_projection,
+)
+from eda_lib.sourcing import RuleBroken
+from eda_lib.store import ConcurrencyError
+
+
+class CappedAccount(BankAccount):
+    def deposit(self, amount: int) -> None:
+        if amount > 1_000_000:
+            raise RuleBroken("too much", fix="split it")
+        super().deposit(amount)
+
+
+class Uncapped(BankAccount):
+    pass
+
+
+class CapsAfterRecording(BankAccount):
+    def deposit(self, amount: int) -> None:
+        super().deposit(amount)
+        if amount > 1_000_000:
+            raise RuleBroken("too much", fix="split it")
+
+
+def test_deposit_limit() -> None:
+    assert check_deposit_limit(CappedAccount)
+    assert "accepted" in repr(check_deposit_limit(Uncapped))
+    assert "changed the account" in repr(check_deposit_limit(CapsAfterRecording))
+    assert not check_deposit_limit(int)
+
+
+class Biggest(Projection):
+    def __init__(self) -> None:
+        super().__init__()
+        self.biggest: dict[str, int] = {}
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, MoneyWithdrawn):
+            previous = self.biggest.get(event.account_id, 0)
+            self.biggest[event.account_id] = max(previous, event.amount)
+
+    def clear(self) -> None:
+        self.biggest.clear()
+
+
+class LastNotBiggest(Biggest):
+    def apply(self, event: Event) -> None:
+        if isinstance(event, MoneyWithdrawn):
+            self.biggest[event.account_id] = event.amount
+
+
+class NeverCleared(Biggest):
+    def clear(self) -> None:
+        self.biggest["a"] = 0
+
+
+def test_biggest_withdrawal() -> None:
+    assert check_biggest_withdrawal(Biggest)
+    assert "expected" in repr(check_biggest_withdrawal(LastNotBiggest))
+    assert "rebuild" in repr(check_biggest_withdrawal(NeverCleared))
+    assert "must define apply" in repr(check_biggest_withdrawal(Projection))
+
+
+def test_retry_on_conflict() -> None:
+    def with_retry(orders, order_id):  # type: ignore[no-untyped-def]
+        for _ in range(2):
+            order = orders.load(order_id)
+            order.approve()
+            try:
+                return orders.save(order)
+            except ConcurrencyError:
+                continue
+        raise AssertionError
+
+    def without_retry(orders, order_id):  # type: ignore[no-untyped-def]
+        order = orders.load(order_id)
+        order.approve()
+        return orders.save(order)
+
+    def over_their_change(orders, order_id):  # type: ignore[no-untyped-def]
+        order = orders.load(order_id)
+        order.approve()
+        try:
+            orders.save(order)
+        except ConcurrencyError:
+            orders.store.append(
+                order.stream_id, order.pending_events, orders.store.version(order.stream_id)
+            )
+
+    assert check_retry_on_conflict(with_retry)
+    assert "escaped" in repr(check_retry_on_conflict(without_retry))
+    assert "OrderApproved', 'OrderApproved" in repr(check_retry_on_conflict(over_their_change))
+
+
+def test_cancellation_query() -> None:
+    assert check_cancellation_query(CANCELLATIONS_BY_REASON)
+    assert "refused" in repr(check_cancellation_query("SELECT nonsense FROM nowhere"))
+    assert "expected" in repr(check_cancellation_query("SELECT type, count(*) FROM events"))
+
+
+class Revenue(Projection):
+    def __init__(self) -> None:
+        super().__init__()
+        self.revenue: dict[str, int] = {}
+        self.orders: dict[str, tuple[str, int]] = {}
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, OrderCreated):
+            self.orders[event.order_id] = (event.customer_id, event.amount)
+        elif isinstance(event, OrderApproved):
+            customer, amount = self.orders[event.order_id]
+            self.revenue[customer] = self.revenue.get(customer, 0) + amount
+
+    def clear(self) -> None:
+        self.revenue.clear()
+        self.orders.clear()
+
+
+class CountsEverything(Revenue):
+    def apply(self, event: Event) -> None:
+        if isinstance(event, OrderCreated):
+            self.revenue[event.customer_id] = self.revenue.get(event.customer_id, 0) + event.amount
+
+
+def test_revenue_projection() -> None:
+    assert check_revenue_projection(Revenue)
+    assert "expected" in repr(check_revenue_projection(CountsEverything))
+
+
+async def test_key_function() -> None:
+    assert await check_key_function(lambda event: event.subject)
+    by_type = await check_key_function(lambda event: event.event_type)
+    assert "wrong for" in repr(by_type)
+    one_key = await check_key_function(lambda event: "all")
+    assert "one consumer does it all" in repr(one_key)

@@ -95,9 +95,20 @@ def _table(ax: Axes, rows: list[dict[str, Any]], title: str) -> None:
 def draw_moment(moment: Moment[Any, Any], history: Sequence[StoredEvent]) -> Figure:
     """Time travel: the log with everything after `moment.position` greyed out, and below it
     the aggregates and the read model as they were at that position."""
-    figure = Figure(figsize=(10, 5.0), dpi=90)
+    streams = len({s.stream_id for s in history})
+    rows = max(len(moment.aggregates), len(moment.read_model.table()), 1)
+    strip_height, table_height = 1.0 + 0.4 * streams, 0.5 + 0.22 * rows
+    figure = Figure(figsize=(10, 1.4 + strip_height + table_height), dpi=90)
     grid = figure.add_gridspec(
-        2, 2, height_ratios=(1.1, 1.0), hspace=0.75, wspace=0.1, left=0.09, right=0.98, top=0.93
+        2,
+        2,
+        height_ratios=(strip_height, table_height),
+        hspace=0.9,
+        wspace=0.1,
+        left=0.11,
+        right=0.98,
+        top=0.92,
+        bottom=0.02,
     )
     strip = figure.add_subplot(grid[0, :])
     _strip(strip, history, upto=moment.position)

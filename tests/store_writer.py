@@ -32,6 +32,8 @@ from eda_lib.store import ConcurrencyError, SQLiteEventStore
 
 MAX_RUN_S = 30.0  # a child the test forgot to kill stops by itself
 MAX_BATCH = 5
+PAUSE_S = 0.001  # the mean pause between two appends of the crash writer
+THINK_S = 0.001  # the mean time a race writer thinks between reading and appending
 
 
 class CrashTick(Event):
@@ -95,6 +97,7 @@ def crash(path: str, seed: int, count: int, log_path: str) -> None:
         versions = {stream: store.version(stream) for stream in streams}
         done = {stream: batches_at(seed, stream, versions[stream]) for stream in streams}
         started = False
+        pace = random.Random()  # when the child pauses; what it appends depends on SEED alone
         while time.monotonic() < deadline:
             stream = pick_stream(seed, streams, sum(done.values()))
             batch = done[stream]
@@ -108,11 +111,13 @@ def crash(path: str, seed: int, count: int, log_path: str) -> None:
             if not started:
                 print("started", flush=True)
                 started = True
+            time.sleep(pace.uniform(0, 2 * PAUSE_S))  # an application does other work too
     os.close(log)
 
 
 def race(path: str, stream: str, writer: str, attempts: int, go: str) -> None:
     outcomes: list[dict[str, object]] = []
+    rng = random.Random(writer)
     with SQLiteEventStore(path) as store:
         print("ready", flush=True)
         deadline = time.monotonic() + MAX_RUN_S
@@ -122,8 +127,20 @@ def race(path: str, stream: str, writer: str, attempts: int, go: str) -> None:
             time.sleep(0.0005)
         for attempt in range(attempts):
             seen = store.version(stream)
+            # A quarter of the attempts append at once; the others think a little first, as a
+            # command handler would. Without thinking, SQLite's busy handler (which sleeps, and
+            # longer each time) lets one writer keep the lock for a hundred appends, and the two
+            # collide only a few times in 400 attempts.
+            think = rng.uniform(0, 2 * THINK_S) if rng.random() < 0.75 else 0.0
+            if think:
+                time.sleep(think)
             event = RaceTick(writer=writer, intended=seen + 1, attempt=attempt)
-            outcome: dict[str, object] = {"attempt": attempt, "seen": seen, "id": str(event.id)}
+            outcome: dict[str, object] = {
+                "attempt": attempt,
+                "seen": seen,
+                "thought": think > 0,
+                "id": str(event.id),
+            }
             try:
                 stored = store.append(stream, [event], expected_version=seen)
             except ConcurrencyError as error:

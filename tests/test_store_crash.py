@@ -1,4 +1,5 @@
-"""The SQLite event store under real processes: killed mid-append, and raced by two writers.
+"""The SQLite event store under real processes: killed mid-append, raced by two writers, and
+created by two processes at once.
 
 The oracles do not trust the store's own bookkeeping. The crash test regenerates, from a seed,
 the exact sequence of batches its child process (tests/store_writer.py) attempts, and checks
@@ -9,8 +10,8 @@ for each of its attempts.
 
 from __future__ import annotations
 
+import itertools
 import json
-import os
 import random
 import selectors
 import signal
@@ -21,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from uuid import UUID
 
 from eda_lib.store import SQLiteEventStore, StoredEvent
 from tests.store_writer import CrashTick, RaceTick, batch_size, stream_names
@@ -101,12 +103,13 @@ def check_store(path: Path, attempts: Attempts) -> dict[str, list[StoredEvent]]:
 
     positions = [stored.position for stored in everything]
     assert all(p >= 1 for p in positions)
-    assert all(a < b for a, b in zip(positions, positions[1:], strict=False)), positions
+    assert all(a < b for a, b in itertools.pairwise(positions)), positions
     assert last_position == (positions[-1] if positions else 0)
     assert {stored.stream_id for stored in everything} <= set(streams)
     assert sum(len(events) for events in by_stream.values()) == len(everything)
+    rows = [row(stored) for stored in everything]
     for stream, events in by_stream.items():
-        assert events == [stored for stored in everything if stored.stream_id == stream]
+        assert [row(stored) for stored in events] == [r for r in rows if r[0] == stream]
 
         assert [stored.version for stored in events] == list(range(1, len(events) + 1))
         assert versions[stream] == len(events)
@@ -140,8 +143,12 @@ def check_store(path: Path, attempts: Attempts) -> dict[str, list[StoredEvent]]:
             batch += 1
         missing = [b for (s, b) in attempts.acked if s == stream and b >= batch]
         assert not missing, f"{stream}: acknowledged batches {missing} are lost"
-    assert len({stored.event.id for stored in everything}) == len(everything)
+    assert len({r[3] for r in rows}) == len(rows), "an event id occurs twice"
     return by_stream
+
+
+def row(stored: StoredEvent) -> tuple[str, int, int, UUID]:
+    return (stored.stream_id, stored.version, stored.position, stored.event.id)
 
 
 def test_sigkill_mid_append_leaves_whole_batches(tmp_path: Path) -> None:
@@ -150,7 +157,7 @@ def test_sigkill_mid_append_leaves_whole_batches(tmp_path: Path) -> None:
     path = tmp_path / "crash.db"
     rng = random.Random(SEED)
     attempts = Attempts()
-    previous: list[tuple[str, int, int, object]] = []
+    previous: list[tuple[str, int, int, UUID]] = []
     totals: list[int] = []
     mid_append = {"stored": 0, "absent": 0}
     for round_ in range(ROUNDS):
@@ -160,7 +167,7 @@ def test_sigkill_mid_append_leaves_whole_batches(tmp_path: Path) -> None:
             proc = start_writer("crash", path, SEED, STREAMS, log, stderr=stderr)
         try:
             wait_for_line(proc, "started", stderr_path)
-            time.sleep(rng.uniform(0.05, 0.6))
+            time.sleep(rng.uniform(0.05, 0.4))
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=EXIT_TIMEOUT_S)
         finally:
@@ -182,12 +189,10 @@ def test_sigkill_mid_append_leaves_whole_batches(tmp_path: Path) -> None:
             mid_append["stored" if present else "absent"] += 1
 
         # What one round found is never changed or lost by the next.
-        current = [
-            (stored.stream_id, stored.version, stored.position, stored.event.id)
-            for events in by_stream.values()
-            for stored in events
-        ]
-        current.sort(key=lambda row: row[2])
+        current = sorted(
+            (row(stored) for events in by_stream.values() for stored in events),
+            key=lambda r: r[2],
+        )
         assert current[: len(previous)] == previous, f"round {round_} changed earlier events"
         previous = current
         totals.append(len(current))
@@ -198,7 +203,7 @@ def test_sigkill_mid_append_leaves_whole_batches(tmp_path: Path) -> None:
         f"absent: {mid_append['absent']})"
     )
     assert totals[-1] > ROUNDS
-    assert all(a < b for a, b in zip(totals, totals[1:], strict=False)), totals
+    assert all(a < b for a, b in itertools.pairwise(totals)), totals
     assert sum(mid_append.values()) >= 1, "no kill landed between announcing and ending an append"
 
 
@@ -254,10 +259,11 @@ def test_two_writers_one_stream_exactly_one_wins_each_version(tmp_path: Path) ->
     assert version == len(events)
     assert everything == events
     positions = [stored.position for stored in events]
-    assert all(a < b for a, b in zip(positions, positions[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(positions))
 
     won: dict[tuple[str, int], dict[str, object]] = {}
     losses = Counter[str]()
+    tight_losses = 0
     for name, outcomes in outputs.items():
         assert [o["attempt"] for o in outcomes] == list(range(RACE_ATTEMPTS)), name
         for outcome in outcomes:
@@ -267,6 +273,7 @@ def test_two_writers_one_stream_exactly_one_wins_each_version(tmp_path: Path) ->
                 won[(name, outcome["attempt"])] = outcome
             else:
                 losses[name] += 1
+                tight_losses += not outcome["thought"]
                 assert outcome["error_stream"] == RACE_STREAM
                 assert outcome["error_expected"] == seen
                 assert outcome["error_actual"] > seen, outcome
@@ -288,7 +295,44 @@ def test_two_writers_one_stream_exactly_one_wins_each_version(tmp_path: Path) ->
         assert outcome["id"] == str(event.id)
 
     wins = Counter(name for name, _ in won)
-    print(f"\nwins: {dict(wins)}; ConcurrencyErrors: {dict(losses)}; stream version {version}")
+    print(
+        f"\nwins: {dict(wins)}; ConcurrencyErrors: {dict(losses)} ({tight_losses} of them "
+        f"on attempts made without thinking); stream version {version}"
+    )
     assert sum(losses.values()) >= 1, "the two writers never collided"
     assert wins["alpha"] + losses["alpha"] == RACE_ATTEMPTS
     assert wins["beta"] + losses["beta"] == RACE_ATTEMPTS
+
+
+OPEN_AT_ONCE = r"""
+import os, sys, time
+from eda_lib.store import SQLiteEventStore
+deadline = time.monotonic() + 20
+while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+    time.sleep(0.0002)
+with SQLiteEventStore(sys.argv[1]) as store:
+    print(store.version("x"))
+"""
+
+
+def test_two_processes_creating_one_new_store_both_succeed(tmp_path: Path) -> None:
+    for attempt in range(6):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        path, go = folder / "new.db", folder / "go"
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_AT_ONCE, str(path), str(go)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        time.sleep(0.8)  # both have imported eda_lib and are waiting for the file `go`
+        go.touch()
+        for child in children:
+            out, err = child.communicate(timeout=EXIT_TIMEOUT_S * 3)
+            assert child.returncode == 0 and out.strip() == "0", err
+        with SQLiteEventStore(path) as store:
+            assert store.last_position() == 0

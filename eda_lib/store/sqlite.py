@@ -10,6 +10,7 @@ returns, and a process killed mid-append leaves either all of its events or none
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
@@ -59,6 +60,21 @@ _VERSIONS = (
 _COLUMNS = "SELECT stream_id, version, position, data FROM events"
 
 
+def _use_wal(db: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch the file to WAL mode (once per file; it stays). The switch needs the file to
+    itself and does not wait for it, so it is tried again while another process has it open."""
+    for attempt in range(attempts):
+        if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            return
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01)
+
+
 def _stored(row: tuple[str, int, int, str]) -> StoredEvent:
     stream_id, version, position, data = row
     try:
@@ -92,6 +108,24 @@ class SQLiteEventStore:
         self._db = db
 
     def _prepare(self, db: sqlite3.Connection) -> None:
+        application_id, schema, tables = self._header(db)
+        if application_id == 0 and tables == 0:
+            self._create(db)
+            application_id, schema, tables = self._header(db)
+        if application_id != APPLICATION_ID:
+            raise NotAStore(
+                f"'{self.path}' is a SQLite database but not an event store. "
+                "Fix: give the path of a store, or a new file name to create one"
+            )
+        if schema > SCHEMA_VERSION:
+            raise NotAStore(
+                f"'{self.path}' is an event store of schema version {schema}, newer than the "
+                f"version {SCHEMA_VERSION} this library reads. Fix: upgrade eda-notebooks"
+            )
+        _use_wal(db)
+        db.execute("PRAGMA synchronous = FULL")
+
+    def _header(self, db: sqlite3.Connection) -> tuple[int, int, int]:
         try:
             application_id, schema, tables = db.execute(
                 "SELECT (SELECT application_id FROM pragma_application_id),"
@@ -103,23 +137,24 @@ class SQLiteEventStore:
                 f"'{self.path}' is not an event store ({error}). "
                 "Fix: give the path of a store, or a new file name to create one"
             ) from None
-        if application_id == 0 and tables == 0:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.executescript(
-                f"BEGIN; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID};"
-                f" PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
-        elif application_id != APPLICATION_ID:
-            raise NotAStore(
-                f"'{self.path}' is a SQLite database but not an event store. "
-                "Fix: give the path of a store, or a new file name to create one"
-            )
-        elif schema > SCHEMA_VERSION:
-            raise NotAStore(
-                f"'{self.path}' is an event store of schema version {schema}, newer than the "
-                f"version {SCHEMA_VERSION} this library reads. Fix: upgrade eda-notebooks"
-            )
-        db.execute("PRAGMA synchronous = FULL")
+        return int(application_id), int(schema), int(tables)
+
+    @staticmethod
+    def _create(db: sqlite3.Connection) -> None:
+        # Under the write lock, and only if the file is still empty then: two processes opening a
+        # new file at once must not both create the tables.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def __repr__(self) -> str:
         state = "closed" if self._db is None else f"{self.last_position()} events"

@@ -2,7 +2,15 @@
 lesson widgets. Everything here reads state; nothing below `viz` imports it."""
 
 from eda_lib.viz.graphs import assignment_table, draw_timeline, draw_topology, topology
-from eda_lib.viz.history import draw_cqrs_flow, draw_keying, draw_log, draw_moment, plot_lag
+from eda_lib.viz.history import (
+    draw_cqrs_flow,
+    draw_keying,
+    draw_log,
+    draw_moment,
+    draw_steps,
+    plot_lag,
+    plot_replay_cost,
+)
 from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog
 from eda_lib.viz.widgets import (
     BacklogLabWidget,
@@ -23,9 +31,11 @@ __all__ = [
     "draw_lab",
     "draw_log",
     "draw_moment",
+    "draw_steps",
     "draw_timeline",
     "draw_topology",
     "plot_backlog",
     "plot_lag",
+    "plot_replay_cost",
     "topology",
 ]

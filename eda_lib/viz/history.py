@@ -267,3 +267,48 @@ def draw_cqrs_flow(
             )
     figure.suptitle(title, fontsize=10)
     return figure
+
+
+def draw_steps(steps: Sequence[tuple[str, str, bool]], *, title: str = "") -> Figure:
+    """Who did what, in order: one lane per actor, one box per step, green if it went through
+    and red if it was refused (for example two people saving the same aggregate)."""
+    actors = list(dict.fromkeys(actor for actor, _, _ in steps))
+    figure = Figure(figsize=(max(6.0, 1.55 * len(steps) + 1.2), 0.8 + 0.6 * len(actors)), dpi=100)
+    ax = figure.add_subplot()
+    for step, (actor, action, ok) in enumerate(steps):
+        ax.text(
+            step,
+            actors.index(actor),
+            action,
+            ha="center",
+            va="center",
+            fontsize=7.5,
+            color="white",
+            bbox={"boxstyle": "round,pad=0.4", "fc": "#55a868" if ok else "#c44e52", "ec": "none"},
+        )
+    ax.set_yticks(range(len(actors)), actors, fontsize=9)
+    ax.set_xticks(range(len(steps)), [str(n + 1) for n in range(len(steps))], fontsize=8)
+    ax.set_xlabel("step", fontsize=8)
+    ax.set_xlim(-0.7, len(steps) - 0.3)
+    ax.set_ylim(len(actors) - 0.4, -0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title or "green: went through; red: refused", fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def plot_replay_cost(lengths: Sequence[int], events_read: dict[str, Sequence[int]]) -> Figure:
+    """Events read to load one aggregate, against how many events its stream holds, for each
+    way of loading it (a full replay, or snapshots every N events)."""
+    figure = Figure(figsize=(7, 3.2), dpi=100)
+    ax = figure.add_subplot()
+    for n, (label, reads) in enumerate(events_read.items()):
+        ax.plot(lengths, reads, marker="o", ms=3, lw=1.8, color=_PALETTE[n], label=label)
+    ax.set_xlabel("events in the stream")
+    ax.set_ylabel("events read to load it")
+    ax.set_title("a snapshot caps a load's replay at fewer than N events", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.2)
+    figure.tight_layout()
+    return figure

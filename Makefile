@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python benchmarks/broker_throughput.py
 	$(BIN)/python benchmarks/kafka_throughput.py
 	$(BIN)/python benchmarks/failure_lab_redraw.py
+	$(BIN)/python benchmarks/event_store.py
 
 kafka: install
 	@echo "==> starting a local Kafka broker (jars fetched with Maven into ~/.cache on first use)"

@@ -109,9 +109,13 @@ def test_conflicts_beyond_the_retries_raise() -> None:
         calls.append(command)
         raise ConcurrencyError("order-1", 1, 2)
 
+    bus = CommandBus(always_conflicts, retries_on_conflict=2)
     with pytest.raises(ConcurrencyError):
-        CommandBus(always_conflicts, retries_on_conflict=2).dispatch(ApproveOrder(order_id="1"))
+        bus.dispatch(ApproveOrder(order_id="1"))
     assert len(calls) == 3
+    (outcome,) = bus.outcomes
+    assert (outcome.accepted, outcome.attempts) == (False, 3)
+    assert "order-1" in outcome.refused
 
 
 # --- projections --------------------------------------------------------------------------
@@ -190,6 +194,26 @@ def test_a_failed_batch_leaves_rows_and_checkpoint_as_they_were(tmp_path: Path) 
     projector.catch_up()
     assert view.statuses() == statuses_from_aggregates(store)
     view.close()
+
+
+def test_two_projectors_on_one_sqlite_read_model_apply_each_event_once(tmp_path: Path) -> None:
+    store = order_history(4)  # 8 events
+
+    class Counting(SQLiteOrderSummaries):
+        applied = 0
+
+        def apply(self, event: object) -> None:
+            type(self).applied += 1
+            super().apply(event)  # type: ignore[arg-type]
+
+    first, second = Counting(tmp_path / "views.db"), Counting(tmp_path / "views.db")
+    assert Projector(store, first, batch_size=3).catch_up(max_events=5) == 5
+    assert second.position == 0  # it read its checkpoint before the first one moved it
+    assert Projector(store, second, batch_size=3).catch_up() == 3
+    assert Counting.applied == 8
+    assert second.statuses() == statuses_from_aggregates(store)
+    first.close()
+    second.close()
 
 
 # --- eventual consistency, time travel, keying ---------------------------------------------

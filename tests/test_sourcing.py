@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from eda_lib import Consumer, InMemoryBroker, OrderApproved, OrderCancelled, OrderCreated, Producer
 from eda_lib.domain import AccountOpened, BankAccount, MoneyDeposited, Order
+from eda_lib.events import Event
 from eda_lib.faults import CrashOnce
 from eda_lib.resilience import InMemoryProcessedEvents
 from eda_lib.sourcing import (
@@ -30,6 +31,7 @@ from eda_lib.store import (
     ConcurrencyError,
     EventStore,
     InMemoryEventStore,
+    InvalidVersion,
     SQLiteEventStore,
 )
 
@@ -115,7 +117,14 @@ def test_state_set_outside_apply_is_refused() -> None:
 
 def test_an_event_apply_does_not_know_is_a_clear_error() -> None:
     with pytest.raises(UnexpectedEvent, match=r"no rule for MoneyDeposited.*Order.apply"):
-        Order("1").apply(MoneyDeposited(account_id="1", amount=5))
+        Order("1").record(MoneyDeposited(account_id="1", amount=5))
+
+
+def test_apply_runs_only_for_events_being_recorded_or_replayed() -> None:
+    account = BankAccount.open("7", "ada")
+    with pytest.raises(StateChangedOutsideEvent, match=r"apply runs only for events"):
+        account.apply(MoneyDeposited(account_id="7", amount=1_000))
+    assert (account.balance, account.version, len(account.pending_events)) == (0, 1, 1)
 
 
 def test_replaying_the_history_rebuilds_the_same_state() -> None:
@@ -185,6 +194,39 @@ def test_load_an_earlier_version(store: EventStore) -> None:
         account.deposit(amount)
     accounts.save(account)
     assert [accounts.load("1", at_version=v).balance for v in (1, 2, 3, 4)] == [0, 100, 300, 600]
+
+
+def test_a_version_the_stream_does_not_have_is_refused(store: EventStore) -> None:
+    accounts = Repository(store, BankAccount)
+    accounts.save(BankAccount.open("1", "ada"))
+    with pytest.raises(InvalidVersion, match=r"has 1 events, so there is no version 5"):
+        accounts.load("1", at_version=5)
+
+
+def test_a_snapshot_of_an_older_class_version_is_ignored(store: EventStore) -> None:
+    accounts = Repository(store, BankAccount, snapshot_every=2)
+    account = BankAccount.open("1", "ada")
+    for amount in (10, 20, 30):
+        account.deposit(amount)
+    accounts.save(account)
+
+    class CountingAccount(BankAccount):  # a new version of the class: it counts deposits too
+        snapshot_version = 2
+        stream_prefix = "account"
+
+        def __init__(self, account_id: str) -> None:
+            super().__init__(account_id)
+            self.deposits = 0
+
+        def apply(self, event: Event) -> None:
+            super().apply(event)
+            if isinstance(event, MoneyDeposited):
+                self.deposits += 1
+
+    newer = Repository(store, CountingAccount, snapshot_every=2)
+    loaded = newer.load("1")
+    assert (loaded.deposits, loaded.balance) == (3, 60)
+    assert newer.replayed == 4  # the old snapshot was not used: every event was replayed
 
 
 def test_loading_what_was_never_saved_is_a_clear_error(store: EventStore) -> None:

@@ -96,8 +96,11 @@ class CommandBus:
         for attempt in range(1, self.retries_on_conflict + 2):
             try:
                 stored = handler(command)
-            except ConcurrencyError:
+            except ConcurrencyError as conflict:
                 if attempt > self.retries_on_conflict:
+                    self.outcomes.append(
+                        CommandOutcome(command, refused=str(conflict), attempts=attempt)
+                    )
                     raise
                 continue
             except RuleBroken as refusal:

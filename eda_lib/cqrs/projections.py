@@ -56,8 +56,9 @@ class Projection:
         return True
 
     def on_event(self, event: Event) -> None:
-        """A consumer handler: feeds the projection from a topic (the consumer's committed
-        offsets are then its checkpoint)."""
+        """A consumer handler: feeds the projection from a topic instead of the store. Delivery
+        is then at least once: a repeated event is applied again, unless the consumer skips
+        repeats (`idempotency=...`, lesson 12) or `apply` does nothing the second time."""
         self.apply(event)
 
     def transaction(self) -> AbstractContextManager[object]:
@@ -129,6 +130,9 @@ class SQLiteProjection(Projection):
     @contextmanager
     def transaction(self) -> Iterator[object]:
         self.db.execute("BEGIN IMMEDIATE")
+        # Another process may have moved the checkpoint since this one read it: go on from
+        # there, so the events it applied are skipped (`handle` ignores them), not applied twice.
+        self.position = self._saved_position()
         try:
             yield self.db
             self.db.execute(

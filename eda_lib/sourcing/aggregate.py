@@ -1,9 +1,11 @@
 """Aggregates (lessons 05 and 09): state that is only ever changed by events.
 
 A command method checks the rules against the current state and, if they hold, records an event
-with `record`; `apply` is the one place where an event changes the state. Replaying the same
-events therefore always rebuilds the same state, which is what event sourcing relies on.
-Setting an attribute anywhere else raises `StateChangedOutsideEvent`.
+with `record`; `apply` is the one place where an event changes the state, and it runs only for
+an event being recorded or replayed. Replaying the same events therefore always rebuilds the same
+state, which is what event sourcing relies on. Setting an attribute anywhere else, or calling
+`apply` directly, raises `StateChangedOutsideEvent`. (State kept in a list or dict could still be
+changed in place; the aggregates here keep only plain values.)
 """
 
 from __future__ import annotations
@@ -36,6 +38,19 @@ class UnexpectedEvent(TypeError):
     """`apply` was given an event the aggregate does not know."""
 
 
+def _only_for_events(method: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(method)
+    def wrapper(self: Aggregate, event: Event) -> None:
+        if not self.__dict__.get("_applying"):
+            raise StateChangedOutsideEvent(
+                f"{type(self).__name__}.apply runs only for events being recorded or replayed. "
+                "Fix: call a command method (which records an event), or Aggregate.from_events"
+            )
+        method(self, event)
+
+    return wrapper
+
+
 def _changing_state(method: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(method)
     def wrapper(self: Aggregate, *args: Any, **kwargs: Any) -> None:
@@ -55,6 +70,9 @@ class Aggregate:
 
     stream_prefix: ClassVar[str] = ""
     """Streams are named `<stream_prefix>-<id>`; the default is the class name in lower case."""
+    snapshot_version: ClassVar[int] = 1
+    """Raise it when the state's shape or `apply` changes: older snapshots are then ignored, and
+    a load replays the whole stream instead."""
 
     id: str
     version: int
@@ -67,6 +85,8 @@ class Aggregate:
         for name in ("__init__", "apply", "restore_state"):
             if name in cls.__dict__:  # the only places where state may be set
                 setattr(cls, name, _changing_state(cls.__dict__[name]))
+        if "apply" in cls.__dict__:
+            cls.apply = _only_for_events(cls.__dict__["apply"])  # type: ignore[method-assign]
 
     def __init__(self, aggregate_id: str) -> None:
         if not isinstance(aggregate_id, str) or not aggregate_id:
@@ -112,7 +132,11 @@ class Aggregate:
         self._pending.append(event)
 
     def _replay_one(self, event: Event) -> None:
-        self.apply(event)
+        object.__setattr__(self, "_applying", True)
+        try:
+            self.apply(event)
+        finally:
+            object.__setattr__(self, "_applying", False)
         object.__setattr__(self, "version", self.version + 1)
 
     @classmethod

@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 
 from eda_lib.sourcing.aggregate import Aggregate
-from eda_lib.store.base import EventStore, Snapshot, StoredEvent, StoreError, check_whole
+from eda_lib.store.base import (
+    EventStore,
+    InvalidVersion,
+    Snapshot,
+    StoredEvent,
+    StoreError,
+    check_whole,
+)
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -50,6 +57,8 @@ class Repository(Generic[A]):
         the aggregate as it was then)."""
         stream_id = self.stream_id(aggregate_id)
         snapshot = self.store.load_snapshot(stream_id) if self.snapshot_every else None
+        if snapshot is not None and snapshot.schema != self.aggregate_class.snapshot_version:
+            snapshot = None  # taken by an older version of the class: replay everything
         if at_version is not None:
             check_whole(at_version, "at_version", least=1)
             if snapshot is not None and snapshot.version > at_version:
@@ -71,6 +80,11 @@ class Repository(Generic[A]):
         for stored in tail:
             aggregate._replay_one(stored.event)
         self.replayed += len(tail)
+        if at_version is not None and aggregate.version < at_version:
+            raise InvalidVersion(
+                f"stream '{stream_id}' has {aggregate.version} events, so there is no version "
+                f"{at_version}. Fix: ask for a version from 1 to {aggregate.version}"
+            )
         return aggregate
 
     def save(self, aggregate: A) -> list[StoredEvent]:
@@ -85,6 +99,11 @@ class Repository(Generic[A]):
         every = self.snapshot_every
         if every and aggregate.version // every > loaded_at // every:
             self.store.save_snapshot(
-                Snapshot(aggregate.stream_id, aggregate.version, aggregate.snapshot_state())
+                Snapshot(
+                    aggregate.stream_id,
+                    aggregate.version,
+                    aggregate.snapshot_state(),
+                    aggregate.snapshot_version,
+                )
             )
         return stored

@@ -80,11 +80,13 @@ class StoredEvent(NamedTuple):  # a tuple: one is made for every event read, so 
 
 
 class Snapshot(NamedTuple):
-    """The state of a stream's aggregate after `version` events, saved to shorten replays."""
+    """The state of a stream's aggregate after `version` events, saved to shorten replays;
+    `schema` is the aggregate class's `snapshot_version` when it was taken."""
 
     stream_id: str
     version: int
     state: bytes
+    schema: int = 1
 
 
 def check_whole(value: Any, what: str, *, least: int) -> int:

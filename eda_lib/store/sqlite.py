@@ -45,7 +45,8 @@ CREATE TABLE events (
 CREATE TABLE snapshots (
     stream_id TEXT PRIMARY KEY,
     version   INTEGER NOT NULL,
-    state     BLOB    NOT NULL
+    state     BLOB    NOT NULL,
+    schema    INTEGER NOT NULL      -- the aggregate's snapshot_version
 );
 CREATE TABLE checkpoints (
     name     TEXT PRIMARY KEY,
@@ -220,16 +221,21 @@ class SQLiteEventStore:
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         self._conn.execute(
-            "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)",
-            (check_stream_id(snapshot.stream_id), snapshot.version, snapshot.state),
+            "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)",
+            (
+                check_stream_id(snapshot.stream_id),
+                snapshot.version,
+                snapshot.state,
+                snapshot.schema,
+            ),
         )
 
     def load_snapshot(self, stream_id: str) -> Snapshot | None:
         row = self._conn.execute(
-            "SELECT version, state FROM snapshots WHERE stream_id = ?",
+            "SELECT version, state, schema FROM snapshots WHERE stream_id = ?",
             (check_stream_id(stream_id),),
         ).fetchone()
-        return None if row is None else Snapshot(stream_id, row[0], row[1])
+        return None if row is None else Snapshot(stream_id, *row)
 
     def checkpoint(self, name: str) -> int:
         row = self._conn.execute(

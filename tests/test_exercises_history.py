@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from eda_lib.cqrs import Projection
-from eda_lib.domain import BankAccount, MoneyWithdrawn, OrderApproved, OrderCreated
+from eda_lib.domain import (
+    BankAccount,
+    MoneyDeposited,
+    MoneyWithdrawn,
+    OrderApproved,
+    OrderCancelled,
+    OrderCreated,
+)
 from eda_lib.events import Event
 from eda_lib.exercises_history import (
     CANCELLATIONS_BY_REASON,
@@ -36,10 +43,26 @@ class CapsAfterRecording(BankAccount):
             raise RuleBroken("too much", fix="split it")
 
 
+class RuleInApply(BankAccount):
+    def apply(self, event: Event) -> None:
+        if isinstance(event, MoneyDeposited) and event.amount > 1_000_000:
+            raise RuleBroken("too much", fix="split it")
+        super().apply(event)
+
+
+class RefusesWithValueError(BankAccount):
+    def deposit(self, amount: int) -> None:
+        if amount > 1_000_000:
+            raise ValueError("too much")
+        super().deposit(amount)
+
+
 def test_deposit_limit() -> None:
     assert check_deposit_limit(CappedAccount)
     assert "accepted" in repr(check_deposit_limit(Uncapped))
     assert "changed the account" in repr(check_deposit_limit(CapsAfterRecording))
+    assert "belongs in the command" in repr(check_deposit_limit(RuleInApply))
+    assert "raised ValueError" in repr(check_deposit_limit(RefusesWithValueError))
     assert not check_deposit_limit(int)
 
 
@@ -63,16 +86,29 @@ class LastNotBiggest(Biggest):
             self.biggest[event.account_id] = event.amount
 
 
+class FirstNotBiggest(Biggest):
+    def apply(self, event: Event) -> None:
+        if isinstance(event, MoneyWithdrawn):
+            self.biggest.setdefault(event.account_id, event.amount)
+
+
 class NeverCleared(Biggest):
     def clear(self) -> None:
-        self.biggest["a"] = 0
+        pass
+
+
+class CrashesOnOtherEvents(Biggest):
+    def apply(self, event: Event) -> None:
+        self.biggest[event.account_id] = event.amount  # type: ignore[attr-defined]
 
 
 def test_biggest_withdrawal() -> None:
     assert check_biggest_withdrawal(Biggest)
     assert "expected" in repr(check_biggest_withdrawal(LastNotBiggest))
-    assert "rebuild" in repr(check_biggest_withdrawal(NeverCleared))
+    assert "expected" in repr(check_biggest_withdrawal(FirstNotBiggest))
+    assert "only account c" in repr(check_biggest_withdrawal(NeverCleared))
     assert "must define apply" in repr(check_biggest_withdrawal(Projection))
+    assert not check_biggest_withdrawal(CrashesOnOtherEvents)
 
 
 def test_retry_on_conflict() -> None:
@@ -101,9 +137,18 @@ def test_retry_on_conflict() -> None:
                 order.stream_id, order.pending_events, orders.store.version(order.stream_id)
             )
 
+    def swallows_it(orders, order_id):  # type: ignore[no-untyped-def]
+        order = orders.load(order_id)
+        order.approve()
+        try:
+            return orders.save(order)
+        except ConcurrencyError:
+            return []
+
     assert check_retry_on_conflict(with_retry)
     assert "escaped" in repr(check_retry_on_conflict(without_retry))
-    assert "OrderApproved', 'OrderApproved" in repr(check_retry_on_conflict(over_their_change))
+    assert "not loaded again" in repr(check_retry_on_conflict(swallows_it))
+    assert "not loaded again" in repr(check_retry_on_conflict(over_their_change))
 
 
 def test_cancellation_query() -> None:
@@ -136,9 +181,20 @@ class CountsEverything(Revenue):
             self.revenue[event.customer_id] = self.revenue.get(event.customer_id, 0) + event.amount
 
 
+class PlacedMinusCancelled(Revenue):
+    def apply(self, event: Event) -> None:
+        if isinstance(event, OrderCreated):
+            self.orders[event.order_id] = (event.customer_id, event.amount)
+            self.revenue[event.customer_id] = self.revenue.get(event.customer_id, 0) + event.amount
+        elif isinstance(event, OrderCancelled):
+            customer, amount = self.orders[event.order_id]
+            self.revenue[customer] -= amount
+
+
 def test_revenue_projection() -> None:
     assert check_revenue_projection(Revenue)
     assert "expected" in repr(check_revenue_projection(CountsEverything))
+    assert "expected" in repr(check_revenue_projection(PlacedMinusCancelled))
 
 
 async def test_key_function() -> None:
@@ -147,3 +203,7 @@ async def test_key_function() -> None:
     assert "wrong for" in repr(by_type)
     one_key = await check_key_function(lambda event: "all")
     assert "one consumer does it all" in repr(one_key)
+    random_key = await check_key_function(lambda event: str(event.id))
+    assert "different partitions" in repr(random_key)
+    not_text = await check_key_function(lambda event: event.id)
+    assert "raised" in repr(not_text)

@@ -2,7 +2,9 @@
 
 The course's CQRS example keys each message by its event type. On a topic with several
 partitions, one order's `OrderCreated` and `OrderApproved` then sit on different partitions, and
-Kafka keeps order only within a partition: a consumer may see the approval first. The naive
+Kafka keeps order only within a partition: a consumer may see the approval first. How partitions
+interleave differs: the in-memory broker serves them in turn, a few records from each per poll;
+a Kafka consumer's order depends on when each partition's fetch returns. The naive
 read model makes a row for the approval, and the creation then overwrites it with "created".
 Keyed by order id, all of one order's events share a partition and arrive in the order they
 happened. `keying_trial` runs the same orders both ways on any broker and compares the read model
@@ -78,7 +80,8 @@ async def keying_trial(
 ) -> KeyingTrial:
     """Publish the orders' events keyed by `key_by` ("event_type", "order_id", or a function
     from event to key) to a new topic, feed a read model from it with one consumer that takes
-    `max_poll_records` per poll, and compare with the truth."""
+    at most `max_poll_records` per poll (the consumer's `batch_size`, as Kafka's
+    `max.poll.records`), and compare with the truth."""
     key_of = _KEYS[key_by] if isinstance(key_by, str) else key_by
     name = key_by if isinstance(key_by, str) else getattr(key_by, "__name__", "key function")
     store = order_history(orders)

@@ -10,6 +10,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from eda_lib.cqrs.timetravel import Moment
 from eda_lib.labs.consistency import ConsistencyRun
@@ -17,6 +18,7 @@ from eda_lib.labs.keying import KeyingTrial
 from eda_lib.store.base import StoredEvent
 
 _PALETTE = ("#4c72b0", "#55a868", "#c44e52", "#8172b2", "#dd8452", "#937860", "#da8bc3")
+_PARTITIONS = ("#5f6b73", "#2a9d8f", "#264653", "#8d99ae")  # not the event types' colours
 
 
 def _colours(history: Sequence[StoredEvent]) -> dict[str, str]:
@@ -52,6 +54,7 @@ def _strip(ax: Axes, history: Sequence[StoredEvent], upto: int | None = None) ->
     ax.set_xlim(0.3, max((s.position for s in history), default=1) + 0.7)
     ax.set_ylim(-0.7, len(streams) - 0.3)
     ax.set_xlabel("global position", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="x", alpha=0.2)
     for event_type, colour in colours.items():
@@ -59,7 +62,7 @@ def _strip(ax: Axes, history: Sequence[StoredEvent], upto: int | None = None) ->
     ax.legend(
         fontsize=7,
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.3),
+        bbox_to_anchor=(0.5, -0.38),
         ncol=max(len(colours), 1),
         frameon=False,
     )
@@ -155,7 +158,7 @@ def plot_lag(run: ConsistencyRun) -> Figure:
     ax.set_ylabel("events")
     ax.set_title(
         f"{run.orders_per_second:g} orders/s, projector every {run.projector_every_s:g} s: "
-        f"{run.stale_reads} of {run.writes} reads right after a write missed it",
+        f"{run.stale_reads} of {run.writes} reads {run.read_after_s:g} s after a write missed it",
         fontsize=9,
     )
     ax.legend(fontsize=8, loc="upper left")
@@ -165,8 +168,8 @@ def plot_lag(run: ConsistencyRun) -> Figure:
 
 
 def draw_keying(trials: Sequence[KeyingTrial]) -> Figure:
-    """For each trial, each order's events as the partitions they went to, and whether the read
-    model got the order right."""
+    """For each trial, the partition each order's events went to (its creation, then its
+    approval or cancellation), and whether the read model got the order right."""
     figure = Figure(figsize=(4.2 * len(trials), 3.0), dpi=100)
     for i, trial in enumerate(trials):
         ax = figure.add_subplot(1, len(trials), i + 1)
@@ -181,7 +184,7 @@ def draw_keying(trials: Sequence[KeyingTrial]) -> Figure:
                     ha="center",
                     va="center",
                     fontsize=8,
-                    bbox={"boxstyle": "round", "fc": _PALETTE[partition % len(_PALETTE)]},
+                    bbox={"boxstyle": "round", "fc": _PARTITIONS[partition % len(_PARTITIONS)]},
                     color="white",
                 )
             verdict = trial.read_model.get(order, "missing")
@@ -194,7 +197,7 @@ def draw_keying(trials: Sequence[KeyingTrial]) -> Figure:
                 color="#c44e52" if order in wrong else "#2d7a3e",
             )
         ax.set_yticks(range(len(orders)), orders, fontsize=8)
-        ax.set_xticks([0, 1], ["created", "then"], fontsize=8)
+        ax.set_xticks([0, 1], ["OrderCreated", "then approved\nor cancelled"], fontsize=7.5)
         ax.set_xlim(-0.5, 3.6)
         ax.set_ylim(len(orders) - 0.5, -0.5)
         ax.set_title(f"keyed by {trial.key_by}: {len(wrong)} of {len(orders)} wrong", fontsize=9)

@@ -1,5 +1,5 @@
 """The SQLite event store under real processes: killed mid-append, raced by two writers, and
-created by two processes at once.
+created by two processes at once; and a SQLite read model killed mid-projection.
 
 The oracles do not trust the store's own bookkeeping. The crash test regenerates, from a seed,
 the exact sequence of batches its child process (tests/store_writer.py) attempts, and checks
@@ -336,3 +336,70 @@ def test_two_processes_creating_one_new_store_both_succeed(tmp_path: Path) -> No
             assert child.returncode == 0 and out.strip() == "0", err
         with SQLiteEventStore(path) as store:
             assert store.last_position() == 0
+
+
+PROJECT_SLOWLY = r"""
+import sys, time
+from eda_lib.cqrs import Projector
+from eda_lib.domain import SQLiteOrderSummaries
+from eda_lib.store import SQLiteEventStore
+
+class Slow(SQLiteOrderSummaries):
+    def apply(self, event):
+        time.sleep(0.002)  # so that a kill often lands inside a batch
+        super().apply(event)
+
+with SQLiteEventStore(sys.argv[1]) as store:
+    view = Slow(sys.argv[2])
+    print("started", flush=True)
+    Projector(store, view, batch_size=7).catch_up()
+    print("done", flush=True)
+"""
+
+
+def test_sigkill_mid_projection_leaves_rows_and_checkpoint_agreeing(tmp_path: Path) -> None:
+    from eda_lib.cqrs import Projector
+    from eda_lib.domain import Order, SQLiteOrderSummaries
+    from eda_lib.sourcing import Repository
+
+    events, views = tmp_path / "events.db", tmp_path / "views.db"
+    with SQLiteEventStore(events) as store:
+        orders = Repository(store, Order)
+        for n in range(300):
+            order = Order.place(f"o{n}", "ada", 100 + n)
+            order.approve() if n % 2 else order.cancel("no stock")
+            orders.save(order)
+    rng = random.Random(SEED)
+    checkpoints = []
+    for _ in range(6):
+        child = subprocess.Popen(
+            [sys.executable, "-c", PROJECT_SLOWLY, str(events), str(views)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None and child.stdout.readline().strip() == "started"
+        time.sleep(rng.uniform(0.05, 0.4))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=EXIT_TIMEOUT_S)
+        with SQLiteEventStore(events) as store:
+            view = SQLiteOrderSummaries(views)
+            # The oracle: the store's own events up to the saved checkpoint, applied by hand.
+            expected: dict[str, str] = {}
+            for stored in store.read_all(1, limit=view.position):
+                status = {"OrderCreated": "created", "OrderApproved": "approved"}.get(
+                    stored.event.event_type, "cancelled"
+                )
+                expected[stored.event.order_id] = status  # type: ignore[attr-defined]
+            assert view.statuses() == expected
+            assert view.position % 7 == 0 or view.position == store.last_position()
+            checkpoints.append(view.position)
+            view.close()
+    assert checkpoints == sorted(checkpoints) and 0 < checkpoints[0] < 600, (
+        checkpoints
+    )  # killed mid-way
+    with SQLiteEventStore(events) as store:
+        view = SQLiteOrderSummaries(views)
+        Projector(store, view).catch_up()
+        assert len(view.statuses()) == 300
+        view.close()

@@ -32,7 +32,7 @@ class Projection:
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if not cls.__dict__.get("name"):
+        if not cls.name:  # a subclass keeps its parent's name, and so its checkpoint
             cls.name = cls.__name__
 
     def apply(self, event: Event) -> None:

@@ -34,7 +34,9 @@ class OutboxReport:
 
 class Outbox:
     """Publishes the store's events to `topic`, each keyed by its subject (the aggregate's id,
-    so one aggregate's events stay in order on one partition)."""
+    so one aggregate's events stay in order on one partition). Run one outbox per `name` at a
+    time: two would publish the same batches and race on the checkpoint (nothing would be lost,
+    but more would be repeated)."""
 
     def __init__(
         self,

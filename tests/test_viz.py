@@ -100,3 +100,26 @@ async def test_the_topic_explorer_widget_refreshes_from_the_broker() -> None:
         if line.strip() and not line.startswith("</pre>")
     ]
     assert offsets and set(offsets) <= {"1", "2"}  # from offset 1, at most 2 per partition
+
+
+def test_the_time_travel_widget_shows_the_moment_its_slider_names() -> None:
+    from eda_lib.cqrs import TimeTravel
+    from eda_lib.domain import Order, OrderSummaries
+    from eda_lib.labs import order_history
+    from eda_lib.viz import TimeTravelWidget
+
+    store = order_history(3)  # 1-3 placed; 4 approves o0, 5 cancels o1, 6 approves o2
+    widget = TimeTravelWidget(TimeTravel(store, Order, OrderSummaries), position=4)
+    assert (widget.slider.min, widget.slider.max, widget.slider.value) == (0, 6, 4)
+    at_four = bytes(widget.picture.value)
+    assert at_four.startswith(b"\x89PNG")
+    assert widget.moment.read_model.statuses() == {
+        "o0": "approved",
+        "o1": "created",
+        "o2": "created",
+    }
+    widget.slider.value = 5  # what dragging the slider does
+    assert widget.moment.position == 5
+    assert widget.moment.read_model.status("o1") == "cancelled"
+    assert widget.moment.aggregates["o1"].status == "cancelled"
+    assert bytes(widget.picture.value) != at_four

@@ -28,7 +28,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-install: $(STAMP)
+# JupyterLab defaults for this environment only (not the user's own settings): no news pop-up,
+# no update check.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): jupyter/overrides.json | $(STAMP)
+	@mkdir -p $(dir $@)
+	cp jupyter/overrides.json $@
+
+install: $(STAMP) $(LAB_OVERRIDES)
 	@echo "==> $(VENV) is up to date"
 
 lab: install

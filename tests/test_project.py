@@ -69,3 +69,27 @@ def test_importing_the_library_configures_no_logging() -> None:
         "assert logging.getLogger('aiokafka').level == logging.CRITICAL"
     )
     subprocess.run([sys.executable, "-c", check], check=True, cwd=ROOT)
+
+
+def test_jupyterlab_opens_without_the_news_pop_up() -> None:
+    import json
+
+    from jupyterlab.commands import get_app_dir
+
+    shipped = json.loads((ROOT / "jupyter" / "overrides.json").read_text())
+    installed = Path(get_app_dir()) / "settings" / "overrides.json"
+    assert installed.exists(), "make install copies jupyter/overrides.json into the environment"
+    assert json.loads(installed.read_text()) == shipped
+    notification = shipped["@jupyterlab/apputils-extension:notification"]
+    schema = json.loads(
+        (
+            Path(get_app_dir())
+            / "schemas"
+            / "@jupyterlab"
+            / "apputils-extension"
+            / "notification.json"
+        ).read_text()
+    )
+    allowed = {choice["const"] for choice in schema["properties"]["fetchNews"]["oneOf"]}
+    assert notification["fetchNews"] == "false" and "false" in allowed
+    assert notification["checkForUpdates"] is False

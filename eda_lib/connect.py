@@ -6,9 +6,10 @@ import asyncio
 import atexit
 import logging
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
-from eda_lib.brokers.base import Broker, BrokerError
+from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, Broker, BrokerError
 from eda_lib.brokers.memory import InMemoryBroker
 
 if TYPE_CHECKING:
@@ -40,9 +41,15 @@ def quiet_kafka_logs(level: int = logging.CRITICAL) -> None:
     logging.getLogger("aiokafka").setLevel(level)
 
 
-async def open_broker(kind: BrokerKind | None = None, *, seed: int = 0) -> Broker:
+async def open_broker(
+    kind: BrokerKind | None = None, *, seed: int = 0, fresh: Sequence[str] = ()
+) -> Broker:
     """The broker to run a lesson on: `kind`, else the `EDA_BROKER` environment variable, else
     "memory".
+
+    `fresh` names the topics the lesson owns. An in-memory broker starts empty anyway; on Kafka,
+    each of them (and its dead-letter topic) that an earlier run or another lesson left behind is
+    deleted, with the offsets groups committed on it, so the lesson starts as on a new broker.
 
     For "kafka": the cluster named by `KAFKA_BOOTSTRAP` if set, else a local broker started for
     this process (once, and stopped when it exits). If no Kafka can be had, or the one named
@@ -71,4 +78,13 @@ async def open_broker(kind: BrokerKind | None = None, *, seed: int = 0) -> Broke
         print(f"Kafka is not available here ({reason}); using InMemoryBroker instead.")
         return InMemoryBroker(seed=seed)
     print(f"Using Kafka at {bootstrap} ({origin}).")
+    await _clear(broker, fresh)
     return broker
+
+
+async def _clear(broker: Broker, topics: Sequence[str]) -> None:
+    existing = set(await broker.topics())
+    for topic in topics:
+        for name in (topic, f"{topic}{DEAD_LETTER_SUFFIX}"):
+            if name in existing:
+                await broker.delete_topic(name)

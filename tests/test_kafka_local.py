@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,37 @@ async def test_open_broker_uses_kafka_bootstrap(
         assert isinstance(broker, KafkaBroker) and broker.bootstrap == kafka_bootstrap
     finally:
         await broker.close()
+
+
+@pytest.mark.kafka
+async def test_fresh_topics_start_empty_with_no_committed_offsets(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eda_lib import Consumer, PaymentSuccessful, Producer
+
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
+    topic = f"lesson-{uuid.uuid4().hex[:8]}"
+    seen: list[list[str]] = []
+    for run in range(2):  # the same lesson, run twice against one broker
+        broker = await open_broker("kafka", fresh=[topic])
+        try:
+            await broker.create_topic(topic, partitions=2)  # a leftover would keep old records
+            producer = Producer(broker, "payment-service")
+            for n in range(3):
+                payment = PaymentSuccessful(
+                    payment_id=f"run{run}-{n}", order_id=f"o{n}", amount=100, currency="usd"
+                )
+                await producer.send(topic, payment)
+            got: list[str] = []
+            ship = got.append
+            async with Consumer(
+                broker, "shipping", topic, lambda e, ship=ship: ship(e.payment_id)
+            ) as c:
+                await c.run(max_events=3, timeout=20)
+            seen.append(sorted(got))
+        finally:
+            await broker.close()
+    assert seen == [[f"run{r}-{n}" for n in range(3)] for r in range(2)]
 
 
 @pytest.mark.kafka

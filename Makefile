@@ -8,11 +8,12 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and some CI machines are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab test lint notebooks bench kafka kafka-stop clean
+.PHONY: help install lab test test-kafka-lessons lint notebooks bench kafka kafka-stop clean
 
 help:
 	@echo "make lab    - set up .venv if needed and open JupyterLab on the first lesson"
 	@echo "make test   - set up .venv if needed, then run ruff, mypy, the tests and every notebook"
+	@echo "make test-kafka-lessons - run every lesson on a real Kafka broker (EDA_BROKER=kafka)"
 	@echo "make bench  - run the benchmarks (figures are printed as JSON)"
 	@echo "make kafka  - start a local Kafka broker on 127.0.0.1:9092 (make kafka-stop stops it)"
 
@@ -52,7 +53,12 @@ test: lint
 	@echo "==> pytest: unit, contract, property and Kafka tests, then every notebook under nbval"
 	@echo "    (the Kafka tests start a local broker, fetching its jars with Maven on first use)"
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -m "not kafka_lessons"
+
+test-kafka-lessons: install
+	@echo "==> every lesson, one after another, on a real Kafka broker (EDA_BROKER=kafka);"
+	@echo "    this checks that each runs and its assertions hold, not that its output is the same"
+	$(BIN)/python -m pytest tests/test_notebooks_on_kafka.py -m kafka_lessons
 
 notebooks: install
 	@echo "==> re-executing every notebook in place (commit the result)"

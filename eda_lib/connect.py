@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, Broker, BrokerError
 from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.clock import Clock
 
 if TYPE_CHECKING:
     from eda_lib.kafka_local import LocalKafka
@@ -42,7 +43,11 @@ def quiet_kafka_logs(level: int = logging.CRITICAL) -> None:
 
 
 async def open_broker(
-    kind: BrokerKind | None = None, *, seed: int = 0, fresh: Sequence[str] = ()
+    kind: BrokerKind | None = None,
+    *,
+    seed: int = 0,
+    fresh: Sequence[str] = (),
+    clock: Clock | None = None,
 ) -> Broker:
     """The broker to run a lesson on: `kind`, else the `EDA_BROKER` environment variable, else
     "memory".
@@ -50,6 +55,7 @@ async def open_broker(
     `fresh` names the topics the lesson owns. An in-memory broker starts empty anyway; on Kafka,
     each of them (and its dead-letter topic) that an earlier run or another lesson left behind is
     deleted, with the offsets groups committed on it, so the lesson starts as on a new broker.
+    `clock` is the in-memory broker's (a `VirtualClock` makes waits free); Kafka keeps real time.
 
     For "kafka": the cluster named by `KAFKA_BOOTSTRAP` if set, else a local broker started for
     this process (once, and stopped when it exits). If no Kafka can be had, or the one named
@@ -58,7 +64,7 @@ async def open_broker(
     """
     chosen = kind or os.environ.get("EDA_BROKER") or "memory"
     if chosen == "memory":
-        return InMemoryBroker(seed=seed)
+        return InMemoryBroker(seed=seed, clock=clock)
     if chosen != "kafka":
         raise ValueError(f"unknown broker kind {chosen!r}: use 'memory' or 'kafka'")
 

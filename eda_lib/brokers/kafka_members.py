@@ -9,7 +9,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka import TopicPartition as KafkaTopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    LeaderNotAvailableError,
+    StaleMetadata,
+)
 
 from eda_lib.brokers.base import (
     BrokerError,
@@ -117,7 +123,7 @@ class KafkaMembers:
         self.starts.setdefault(group, start)
         await self._settle(group)
         for tp in consumer.assignment():
-            await consumer.position(tp)  # resolve 'earliest'/'latest' now, as InMemoryBroker does
+            await _position(consumer, tp)  # resolve 'earliest'/'latest' now, as InMemoryBroker does
         layout = self.layout(group)
         self.trace.record("rebalanced", group=group, detail=f"{member} joined: {layout}")
 
@@ -226,3 +232,18 @@ class KafkaMembers:
         clients = [m.consumer for m in self._members.values()]
         self._members.clear()
         return clients
+
+
+async def _position(
+    consumer: AIOKafkaConsumer, tp: KafkaTopicPartition, attempts: int = 50
+) -> None:
+    """The member's position on `tp`. Right after a topic is (re)created, the client's metadata
+    may not know the partition's leader yet; it refreshes it, and asking again then works."""
+    for attempt in range(attempts):
+        try:
+            await consumer.position(tp)
+            return
+        except (StaleMetadata, LeaderNotAvailableError):
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.1)

@@ -225,6 +225,70 @@ async def check_restart_offset(offset: int) -> Check:
     return Check(True, f"offset {start}: events 3 and 4 are delivered again, 0-2 are not.")
 
 
+def _order_story() -> list[Event]:
+    from eda_lib.domain.orders import OrderApproved, OrderCancelled, OrderCreated
+
+    return [
+        OrderCreated(order_id="order-1", customer_id="ada", amount=2500),
+        OrderCreated(order_id="order-2", customer_id="bob", amount=4000),
+        OrderApproved(order_id="order-1"),
+        OrderCreated(order_id="order-3", customer_id="cy", amount=990),
+        OrderCancelled(order_id="order-2", reason="out of stock"),
+        OrderApproved(order_id="order-3"),
+    ]
+
+
+async def check_order_collector(collect: Callable[[Any], Awaitable[Any]]) -> Check:
+    """Lesson 08, exercise 3: `collect(broker)` reads the topic 'orders' as group 'collector'
+    from the earliest offset, returns each order's event types in the order they happened, and
+    commits what it read."""
+    story = _order_story()
+    async with InMemoryBroker(seed=3) as broker:
+        await broker.create_topic("orders", partitions=3)
+        await Producer(broker, "order-service").send_all("orders", story)
+        try:
+            result = await collect(broker)
+        except Exception as error:
+            return _fail(f"your code raised {type(error).__name__}: {error}", "run it step by step")
+        state = await broker.describe()
+    expected: dict[str, list[str]] = {}
+    for event in story:
+        expected.setdefault(getattr(event, "order_id", ""), []).append(event.event_type)
+    if dict(result or {}) != expected:
+        return _fail(
+            f"got {result}, expected {expected}",
+            "one handler appends event.event_type to a list per event.order_id; run until 6",
+        )
+    if not state.has_group("collector") or state.group("collector").total_lag:
+        return _fail(
+            "the group 'collector' has not committed everything it read",
+            "use Consumer(broker, 'collector', 'orders', handler) and run it: it commits",
+        )
+    return Check(True, "every order's events in order, and the group committed all 6")
+
+
+def check_type_header(event_type_of: Callable[[Any], str]) -> Check:
+    """Lesson 08, exercise 4: read a record's event type from its `ce_type` header, as course
+    chapter 4 dispatches on a header, without decoding the value."""
+    from eda_lib.brokers.base import Record
+    from eda_lib.codecs import KafkaBinary
+
+    codec = KafkaBinary()
+    for event in _order_story():
+        headers = codec.encode(event)[1]
+        record = Record("orders", 0, 0, None, b"not looked at", headers, event.time)
+        try:
+            got = event_type_of(record)
+        except Exception as error:
+            return _fail(f"your code raised {type(error).__name__}: {error}", "print headers")
+        if got != event.event_type:
+            return _fail(
+                f"got {got!r} for a {event.event_type}",
+                "record.headers is a tuple of (name, bytes) pairs: find 'ce_type', decode it",
+            )
+    return Check(True, "the type from the header alone, for every kind of order event")
+
+
 # --- lesson 07 --------------------------------------------------------------------------------
 
 

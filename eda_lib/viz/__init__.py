@@ -12,6 +12,7 @@ from eda_lib.viz.history import (
     plot_replay_cost,
 )
 from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog
+from eda_lib.viz.offsets import PartitionLog, draw_offsets, partition_logs
 from eda_lib.viz.widgets import (
     BacklogLabWidget,
     FailureLabWidget,
@@ -23,6 +24,7 @@ __all__ = [
     "BacklogLabWidget",
     "FailureLabWidget",
     "LabPicture",
+    "PartitionLog",
     "TimeTravelWidget",
     "TopicExplorerWidget",
     "assignment_table",
@@ -31,9 +33,11 @@ __all__ = [
     "draw_lab",
     "draw_log",
     "draw_moment",
+    "draw_offsets",
     "draw_steps",
     "draw_timeline",
     "draw_topology",
+    "partition_logs",
     "plot_backlog",
     "plot_lag",
     "plot_replay_cost",

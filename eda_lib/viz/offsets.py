@@ -1,0 +1,128 @@
+"""Partition logs as offset strips (lessons 07 and 08): one row per partition, one box per record
+at its offset, labelled with its key and event type; a marker where each group has committed
+(the next offset it will read) and where the next record will go. The gap between the two is
+the group's lag."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
+
+from eda_lib.brokers.base import Broker, Record, topic_partition
+from eda_lib.events import InvalidEvent
+
+_GROUP_COLOURS = ("#c44e52", "#8172b2", "#2a9d8f", "#dd8452")
+
+
+@dataclass(frozen=True)
+class PartitionLog:
+    """What a strip shows of one partition."""
+
+    partition: int
+    start_offset: int
+    end_offset: int
+    labels: dict[int, str]
+    """Offset -> "key / event type" of each record still in the log."""
+    committed: dict[str, int] = field(default_factory=dict)
+    """Group -> the offset it will read next."""
+
+
+def _label(broker: Broker, record: Record) -> str:
+    key = record.key.decode(errors="replace") if record.key is not None else "no key"
+    try:
+        event_type = broker.codec.decode(record.value, record.headers).event_type
+    except InvalidEvent:
+        event_type = "not an event"
+    return f"{key}\n{event_type}"
+
+
+async def partition_logs(
+    broker: Broker, topic: str, groups: Sequence[str] = (), *, limit: int = 40
+) -> list[PartitionLog]:
+    """Each partition of `topic` as a strip can show it: its records (the first `limit`) and
+    where each of `groups` has committed."""
+    state = await broker.describe()
+    logs = []
+    for partition in state.topic(topic):
+        records = await broker.read(
+            topic, partition.partition, start=partition.start_offset, limit=limit
+        )
+        committed = {}
+        for group in groups:
+            if state.has_group(group):
+                tp = topic_partition(topic, partition.partition)
+                committed[group] = state.group(group).committed.get(tp, partition.start_offset)
+        logs.append(
+            PartitionLog(
+                partition.partition,
+                partition.start_offset,
+                partition.end_offset,
+                {r.offset: _label(broker, r) for r in records},
+                committed,
+            )
+        )
+    return logs
+
+
+def draw_offsets(logs: Sequence[PartitionLog], *, topic: str, title: str = "") -> Figure:
+    """The strips: records as boxes at their offsets, each group's committed offset as a coloured
+    marker (what it reads next), and the end of each log."""
+    width = max((log.end_offset for log in logs), default=1) + 1.5
+    figure = Figure(figsize=(min(16.0, 2.2 + 1.25 * width), 0.9 + 1.05 * len(logs)), dpi=100)
+    ax = figure.add_subplot()
+    groups = sorted({g for log in logs for g in log.committed})
+    colour = {g: _GROUP_COLOURS[i % len(_GROUP_COLOURS)] for i, g in enumerate(groups)}
+    for row, log in enumerate(logs):
+        y = len(logs) - 1 - row
+        # With one group, what it has already committed is shaded: the rest is its lag.
+        read_up_to = log.committed.get(groups[0], 0) if len(groups) == 1 else 0
+        for offset, label in log.labels.items():
+            ax.add_patch(
+                FancyBboxPatch(
+                    (offset + 0.06, y - 0.3),
+                    0.88,
+                    0.6,
+                    boxstyle="round,pad=0.01",
+                    fc="#b9a899" if offset < read_up_to else "#dd8452",
+                    ec="none",
+                )
+            )
+            ax.text(offset + 0.5, y + 0.12, str(offset), ha="center", fontsize=7, color="white")
+            ax.text(
+                offset + 0.5, y - 0.12, label, ha="center", va="center", fontsize=5.5, color="white"
+            )
+        ax.text(
+            log.end_offset + 0.1,
+            y,
+            f"next: {log.end_offset}",
+            va="center",
+            fontsize=7,
+            color="#555555",
+        )
+        for n, (group, offset) in enumerate(sorted(log.committed.items())):
+            lag = log.end_offset - offset
+            ax.annotate(
+                f"{group}: {offset} (lag {lag})",
+                xy=(offset, y + 0.32),
+                xytext=(offset, y + 0.42 + 0.14 * n),
+                fontsize=6.5,
+                color=colour[group],
+                ha="left",
+                va="bottom",
+                arrowprops={"arrowstyle": "-", "color": colour[group], "lw": 1.5},
+            )
+            ax.plot([offset, offset], [y - 0.38, y + 0.38], color=colour[group], lw=2.2)
+    ax.set_yticks(range(len(logs)), [f"{topic}[{log.partition}]" for log in reversed(logs)])
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set_xticks([])
+    ax.set_xlim(-0.2, width + 0.8)
+    ax.set_ylim(-0.6, len(logs) - 0.2)
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    shaded = " (grey: already committed by the group)" if len(groups) == 1 else ""
+    ax.set_title(title or f"{topic}: one box per record, at its offset{shaded}", fontsize=10)
+    figure.tight_layout()
+    return figure

@@ -292,6 +292,76 @@ def check_type_header(event_type_of: Callable[[Any], str]) -> Check:
 # --- lesson 07 --------------------------------------------------------------------------------
 
 
+def check_careful_worker(work: Callable[[Any, Callable[[bytes], None]], Any]) -> Check:
+    """Lesson 07, exercise 3: `work(queue, handle)` takes messages as one worker until the
+    queue is empty, acks each one `handle` went through for, and nacks one it raised for, so
+    the queue hands it out again and nothing is lost."""
+    from eda_lib.queues import WorkQueue
+
+    queue = WorkQueue()
+    for n in range(5):
+        queue.put(f"job-{n}".encode())
+    done: list[bytes] = []
+    failed_once: set[bytes] = set()
+
+    def handle(body: bytes) -> None:
+        if body == b"job-2" and body not in failed_once:
+            failed_once.add(body)
+            raise TimeoutError("the printer jammed")
+        done.append(body)
+
+    try:
+        work(queue, handle)
+    except Exception as error:
+        return _fail(
+            f"your code raised {type(error).__name__}: {error}",
+            "catch the handler's error and nack the message instead of stopping",
+        )
+    if queue.in_flight:
+        return _fail(
+            f"{queue.in_flight} message(s) still held by the worker, never acked nor nacked",
+            "after a failure, queue.nack(message) puts it back for the next get",
+        )
+    if sorted(done) != [f"job-{n}".encode() for n in range(5)] or queue.acked != 5:
+        return _fail(
+            f"handled {sorted(b.decode() for b in done)}, acked {queue.acked}",
+            "ack only after handle() returned; loop until get() returns None",
+        )
+    return Check(True, "every job handled once and acked; the jammed one went back and came again")
+
+
+async def check_latest_auditor(make_auditor: Callable[[Any, list[str]], Any]) -> Check:
+    """Lesson 07, exercise 4: `make_auditor(broker, seen)` returns a consumer of a new group
+    that skips the history (Kafka's `auto.offset.reset=latest`) and appends the payment id of
+    each new event to `seen`."""
+    from eda_lib.domain.payments import PaymentSuccessful as Payment
+
+    def pay(n: int) -> Payment:
+        return Payment(payment_id=f"pay-{n}", order_id=f"order-{n}", amount=100, currency="usd")
+
+    seen: list[str] = []
+    async with InMemoryBroker(seed=7) as broker:
+        await broker.create_topic("payments", partitions=2)
+        producer = Producer(broker, "payment-service")
+        await producer.send_all("payments", [pay(n) for n in range(5)])
+        try:
+            auditor = make_auditor(broker, seen)
+            async with auditor:
+                await producer.send_all("payments", [pay(n) for n in range(5, 8)])
+                await auditor.run(max_events=3, timeout=2)
+        except Exception as error:
+            return _fail(
+                f"your code raised {type(error).__name__}: {error}",
+                "return Consumer(broker, group, 'payments', handler, start=...) unstarted",
+            )
+    if sorted(seen) != ["pay-5", "pay-6", "pay-7"]:
+        return _fail(
+            f"the auditor saw {sorted(seen)}",
+            "a new group starts where start= says: 'earliest' is the history, 'latest' only new",
+        )
+    return Check(True, "only the 3 payments published after it joined")
+
+
 def check_dead_worker_redelivery(answer: int) -> Check:
     """Lesson 07, exercise 1: five messages; a worker takes three and dies unacknowledged."""
     from eda_lib.queues import WorkQueue

@@ -1,5 +1,6 @@
 """A classic message queue (lesson 07): a message is handed to one worker and deleted when that
-worker acknowledges it. Set beside the broker's retained log to see the difference."""
+worker acknowledges it. Set beside the broker's retained log to see the difference. `run_workers`
+lets workers of different speeds compete for one queue on a simulated clock."""
 
 from __future__ import annotations
 
@@ -87,3 +88,57 @@ class WorkQueue:
     @property
     def in_flight(self) -> int:
         return len(self._held)
+
+
+@dataclass(frozen=True)
+class Handling:
+    """One message in one worker's hands, on the simulated clock."""
+
+    worker: str
+    message: int
+    start: float
+    end: float
+    outcome: str
+    """'acked', or 'died' (the worker died holding it; the queue gave it to another)."""
+
+
+def run_workers(
+    queue: WorkQueue,
+    seconds_per_message: dict[str, float],
+    *,
+    dies_at: dict[str, int] | None = None,
+) -> list[Handling]:
+    """Workers compete for `queue` on a simulated clock until it is empty: each takes the next
+    message as soon as it is free, so a faster worker takes more. A worker named in `dies_at`
+    dies holding its n-th message (1 = its first), at the moment it would have finished it; the
+    queue then notices and hands the message to another worker. Returns every handling in the
+    order it started."""
+    if not seconds_per_message or min(seconds_per_message.values()) <= 0:
+        raise ValueError("give each worker a positive number of seconds per message")
+    dies_at = dict(dies_at or {})
+    free_at = dict.fromkeys(seconds_per_message, 0.0)
+    taken = dict.fromkeys(seconds_per_message, 0)
+    deaths: list[tuple[float, str]] = []  # (when the queue notices, which worker)
+    log: list[Handling] = []
+    while (len(queue) or deaths) and free_at:
+        worker = min(free_at, key=lambda w: (free_at[w], w))  # the first free, by name on ties
+        now = free_at[worker]
+        for death in sorted(d for d in deaths if d[0] <= now):
+            queue.drop_worker(death[1])  # what the dead worker held goes back to the queue
+            deaths.remove(death)
+        if not len(queue):
+            free_at[worker] = min(when for when, _ in deaths)  # nothing ready: wait for it
+            continue
+        message = queue.get(worker)
+        assert message is not None  # the queue is not empty
+        end = now + seconds_per_message[worker]
+        taken[worker] += 1
+        if dies_at.get(worker) == taken[worker]:
+            deaths.append((end, worker))
+            del free_at[worker]  # it never comes back
+            log.append(Handling(worker, message.id, now, end, "died"))
+            continue
+        queue.ack(message, worker)
+        free_at[worker] = end
+        log.append(Handling(worker, message.id, now, end, "acked"))
+    return sorted(log, key=lambda h: (h.start, h.worker))

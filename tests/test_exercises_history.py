@@ -1,6 +1,9 @@
-"""The checks of lessons 05, 09 and 10 pass a right answer and fail each wrong one with a hint."""
+"""The checks of lessons 05, 07, 08, 09 and 10 pass a right answer and fail each wrong one with a
+hint."""
 
 from __future__ import annotations
+
+import contextlib
 
 from eda_lib.cqrs import Projection
 from eda_lib.domain import (
@@ -257,3 +260,63 @@ def test_type_header() -> None:
     assert check_type_header(right)
     assert "raised" in repr(check_type_header(lambda record: record.headers["ce_type"]))
     assert "got" in repr(check_type_header(from_the_value))
+
+
+# --- lesson 07's code-writing exercises ------------------------------------------------------
+
+
+def test_careful_worker() -> None:
+    from eda_lib.exercises import check_careful_worker
+
+    def right(queue, handle):  # type: ignore[no-untyped-def]
+        for _ in range(20):
+            message = queue.get("careful")
+            if message is None:
+                return
+            try:
+                handle(message.body)
+            except TimeoutError:
+                queue.nack(message)
+            else:
+                queue.ack(message)
+
+    def acks_even_failures(queue, handle):  # type: ignore[no-untyped-def]
+        while (message := queue.get("careless")) is not None:
+            with contextlib.suppress(TimeoutError):
+                handle(message.body)
+            queue.ack(message)
+
+    def keeps_the_failure(queue, handle):  # type: ignore[no-untyped-def]
+        while (message := queue.get("hoarder")) is not None:
+            try:
+                handle(message.body)
+                queue.ack(message)
+            except TimeoutError:
+                pass
+
+    def stops_at_the_failure(queue, handle):  # type: ignore[no-untyped-def]
+        while (message := queue.get("brittle")) is not None:
+            handle(message.body)
+            queue.ack(message)
+
+    assert check_careful_worker(right)
+    assert "acked 5" in repr(check_careful_worker(acks_even_failures))
+    assert "still held" in repr(check_careful_worker(keeps_the_failure))
+    assert "raised TimeoutError" in repr(check_careful_worker(stops_at_the_failure))
+
+
+async def test_latest_auditor() -> None:
+    from eda_lib import Consumer
+    from eda_lib.exercises import check_latest_auditor
+
+    def latest(broker, seen):  # type: ignore[no-untyped-def]
+        return Consumer(
+            broker, "audit-new", "payments", lambda e: seen.append(e.payment_id), start="latest"
+        )
+
+    def earliest(broker, seen):  # type: ignore[no-untyped-def]
+        return Consumer(broker, "audit-all", "payments", lambda e: seen.append(e.payment_id))
+
+    assert await check_latest_auditor(latest)
+    assert "the auditor saw" in repr(await check_latest_auditor(earliest))
+    assert "raised" in repr(await check_latest_auditor(lambda broker, seen: None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
 
@@ -102,3 +103,28 @@ async def test_a_subscription_leaves_its_group_when_its_lifetime_ends() -> None:
         await asyncio.sleep(0.02)
     assert not first.active and not second.active
     assert (await broker.describe()).group("g").members == {}
+
+
+def test_workers_compete_by_speed_and_a_dead_workers_message_goes_to_another() -> None:
+    from eda_lib.queues import WorkQueue, run_workers
+
+    def queue_of(count: int) -> WorkQueue:
+        queue = WorkQueue()
+        for n in range(count):
+            queue.put(f"job-{n}".encode())
+        return queue
+
+    # Worked out by hand: the fast worker is free at 0, 1, 2, ...; the slow one at 0, 3, 6.
+    log = run_workers(queue_of(12), {"fast": 1.0, "slow": 3.0})
+    assert Counter(h.worker for h in log) == {"fast": 9, "slow": 3}
+    assert sorted(h.message for h in log) == list(range(12))
+
+    queue = queue_of(12)
+    log = run_workers(queue, {"fast": 1.0, "slow": 3.0}, dies_at={"slow": 2})
+    died = [h for h in log if h.outcome == "died"]
+    # At 3 s both are free; "fast" goes first on a tie, so "slow" takes job 5 and dies with it.
+    assert [(h.worker, h.message, h.end) for h in died] == [("slow", 5, 6.0)]
+    again = [h for h in log if h.message == 5 and h.outcome == "acked"]
+    assert [(h.worker, h.start) for h in again] == [("fast", 6.0)]  # back when the death is seen
+    acked = sorted(h.message for h in log if h.outcome == "acked")
+    assert acked == list(range(12)) and queue.acked == 12 and len(queue) == queue.in_flight == 0

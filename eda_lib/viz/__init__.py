@@ -13,6 +13,7 @@ from eda_lib.viz.history import (
 )
 from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog
 from eda_lib.viz.offsets import PartitionLog, draw_offsets, partition_logs
+from eda_lib.viz.queues import draw_workers
 from eda_lib.viz.widgets import (
     BacklogLabWidget,
     FailureLabWidget,
@@ -37,6 +38,7 @@ __all__ = [
     "draw_steps",
     "draw_timeline",
     "draw_topology",
+    "draw_workers",
     "partition_logs",
     "plot_backlog",
     "plot_lag",

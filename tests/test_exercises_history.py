@@ -217,7 +217,7 @@ async def test_key_function() -> None:
 
 async def test_order_collector() -> None:
     from eda_lib import Consumer
-    from eda_lib.exercises import check_order_collector
+    from eda_lib.exercises_messaging import check_order_collector
 
     async def right(broker):  # type: ignore[no-untyped-def]
         seen: dict[str, list[str]] = {}
@@ -249,7 +249,7 @@ async def test_order_collector() -> None:
 
 
 def test_type_header() -> None:
-    from eda_lib.exercises import check_type_header
+    from eda_lib.exercises_messaging import check_type_header
 
     def right(record):  # type: ignore[no-untyped-def]
         return dict(record.headers)["ce_type"].decode()
@@ -266,7 +266,7 @@ def test_type_header() -> None:
 
 
 def test_careful_worker() -> None:
-    from eda_lib.exercises import check_careful_worker
+    from eda_lib.exercises_messaging import check_careful_worker
 
     def right(queue, handle):  # type: ignore[no-untyped-def]
         for _ in range(20):
@@ -307,7 +307,7 @@ def test_careful_worker() -> None:
 
 async def test_latest_auditor() -> None:
     from eda_lib import Consumer
-    from eda_lib.exercises import check_latest_auditor
+    from eda_lib.exercises_messaging import check_latest_auditor
 
     def latest(broker, seen):  # type: ignore[no-untyped-def]
         return Consumer(
@@ -320,3 +320,28 @@ async def test_latest_auditor() -> None:
     assert await check_latest_auditor(latest)
     assert "the auditor saw" in repr(await check_latest_auditor(earliest))
     assert "raised" in repr(await check_latest_auditor(lambda broker, seen: None))
+
+
+async def test_auditing_publisher() -> None:
+    from eda_lib.exercises_messaging import check_auditing_publisher
+
+    class Right:
+        def __init__(self, inner):  # type: ignore[no-untyped-def]
+            self.inner, self.published = inner, []
+
+        async def publish(self, topic, event):  # type: ignore[no-untyped-def]
+            report = await self.inner.publish(topic, event)
+            self.published.append(event.id)
+            return report
+
+    class Swallows(Right):
+        async def publish(self, topic, event):  # type: ignore[no-untyped-def]
+            self.published.append(event.id)
+
+    class Forgets(Right):
+        async def publish(self, topic, event):  # type: ignore[no-untyped-def]
+            return await self.inner.publish(topic, event)
+
+    assert await check_auditing_publisher(Right)
+    assert "0 of 3" in repr(await check_auditing_publisher(Swallows))
+    assert "ids" in repr(await check_auditing_publisher(Forgets))

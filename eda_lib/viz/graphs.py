@@ -243,18 +243,29 @@ def _lane(hop_kind: str, topic: str, partition: int, group: str, actor: str) -> 
     return f"{group}/{actor}"
 
 
+_PATHS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#64b5cd")
+
+
 def draw_timeline(trace: Trace, *, last: int | None = None, title: str = "") -> Figure:
     """Every hop as a mark in its lane (producer, partition or group member), in order.
 
-    Grey lines follow one record from its partition to each group that reads it, so a
-    redelivery shows up as a second visit to a member's lane.
+    Lanes run in the order events flow (producers, then partitions, then members, each in the
+    order they first appear). A coloured line follows each record from its partition to each
+    group that reads it, one colour per record, so a redelivery shows up as a second visit to a
+    member's lane. A dotted vertical line marks each rebalance (a member joined, left or was
+    cancelled).
     """
-    hops = [h for h in trace.hops if h.kind in _MARKERS]
-    if last is not None:
-        hops = hops[-last:]
+    everything = trace.hops if last is None else trace.hops[-last:]
+    hops = [h for h in everything if h.kind in _MARKERS]
+    rebalances = [h for h in everything if h.kind == "rebalanced"]
+    first_seen: dict[str, int] = {}
+    for hop in hops:
+        first_seen.setdefault(
+            _lane(hop.kind, hop.topic, hop.partition, hop.group, hop.actor), hop.seq
+        )
     lanes = sorted(
-        {_lane(h.kind, h.topic, h.partition, h.group, h.actor) for h in hops},
-        key=lambda lane: (not lane.startswith("producer"), "/" in lane, lane),
+        first_seen,
+        key=lambda lane: (not lane.startswith("producer"), "/" in lane, first_seen[lane]),
     )
     row = {lane: i for i, lane in enumerate(lanes)}
     figure = Figure(figsize=(9.5, 1.4 + 0.45 * max(1, len(lanes))), dpi=100)
@@ -271,8 +282,24 @@ def draw_timeline(trace: Trace, *, last: int | None = None, title: str = "") -> 
                 (*record, hop.group), [stored[record]] if record in stored else []
             )
             path.append((hop.seq, y))
-    for points in paths.values():  # one line per record and group: from its log to its handling
-        ax.plot([p[0] for p in points], [p[1] for p in points], color="#cccccc", lw=0.8, zorder=1)
+    colour_of: dict[tuple[str, int, int], str] = {}
+    for (topic, partition, offset, _), points in paths.items():  # from its log to its handling
+        record = (topic, partition, offset)
+        colour = colour_of.setdefault(record, _PATHS[len(colour_of) % len(_PATHS)])
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        ax.plot(xs, ys, color=colour, lw=0.9, alpha=0.55, zorder=1)
+    for hop in rebalances:  # labelled in a band under the last lane
+        ax.axvline(hop.seq, color="#888888", lw=0.9, ls=":", zorder=0)
+        ax.text(
+            hop.seq,
+            len(lanes) - 0.4,
+            hop.group,
+            rotation=90,
+            fontsize=6,
+            color="#666666",
+            ha="center",
+            va="top",
+        )
     for kind, (marker, colour) in _MARKERS.items():
         chosen = [h for h in hops if h.kind == kind]
         ax.scatter(
@@ -285,8 +312,8 @@ def draw_timeline(trace: Trace, *, last: int | None = None, title: str = "") -> 
             label=kind,
         )
     ax.set_yticks(range(len(lanes)), lanes, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("step in the trace")
+    ax.set_ylim(len(lanes) - 0.5 + (1.4 if rebalances else 0.0), -0.5)  # lanes top down
+    ax.set_xlabel("step in the trace" + (" (dotted: a group rebalanced)" if rebalances else ""))
     ax.set_title(title or "The trace: every hop of every event", fontsize=11)
     present = [k for k in _MARKERS if any(h.kind == k for h in hops)]
     handles = [

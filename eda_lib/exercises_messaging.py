@@ -1,0 +1,195 @@
+"""Self-checking exercises that make the learner write messaging code (lessons 07, 08 and 11): a
+careful queue worker, a new group's start position, a consumer, a dispatch on a header, and a
+publisher of one's own. Each check runs the code on a fresh broker or queue of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.events import Event
+from eda_lib.exercises import Check, _fail
+from eda_lib.messaging import Producer
+
+# --- lesson 07 --------------------------------------------------------------------------------
+
+
+def check_careful_worker(work: Callable[[Any, Callable[[bytes], None]], Any]) -> Check:
+    """Lesson 07, exercise 3: `work(queue, handle)` takes messages as one worker until the
+    queue is empty, acks each one `handle` went through for, and nacks one it raised for, so
+    the queue hands it out again and nothing is lost."""
+    from eda_lib.queues import WorkQueue
+
+    queue = WorkQueue()
+    for n in range(5):
+        queue.put(f"job-{n}".encode())
+    done: list[bytes] = []
+    failed_once: set[bytes] = set()
+
+    def handle(body: bytes) -> None:
+        if body == b"job-2" and body not in failed_once:
+            failed_once.add(body)
+            raise TimeoutError("the printer jammed")
+        done.append(body)
+
+    try:
+        work(queue, handle)
+    except Exception as error:
+        return _fail(
+            f"your code raised {type(error).__name__}: {error}",
+            "catch the handler's error and nack the message instead of stopping",
+        )
+    if queue.in_flight:
+        return _fail(
+            f"{queue.in_flight} message(s) still held by the worker, never acked nor nacked",
+            "after a failure, queue.nack(message) puts it back for the next get",
+        )
+    if sorted(done) != [f"job-{n}".encode() for n in range(5)] or queue.acked != 5:
+        return _fail(
+            f"handled {sorted(b.decode() for b in done)}, acked {queue.acked}",
+            "ack only after handle() returned; loop until get() returns None",
+        )
+    return Check(True, "every job handled once and acked; the jammed one went back and came again")
+
+
+async def check_latest_auditor(make_auditor: Callable[[Any, list[str]], Any]) -> Check:
+    """Lesson 07, exercise 4: `make_auditor(broker, seen)` returns a consumer of a new group
+    that skips the history (Kafka's `auto.offset.reset=latest`) and appends the payment id of
+    each new event to `seen`."""
+    from eda_lib.domain.payments import PaymentSuccessful as Payment
+
+    def pay(n: int) -> Payment:
+        return Payment(payment_id=f"pay-{n}", order_id=f"order-{n}", amount=100, currency="usd")
+
+    seen: list[str] = []
+    async with InMemoryBroker(seed=7) as broker:
+        await broker.create_topic("payments", partitions=2)
+        producer = Producer(broker, "payment-service")
+        await producer.send_all("payments", [pay(n) for n in range(5)])
+        try:
+            auditor = make_auditor(broker, seen)
+            async with auditor:
+                await producer.send_all("payments", [pay(n) for n in range(5, 8)])
+                await auditor.run(max_events=3, timeout=2)
+        except Exception as error:
+            return _fail(
+                f"your code raised {type(error).__name__}: {error}",
+                "return Consumer(broker, group, 'payments', handler, start=...) unstarted",
+            )
+    if sorted(seen) != ["pay-5", "pay-6", "pay-7"]:
+        return _fail(
+            f"the auditor saw {sorted(seen)}",
+            "a new group starts where start= says: 'earliest' is the history, 'latest' only new",
+        )
+    return Check(True, "only the 3 payments published after it joined")
+
+
+# --- lesson 08 --------------------------------------------------------------------------------
+
+
+def _order_story() -> list[Event]:
+    from eda_lib.domain.orders import OrderApproved, OrderCancelled, OrderCreated
+
+    return [
+        OrderCreated(order_id="order-1", customer_id="ada", amount=2500),
+        OrderCreated(order_id="order-2", customer_id="bob", amount=4000),
+        OrderApproved(order_id="order-1"),
+        OrderCreated(order_id="order-3", customer_id="cy", amount=990),
+        OrderCancelled(order_id="order-2", reason="out of stock"),
+        OrderApproved(order_id="order-3"),
+    ]
+
+
+async def check_order_collector(collect: Callable[[Any], Awaitable[Any]]) -> Check:
+    """Lesson 08, exercise 3: `collect(broker)` reads the topic 'orders' as group 'collector'
+    from the earliest offset, returns each order's event types in the order they happened, and
+    commits what it read."""
+    story = _order_story()
+    async with InMemoryBroker(seed=3) as broker:
+        await broker.create_topic("orders", partitions=3)
+        await Producer(broker, "order-service").send_all("orders", story)
+        try:
+            result = await collect(broker)
+        except Exception as error:
+            return _fail(f"your code raised {type(error).__name__}: {error}", "run it step by step")
+        state = await broker.describe()
+    expected: dict[str, list[str]] = {}
+    for event in story:
+        expected.setdefault(getattr(event, "order_id", ""), []).append(event.event_type)
+    if dict(result or {}) != expected:
+        return _fail(
+            f"got {result}, expected {expected}",
+            "one handler appends event.event_type to a list per event.order_id; run until 6",
+        )
+    if not state.has_group("collector") or state.group("collector").total_lag:
+        return _fail(
+            "the group 'collector' has not committed everything it read",
+            "use Consumer(broker, 'collector', 'orders', handler) and run it: it commits",
+        )
+    return Check(True, "every order's events in order, and the group committed all 6")
+
+
+def check_type_header(event_type_of: Callable[[Any], str]) -> Check:
+    """Lesson 08, exercise 4: read a record's event type from its `ce_type` header, as course
+    chapter 4 dispatches on a header, without decoding the value."""
+    from eda_lib.brokers.base import Record
+    from eda_lib.codecs import KafkaBinary
+
+    codec = KafkaBinary()
+    for event in _order_story():
+        headers = codec.encode(event)[1]
+        record = Record("orders", 0, 0, None, b"not looked at", headers, event.time)
+        try:
+            got = event_type_of(record)
+        except Exception as error:
+            return _fail(f"your code raised {type(error).__name__}: {error}", "print headers")
+        if got != event.event_type:
+            return _fail(
+                f"got {got!r} for a {event.event_type}",
+                "record.headers is a tuple of (name, bytes) pairs: find 'ce_type', decode it",
+            )
+    return Check(True, "the type from the header alone, for every kind of order event")
+
+
+# --- lesson 11 --------------------------------------------------------------------------------
+
+
+async def check_auditing_publisher(publisher_class: Any) -> Check:
+    """Lesson 11, exercise 2: a publisher that wraps another, passes each publish on, returns
+    its delivery report, and keeps the ids of the events it published in `published`."""
+    from eda_lib.domain.payments import PaymentUpdated
+    from eda_lib.pubsub import BrokerPublisher
+
+    updates = [
+        PaymentUpdated(
+            payment_id=f"pay-{n}", order_id=f"order-{n}", amount=100, currency="usd", status="ok"
+        )
+        for n in range(3)
+    ]
+    async with InMemoryBroker(seed=11) as broker:
+        await broker.create_topic("payment-update", partitions=2)
+        try:
+            auditing = publisher_class(BrokerPublisher(broker, "audited"))
+            reports = [await auditing.publish("payment-update", u) for u in updates]
+        except Exception as error:
+            return _fail(
+                f"your code raised {type(error).__name__}: {error}",
+                "publish(topic, event) awaits self.inner.publish(topic, event)",
+            )
+        stored = sum(p.end_offset for p in (await broker.describe()).topic("payment-update"))
+    if stored != 3:
+        return _fail(
+            f"{stored} of 3 updates reached the broker",
+            "pass every publish on to the publisher you wrap",
+        )
+    if any(getattr(r, "offset", None) is None for r in reports):
+        return _fail(
+            "publish did not return the delivery report", "return what inner.publish returns"
+        )
+    if list(getattr(auditing, "published", [])) != [u.id for u in updates]:
+        return _fail(
+            "published does not hold the 3 event ids, in order",
+            "append event.id after the inner publish went through",
+        )
+    return Check(True, "every update passed on, its report returned, its id kept")

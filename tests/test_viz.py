@@ -59,13 +59,15 @@ async def test_drawings_are_figures_with_one_lane_per_actor() -> None:
     assert figure.axes[0].get_title() == "t"
     timeline = draw_timeline(broker.trace)
     lanes = [label.get_text() for label in timeline.axes[0].get_yticklabels()]
+    # In the order events flow: producers, partitions, members, each as they first appear
+    # (shipping ran before analytics; the dead letter was parked after both payment partitions).
     assert lanes == [
         "producer payment-service",
-        "payments.dead-letter[0]",
         "payments[0]",
         "payments[1]",
-        "analytics/analytics-1",
+        "payments.dead-letter[0]",
         "shipping/shipping-1",
+        "analytics/analytics-1",
     ]
     assert len(draw_timeline(broker.trace, last=5).axes[0].collections) >= 1
 

@@ -115,8 +115,9 @@ def _consume_edge(
     graph: nx.DiGraph, tp: TopicPartition, node: str, lag: int, waiting: bool
 ) -> None:
     source = f"partition:{tp.topic}[{tp.partition}]"
-    if source in graph:
-        graph.add_edge(source, node, label=f"lag {lag}", style="dashed" if waiting else "solid")
+    if source in graph:  # a live member that is caught up needs no "lag 0" on every edge
+        label = f"lag {lag}" if waiting or lag else ""
+        graph.add_edge(source, node, label=label, style="dashed" if waiting else "solid")
 
 
 def _layout(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
@@ -203,6 +204,8 @@ def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str 
         )
         (x0, y0), (x1, y1) = start, end
         along = 0.5 if source.startswith("producer:") else 0.2  # near the partition: less crowded
+        if not data["label"]:
+            continue
         ax.text(
             x0 + along * (x1 - x0),
             y0 + along * (y1 - y0),

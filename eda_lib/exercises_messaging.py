@@ -193,3 +193,35 @@ async def check_auditing_publisher(publisher_class: Any) -> Check:
             "append event.id after the inner publish went through",
         )
     return Check(True, "every update passed on, its report returned, its id kept")
+
+
+# --- lesson 02 --------------------------------------------------------------------------------
+
+
+def check_award_once(make_handler: Callable[[dict[str, int]], Callable[[Any], None]]) -> Check:
+    """Lesson 02, exercise 4: `make_handler(points)` returns a handler that adds one point per
+    whole unit paid to `points[order_id]`, once per payment even when a payment is delivered
+    again (after a consumer crash, at-least-once delivery repeats events)."""
+    from eda_lib.domain.payments import PaymentSuccessful as Payment
+
+    payments = [
+        Payment(
+            payment_id=f"pay-{n}", order_id=f"order-{n % 2}", amount=1000 * (n + 1), currency="usd"
+        )
+        for n in range(4)
+    ]
+    deliveries = [*payments[:3], payments[1], payments[2], payments[3], payments[0]]
+    points: dict[str, int] = {}
+    try:
+        handler = make_handler(points)
+        for event in deliveries:
+            handler(event)
+    except Exception as error:
+        return _fail(f"your code raised {type(error).__name__}: {error}", "run it on one event")
+    expected = {"order-0": 10 + 30, "order-1": 20 + 40}
+    if points != expected:
+        return _fail(
+            f"points are {points}, expected {expected} (3 of the 7 deliveries were repeats)",
+            "remember each event.payment_id (or event.id) you awarded, and skip those",
+        )
+    return Check(True, "each payment counted once, though three were delivered twice")

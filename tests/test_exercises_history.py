@@ -4,6 +4,9 @@ hint."""
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
+
+import pytest
 
 from eda_lib.cqrs import Projection
 from eda_lib.domain import (
@@ -345,3 +348,40 @@ async def test_auditing_publisher() -> None:
     assert await check_auditing_publisher(Right)
     assert "0 of 3" in repr(await check_auditing_publisher(Swallows))
     assert "ids" in repr(await check_auditing_publisher(Forgets))
+
+
+def test_award_once() -> None:
+    from eda_lib.exercises_messaging import check_award_once
+
+    def once(points):  # type: ignore[no-untyped-def]
+        seen = set()
+
+        def award(event):  # type: ignore[no-untyped-def]
+            if event.id not in seen:
+                seen.add(event.id)
+                points[event.order_id] = points.get(event.order_id, 0) + event.amount // 100
+
+        return award
+
+    def every_time(points):  # type: ignore[no-untyped-def]
+        def award(event):  # type: ignore[no-untyped-def]
+            points[event.order_id] = points.get(event.order_id, 0) + event.amount // 100
+
+        return award
+
+    assert check_award_once(once)
+    assert "repeats" in repr(check_award_once(every_time))
+    assert "raised" in repr(check_award_once(lambda points: None))
+
+
+async def test_scaling_stops_where_the_partitions_end() -> None:
+    from eda_lib.brokers import partition_for_key
+    from eda_lib.labs import scale_out
+
+    sizes = Counter(partition_for_key(f"order-{n}".encode(), 4) for n in range(48))
+    runs = {m: await scale_out(m, partitions=4, events=48) for m in (1, 4, 5)}
+    assert runs[1].handled_by == {"packer-1": 48}
+    assert sorted(runs[4].handled_by.values()) == sorted(sizes.values())  # one partition each
+    assert runs[5].idle == 1 and sorted(runs[5].handled_by.values())[1:] == sorted(sizes.values())
+    assert runs[4].drain_seconds == pytest.approx(max(sizes.values()) * 0.1)
+    assert runs[5].events_per_second == pytest.approx(runs[4].events_per_second)

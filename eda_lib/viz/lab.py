@@ -6,6 +6,7 @@ colours and the line, so a click redraws in well under 0.1 s."""
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -14,7 +15,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from eda_lib.brokers.base import BrokerState
-from eda_lib.labs import BacklogLab, FailureLab
+from eda_lib.labs import BacklogLab, FailureLab, ScalingRun
 from eda_lib.viz.graphs import COLOURS, _edge_of
 
 _BOX = (0.62, 0.36)  # width, height of a node, in data units
@@ -161,6 +162,49 @@ def plot_backlog(lab: BacklogLab) -> Figure:
     ax.set_title(
         f"rate {rate} per tick, capacity {lab.capacity} per tick; grey = consumer down",
         fontsize=10,
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.2)
+    figure.tight_layout()
+    return figure
+
+
+def plot_scaling(runs: Sequence[ScalingRun]) -> Figure:
+    """Throughput of a group against its number of members, with the ideal straight line: it
+    rises while there are partitions to give out, and flattens where they end."""
+    figure = Figure(figsize=(7, 3.2), dpi=100)
+    ax = figure.add_subplot()
+    members = [r.members for r in runs]
+    rates = [r.events_per_second for r in runs]
+    one = rates[0] / runs[0].members
+    ax.plot(
+        members,
+        [one * m for m in members],
+        ls="--",
+        color="#999999",
+        label="ideal: every member busy",
+    )
+    ax.plot(members, rates, marker="o", color="#4c72b0", lw=2, label="measured")
+    for run, rate in zip(runs, rates, strict=True):
+        if run.idle:
+            ax.annotate(
+                f"{run.idle} idle",
+                (run.members, rate),
+                textcoords="offset points",
+                xytext=(0, -14),
+                ha="center",
+                fontsize=8,
+                color="#c44e52",
+            )
+    partitions = runs[0].partitions
+    ax.axvline(partitions, color="#dd8452", lw=1, ls=":")
+    ax.text(partitions, min(rates), f" {partitions} partitions", color="#dd8452", fontsize=8)
+    ax.set_xlabel("members in the group")
+    ax.set_ylabel("events per second")
+    ax.set_title(
+        f"{sum(runs[0].handled_by.values())} events, {runs[0].seconds_per_event:g} s each: "
+        "throughput stops growing where the partitions end",
+        fontsize=9,
     )
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.2)

@@ -552,3 +552,34 @@ async def test_run_and_an_events_loop_leave_the_same_trace(broker: InMemoryBroke
             pass
     # 5 delivered, 4 handled, 1 failed and dead-lettered, 5 committed
     assert hops("by-run") == hops("by-loop") and len(hops("by-run")) == 16
+
+
+async def test_a_consumer_that_publishes_and_a_processor() -> None:
+    from eda_lib.domain import LargePaymentFlagged, OrderShipped
+    from eda_lib.domain.services import LargePaymentWatch, ShippingDesk
+
+    async with InMemoryBroker() as broker:
+        for topic in ("payments", "shipments", "alerts"):
+            await broker.create_topic(topic)
+        amounts = [12_000, 4_999, 25_000, 20_000]
+        payments = [
+            PaymentSuccessful(payment_id=f"p{n}", order_id=f"o{n}", amount=a, currency="usd")
+            for n, a in enumerate(amounts)
+        ]
+        await Producer(broker, "payment-service").send_all("payments", [*payments, payments[0]])
+        desk = ShippingDesk(Producer(broker, "shipping"))
+        watch = LargePaymentWatch(Producer(broker, "fraud-watch"), threshold=20_000)
+        for group, handler in (("shipping", desk.handle), ("fraud", watch.handle)):
+            async with Consumer(broker, group, "payments", handler) as consumer:
+                await consumer.run(max_events=5)
+        shipped = [
+            broker.codec.decode(r.value, r.headers) for r in await broker.read("shipments", 0)
+        ]
+        alerts = [broker.codec.decode(r.value, r.headers) for r in await broker.read("alerts", 0)]
+    assert [type(e) for e in shipped] == [OrderShipped] * 4  # the repeated payment shipped nothing
+    assert [e.causation_id for e in shipped] == [p.id for p in payments]
+    assert [(type(e), e.order_id) for e in alerts] == [
+        (LargePaymentFlagged, "o2"),
+        (LargePaymentFlagged, "o3"),
+    ]
+    assert all(e.correlation_id == p.id for e, p in zip(alerts, payments[2:], strict=True))

@@ -18,8 +18,9 @@ from eda_lib.domain.order_commands import (
     order_bus,
 )
 from eda_lib.domain.order_views import OrderRow, OrderSummaries, SQLiteOrderSummaries
-from eda_lib.domain.orders import Order, OrderApproved, OrderCancelled, OrderCreated
+from eda_lib.domain.orders import Order, OrderApproved, OrderCancelled, OrderCreated, OrderShipped
 from eda_lib.domain.payments import (
+    LargePaymentFlagged,
     PaymentFailed,
     PaymentSuccessful,
     PaymentUpdated,
@@ -33,6 +34,7 @@ __all__ = [
     "ApproveOrder",
     "BankAccount",
     "CancelOrder",
+    "LargePaymentFlagged",
     "MoneyDeposited",
     "MoneyWithdrawn",
     "Order",
@@ -41,6 +43,7 @@ __all__ = [
     "OrderCreated",
     "OrderHandlers",
     "OrderRow",
+    "OrderShipped",
     "OrderSummaries",
     "PaymentFailed",
     "PaymentSuccessful",

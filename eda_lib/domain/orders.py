@@ -34,6 +34,12 @@ class OrderCancelled(_OrderEvent):
     reason: NonEmptyStr
 
 
+class OrderShipped(_OrderEvent):
+    """The parcel left the warehouse (lesson 01: what shipping publishes once a payment is in)."""
+
+    default_source: ClassVar[str] = "/shipping-service"
+
+
 class Order(Aggregate):
     """An order's lifecycle as an event-sourced aggregate (lessons 09 and 10).
 

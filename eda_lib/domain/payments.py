@@ -52,3 +52,11 @@ class PaymentFailed(_Payment):
     """A payment was declined; `reason` says why (e.g. 'card_declined')."""
 
     reason: NonEmptyStr
+
+
+class LargePaymentFlagged(_Payment):
+    """A payment of at least `threshold` minor units, flagged for a closer look (lesson 01's
+    processor: it reads payments and publishes this for each large one)."""
+
+    default_source: ClassVar[str] = "/fraud-watch"
+    threshold: MinorUnits

@@ -1,4 +1,6 @@
-"""The three reactions to a payment from lesson 1.1, as small services with one handler each.
+"""The reactions to a payment from lesson 1.1, as small services with one handler each: three
+that only react, one that reacts and publishes (`ShippingDesk`), and a processor that turns some
+payments into alerts (`LargePaymentWatch`).
 
 Each handler's annotation says it takes `PaymentSuccessful`, so a consumer hands it nothing else.
 Each service keeps its effects in plain attributes, so a lesson (and a test) can look at them.
@@ -9,7 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from eda_lib.domain.payments import PaymentSuccessful, format_money
+from eda_lib.domain.orders import OrderShipped
+from eda_lib.domain.payments import LargePaymentFlagged, PaymentSuccessful, format_money
+from eda_lib.messaging.producer import Producer
 
 
 @dataclass
@@ -50,3 +54,41 @@ class ReceiptMailer:
             f"Receipt for order {event.order_id}: we received {event.money} "
             f"(payment {event.payment_id})."
         )
+
+
+@dataclass
+class ShippingDesk:
+    """Shipping as a consumer that also publishes: once a payment is in, it ships the order and
+    announces it with `OrderShipped` on `topic`, caused by the payment (lesson 01)."""
+
+    producer: Producer
+    topic: str = "shipments"
+    shipped: list[str] = field(default_factory=list)
+
+    async def handle(self, event: PaymentSuccessful) -> None:
+        if event.order_id in self.shipped:  # a repeated payment ships nothing twice
+            return
+        self.shipped.append(event.order_id)
+        await self.producer.send(self.topic, event.follow_up(OrderShipped, order_id=event.order_id))
+
+
+@dataclass
+class LargePaymentWatch:
+    """A processor: it reads payments and publishes `LargePaymentFlagged` on `topic` for each
+    payment of at least `threshold` minor units; it keeps no state of its own (lesson 01)."""
+
+    producer: Producer
+    threshold: int = 20_000
+    topic: str = "alerts"
+
+    async def handle(self, event: PaymentSuccessful) -> None:
+        if event.amount >= self.threshold:
+            flagged = event.follow_up(
+                LargePaymentFlagged,
+                payment_id=event.payment_id,
+                order_id=event.order_id,
+                amount=event.amount,
+                currency=event.currency,
+                threshold=self.threshold,
+            )
+            await self.producer.send(self.topic, flagged)

@@ -225,3 +225,49 @@ def check_award_once(make_handler: Callable[[dict[str, int]], Callable[[Any], No
             "remember each event.payment_id (or event.id) you awarded, and skip those",
         )
     return Check(True, "each payment counted once, though three were delivered twice")
+
+
+# --- lesson 12 --------------------------------------------------------------------------------
+
+
+async def check_refusing_handler(ship: Callable[[Any], Any]) -> Check:
+    """Lesson 12, exercise 3: `ship(event)` ships payments of at most 10,000.00 and raises a
+    `ValueError` that says why for larger ones; the consumer retries, then parks those in
+    `payments.dead-letter` with the error, and carries on with the rest."""
+    from eda_lib.clock import VirtualClock
+    from eda_lib.domain.payments import PaymentSuccessful as Payment
+    from eda_lib.messaging import Consumer
+    from eda_lib.resilience import RetryPolicy
+
+    amounts = {"pay-1": 5_000, "pay-2": 2_000_000, "pay-3": 90_000, "pay-4": 1_500_000}
+    async with InMemoryBroker(seed=12, clock=VirtualClock()) as broker:
+        await broker.create_topic("payments", partitions=1)
+        await Producer(broker, "payment-service").send_all(
+            "payments",
+            [
+                Payment(payment_id=p, order_id=f"order-{p}", amount=a, currency="usd")
+                for p, a in amounts.items()
+            ],
+        )
+        try:
+            consumer = Consumer(
+                broker,
+                "shipping",
+                "payments",
+                ship,
+                retry=RetryPolicy(max_attempts=2, base_delay=0.1),
+            )
+            async with consumer:
+                report = await consumer.run(max_events=4, timeout=5)
+        except Exception as error:
+            return _fail(f"the consumer stopped: {type(error).__name__}: {error}", "see below")
+        parked = await broker.read("payments.dead-letter", 0)
+    errors = [dict(r.headers).get("dlt-error", b"").decode() for r in parked]
+    if report.handled != 2 or len(parked) != 2:
+        return _fail(
+            f"{report.handled} shipped and {len(parked)} dead-lettered, expected 2 and 2",
+            "raise ValueError(...) when event.amount > 1_000_000; otherwise ship it",
+        )
+    if not all("ValueError" in e for e in errors):
+        return _fail(f"the dead letters say {errors}", "raise a ValueError, with a reason")
+    return Check(True, "the two large payments parked with your reason; the other two shipped")

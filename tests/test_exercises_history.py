@@ -16,6 +16,7 @@ from eda_lib.domain import (
     OrderApproved,
     OrderCancelled,
     OrderCreated,
+    PaymentSuccessful,
 )
 from eda_lib.events import Event
 from eda_lib.exercises_history import (
@@ -385,3 +386,22 @@ async def test_scaling_stops_where_the_partitions_end() -> None:
     assert runs[5].idle == 1 and sorted(runs[5].handled_by.values())[1:] == sorted(sizes.values())
     assert runs[4].drain_seconds == pytest.approx(max(sizes.values()) * 0.1)
     assert runs[5].events_per_second == pytest.approx(runs[4].events_per_second)
+
+
+async def test_refusing_handler() -> None:
+    from eda_lib.exercises_messaging import check_refusing_handler
+
+    def right(event: PaymentSuccessful) -> None:
+        if event.amount > 1_000_000:
+            raise ValueError(f"{event.money} is over our limit")
+
+    def refuses_nothing(event: PaymentSuccessful) -> None:
+        pass
+
+    def wrong_error(event: PaymentSuccessful) -> None:
+        if event.amount > 1_000_000:
+            raise RuntimeError("no")
+
+    assert await check_refusing_handler(right)
+    assert "4 shipped and 0" in repr(await check_refusing_handler(refuses_nothing))
+    assert "raise a ValueError" in repr(await check_refusing_handler(wrong_error))

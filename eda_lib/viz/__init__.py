@@ -11,7 +11,7 @@ from eda_lib.viz.history import (
     plot_lag,
     plot_replay_cost,
 )
-from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog, plot_scaling
+from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog, plot_scaling, plot_semantics
 from eda_lib.viz.offsets import PartitionLog, draw_offsets, partition_logs
 from eda_lib.viz.queues import draw_workers
 from eda_lib.viz.widgets import (
@@ -44,5 +44,6 @@ __all__ = [
     "plot_lag",
     "plot_replay_cost",
     "plot_scaling",
+    "plot_semantics",
     "topology",
 ]

@@ -6,7 +6,7 @@ colours and the line, so a click redraws in well under 0.1 s."""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -15,7 +15,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from eda_lib.brokers.base import BrokerState
-from eda_lib.labs import BacklogLab, FailureLab, ScalingRun
+from eda_lib.labs import BacklogLab, FailureLab, LabCounters, ScalingRun
 from eda_lib.viz.graphs import COLOURS, _edge_of
 
 _BOX = (0.62, 0.36)  # width, height of a node, in data units
@@ -208,5 +208,31 @@ def plot_scaling(runs: Sequence[ScalingRun]) -> Figure:
     )
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.2)
+    figure.tight_layout()
+    return figure
+
+
+def plot_semantics(results: Mapping[str, LabCounters]) -> Figure:
+    """Per delivery semantics, how many events were lost, applied twice, or dead-lettered, on
+    the same faults: the failure lab's scenario, one group of bars per semantics."""
+    figure = Figure(figsize=(7.5, 3.2), dpi=100)
+    ax = figure.add_subplot()
+    measures = (
+        ("lost", "#c44e52"),
+        ("duplicate_effects", "#dd8452"),
+        ("dead_lettered", "#8172b2"),
+    )
+    names = list(results)
+    width = 0.8 / len(measures)
+    for n, (measure, colour) in enumerate(measures):
+        values = [getattr(results[name], measure) for name in names]
+        xs = [i + (n - 1) * width for i in range(len(names))]
+        bars = ax.bar(xs, values, width, color=colour, label=measure.replace("_", " "))
+        ax.bar_label(bars, fontsize=8)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("events")
+    ax.set_title("the same faults under each semantics", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.2)
     figure.tight_layout()
     return figure

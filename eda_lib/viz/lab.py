@@ -22,15 +22,18 @@ _BOX = (0.62, 0.36)  # width, height of a node, in data units
 
 
 class LabPicture:
-    """Producer -> topics -> groups (with lag, greyed when down), and total lag per step."""
+    """Producer -> topics -> groups (with lag, greyed when down) -> the dead letters they parked,
+    and the total lag per step."""
+
+    dead_letters = "dead letters"
 
     def __init__(self, producer: str, topics: tuple[str, ...], groups: tuple[str, ...]) -> None:
         self.producer, self.topics, self.groups = producer, topics, groups
-        self.figure = Figure(figsize=(10, 3.6), dpi=72)
-        graph = self.figure.add_axes((0.0, 0.0, 0.6, 0.88))
+        self.figure = Figure(figsize=(11, 4.0), dpi=72)
+        graph = self.figure.add_axes((0.0, 0.0, 0.66, 0.88))
         graph.axis("off")
         rows = max(len(topics), len(groups))
-        graph.set_xlim(-0.45, 2.85)
+        graph.set_xlim(-0.45, 3.95)
         graph.set_ylim(-((rows - 1) / 2 + 0.45), (rows - 1) / 2 + 0.45)
 
         def column(count: int) -> list[float]:
@@ -40,6 +43,7 @@ class LabPicture:
         places = {producer: (0.0, 0.0)}
         places.update({t: (1.2, y) for t, y in zip(topics, column(len(topics)), strict=True)})
         places.update({g: (2.4, y) for g, y in zip(groups, column(len(groups)), strict=True)})
+        places[self.dead_letters] = (3.55, 0.0)
         self._boxes: dict[str, Patch] = {}
         self._labels: dict[str, Text] = {}
         w, h = _BOX
@@ -63,13 +67,23 @@ class LabPicture:
         self._boxes[producer].set_facecolor(COLOURS["producer"])
         for topic in topics:
             self._boxes[topic].set_facecolor(COLOURS["partition"])
+        self._boxes[self.dead_letters].set_facecolor(COLOURS["dead-letter"])
         half = (w / 2 + 0.02, h / 2 + 0.02)
-        self._pairs = [(producer, t) for t in topics] + [(t, g) for g in groups for t in topics]
+        self._pairs = (
+            [(producer, t) for t in topics]
+            + [(t, g) for g in groups for t in topics]
+            + [(g, self.dead_letters) for g in groups]
+        )
         ends = [
             (_edge_of(places[a], places[b], half), _edge_of(places[b], places[a], half))
             for a, b in self._pairs
         ]
-        self._arrows = LineCollection(ends, colors="#555555", linewidths=1.0, zorder=2)
+        # Every group reads every topic: those edges are light, so the rest stays readable.
+        self._colours = [
+            "#bbbbbb" if a in topics else "#c44e52" if b == self.dead_letters else "#555555"
+            for a, b in self._pairs
+        ]
+        self._arrows = LineCollection(ends, colors=self._colours, linewidths=1.0, zorder=2)
         graph.add_collection(self._arrows)
         graph.scatter(
             [e[1][0] for e in ends],
@@ -79,11 +93,11 @@ class LabPicture:
             color="#555555",
             zorder=2,
         )
-        self._title = self.figure.text(0.3, 0.94, "", ha="center", fontsize=10)
+        self._title = self.figure.text(0.33, 0.94, "", ha="center", fontsize=10)
         self.figure.text(
-            0.825, 0.88, "total lag per step (simulated seconds)", ha="center", fontsize=9
+            0.85, 0.88, "total lag per step (simulated seconds)", ha="center", fontsize=9
         )
-        self.chart = self.figure.add_axes((0.67, 0.15, 0.31, 0.68))
+        self.chart = self.figure.add_axes((0.72, 0.15, 0.26, 0.68))
         (self._line,) = self.chart.plot([], [], color="#c44e52", lw=1.8)
         for axis in (self.chart.xaxis, self.chart.yaxis):
             axis.set_major_locator(MaxNLocator(4, integer=True))
@@ -103,7 +117,14 @@ class LabPicture:
             self._labels[group].set_text(
                 f"{group}{' (down)' if gone else ''}\nlag {lags.get(group, 0)}"
             )
-        self._arrows.set_linestyle(["dashed" if b in down else "solid" for _, b in self._pairs])
+        parked = sum(p.size for p in state.partitions if p.topic.endswith(".dead-letter"))
+        self._labels[self.dead_letters].set_text(f"{self.dead_letters}\n{parked} parked")
+        self._arrows.set_linestyle(
+            [
+                "dotted" if b == self.dead_letters else "dashed" if b in down else "solid"
+                for _, b in self._pairs
+            ]
+        )
         self._title.set_text(title)
         steps = [s for s, _ in history] or [0]
         values = [lag for _, lag in history] or [0]

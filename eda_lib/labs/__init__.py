@@ -9,6 +9,7 @@ from eda_lib.labs.backlog import BacklogLab, TickStats
 from eda_lib.labs.consistency import ConsistencyRun, LagSample, eventual_consistency
 from eda_lib.labs.failure import FailureLab, Semantics
 from eda_lib.labs.keying import KeyingTrial, keying_trial, order_history
+from eda_lib.labs.live import LiveRun, live_reactions
 from eda_lib.labs.scaling import ScalingRun, scale_out
 from eda_lib.labs.scenarios import crash_scenario
 from eda_lib.labs.scoreboard import LabCounters
@@ -20,12 +21,14 @@ __all__ = [
     "KeyingTrial",
     "LabCounters",
     "LagSample",
+    "LiveRun",
     "ScalingRun",
     "Semantics",
     "TickStats",
     "crash_scenario",
     "eventual_consistency",
     "keying_trial",
+    "live_reactions",
     "order_history",
     "scale_out",
 ]

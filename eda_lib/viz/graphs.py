@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Literal
 
 import networkx as nx
 from matplotlib.axes import Axes
@@ -15,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, BrokerState, TopicPartition
-from eda_lib.trace import Trace
+from eda_lib.trace import Hop, Trace
 
 COLOURS = {
     "producer": "#4c72b0",
@@ -249,16 +250,26 @@ def _lane(hop_kind: str, topic: str, partition: int, group: str, actor: str) -> 
 _PATHS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#64b5cd")
 
 
-def draw_timeline(trace: Trace, *, last: int | None = None, title: str = "") -> Figure:
+def draw_timeline(
+    trace: Trace, *, last: int | None = None, title: str = "", x: Literal["step", "time"] = "step"
+) -> Figure:
     """Every hop as a mark in its lane (producer, partition or group member), in order.
 
     Lanes run in the order events flow (producers, then partitions, then members, each in the
     order they first appear). A coloured line follows each record from its partition to each
     group that reads it, one colour per record, so a redelivery shows up as a second visit to a
     member's lane. A dotted vertical line marks each rebalance (a member joined, left or was
-    cancelled).
+    cancelled). With `x="time"` the hops are placed by when they happened (seconds since the
+    first), which shows what ran at the same time; by default, one step per hop.
     """
     everything = trace.hops if last is None else trace.hops[-last:]
+    t0 = everything[0].time if everything else None
+
+    def at(hop: Hop) -> float:
+        if x == "time" and t0 is not None:
+            return (hop.time - t0).total_seconds()
+        return float(hop.seq)
+
     hops = [h for h in everything if h.kind in _MARKERS]
     rebalances = [h for h in everything if h.kind == "rebalanced"]
     first_seen: dict[str, int] = {}
@@ -273,30 +284,35 @@ def draw_timeline(trace: Trace, *, last: int | None = None, title: str = "") -> 
     row = {lane: i for i, lane in enumerate(lanes)}
     figure = Figure(figsize=(9.5, 1.4 + 0.45 * max(1, len(lanes))), dpi=100)
     ax: Axes = figure.add_subplot()
-    stored: dict[tuple[str, int, int], tuple[int, int]] = {}
-    paths: dict[tuple[str, int, int, str], list[tuple[int, int]]] = {}
+    stored: dict[tuple[str, int, int], tuple[float, int]] = {}
+    paths: dict[tuple[str, int, int, str], list[tuple[float, int]]] = {}
     for hop in hops:
         y = row[_lane(hop.kind, hop.topic, hop.partition, hop.group, hop.actor)]
         record = (hop.topic, hop.partition, hop.offset)
         if hop.kind == "stored":
-            stored[record] = (hop.seq, y)
+            stored[record] = (at(hop), y)
         elif hop.offset >= 0 and hop.group and hop.kind != "committed":
             path = paths.setdefault(
                 (*record, hop.group), [stored[record]] if record in stored else []
             )
-            path.append((hop.seq, y))
+            path.append((at(hop), y))
     colour_of: dict[tuple[str, int, int], str] = {}
     for (topic, partition, offset, _), points in paths.items():  # from its log to its handling
         record = (topic, partition, offset)
         colour = colour_of.setdefault(record, _PATHS[len(colour_of) % len(_PATHS)])
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         ax.plot(xs, ys, color=colour, lw=0.9, alpha=0.55, zorder=1)
-    for hop in rebalances:  # labelled in a band under the last lane
-        ax.axvline(hop.seq, color="#888888", lw=0.9, ls=":", zorder=0)
+    at_x: dict[float, list[str]] = {}  # rebalances at one moment share a line and a label
+    for hop in rebalances:
+        groups = at_x.setdefault(at(hop), [])
+        if hop.group not in groups:
+            groups.append(hop.group)
+    for position, groups in at_x.items():  # labelled in a band under the last lane
+        ax.axvline(position, color="#888888", lw=0.9, ls=":", zorder=0)
         ax.text(
-            hop.seq,
+            position,
             len(lanes) - 0.4,
-            hop.group,
+            "\n".join(groups),
             rotation=90,
             fontsize=6,
             color="#666666",
@@ -306,7 +322,7 @@ def draw_timeline(trace: Trace, *, last: int | None = None, title: str = "") -> 
     for kind, (marker, colour) in _MARKERS.items():
         chosen = [h for h in hops if h.kind == kind]
         ax.scatter(
-            [h.seq for h in chosen],
+            [at(h) for h in chosen],
             [row[_lane(h.kind, h.topic, h.partition, h.group, h.actor)] for h in chosen],
             marker=marker,
             color=colour,
@@ -316,7 +332,8 @@ def draw_timeline(trace: Trace, *, last: int | None = None, title: str = "") -> 
         )
     ax.set_yticks(range(len(lanes)), lanes, fontsize=8)
     ax.set_ylim(len(lanes) - 0.5 + (1.4 if rebalances else 0.0), -0.5)  # lanes top down
-    ax.set_xlabel("step in the trace" + (" (dotted: a group rebalanced)" if rebalances else ""))
+    axis = "seconds since the first hop" if x == "time" else "step in the trace"
+    ax.set_xlabel(axis + (" (dotted: a group rebalanced)" if rebalances else ""))
     ax.set_title(title or "The trace: every hop of every event", fontsize=11)
     present = [k for k in _MARKERS if any(h.kind == k for h in hops)]
     handles = [

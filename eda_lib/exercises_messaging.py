@@ -271,3 +271,38 @@ async def check_refusing_handler(ship: Callable[[Any], Any]) -> Check:
     if not all("ValueError" in e for e in errors):
         return _fail(f"the dead letters say {errors}", "raise a ValueError, with a reason")
     return Check(True, "the two large payments parked with your reason; the other two shipped")
+
+
+# --- lesson 00 --------------------------------------------------------------------------------
+
+
+async def check_first_publish(publish: Callable[[Any], Awaitable[Any]]) -> Check:
+    """Lesson 00, exercise 2: `publish(producer)` sends a payment of 42.00 USD for order
+    'order-3' to the topic 'payments' and returns the delivery report."""
+    from eda_lib.domain.payments import PaymentSuccessful as Payment
+
+    async with InMemoryBroker(seed=0) as broker:
+        await broker.create_topic("payments", partitions=2)
+        try:
+            report = await publish(Producer(broker, "payment-service"))
+        except Exception as error:
+            return _fail(
+                f"your code raised {type(error).__name__}: {error}",
+                'await producer.send("payments", PaymentSuccessful(...))',
+            )
+        stored = [r for p in range(2) for r in await broker.read("payments", p)]
+    if len(stored) != 1:
+        return _fail(f"{len(stored)} events reached 'payments'", "send exactly one event")
+    event = broker.codec.decode(stored[0].value, stored[0].headers)
+    if not isinstance(event, Payment) or (event.amount, event.currency, event.order_id) != (
+        4200,
+        "USD",
+        "order-3",
+    ):
+        return _fail(
+            f"the broker holds {event!r}",
+            "42.00 is 4200 minor units; order_id='order-3', currency='usd'",
+        )
+    if getattr(report, "offset", None) != stored[0].offset:
+        return _fail("publish did not return the delivery report", "return what send returns")
+    return Check(True, f"stored at {stored[0].topic}[{stored[0].partition}], offset 0")

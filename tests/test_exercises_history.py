@@ -405,3 +405,26 @@ async def test_refusing_handler() -> None:
     assert await check_refusing_handler(right)
     assert "4 shipped and 0" in repr(await check_refusing_handler(refuses_nothing))
     assert "raise a ValueError" in repr(await check_refusing_handler(wrong_error))
+
+
+async def test_first_publish() -> None:
+    from eda_lib.exercises_messaging import check_first_publish
+
+    async def right(producer):  # type: ignore[no-untyped-def]
+        return await producer.send(
+            "payments",
+            PaymentSuccessful(payment_id="pay-3", order_id="order-3", amount=4200, currency="usd"),
+        )
+
+    async def in_units(producer):  # type: ignore[no-untyped-def]
+        return await producer.send(
+            "payments",
+            PaymentSuccessful(payment_id="pay-3", order_id="order-3", amount=42, currency="usd"),
+        )
+
+    async def forgets(producer):  # type: ignore[no-untyped-def]
+        return None
+
+    assert await check_first_publish(right)
+    assert "4200 minor units" in repr(await check_first_publish(in_units))
+    assert "0 events" in repr(await check_first_publish(forgets))

@@ -72,6 +72,14 @@ async def check_large_payment_flagger(flag: Callable[[Event], bool]) -> Check:
     sample = _sample_payments()
     for event in sample:
         await producer.send("payments", event)
+    # just under the threshold, and a threshold ten times too small: both must not be flagged
+    for n, amount in ((5, 99_999), (6, 10_000)):
+        await producer.send(
+            "payments",
+            PaymentSuccessful(
+                payment_id=f"pay-{n}", order_id=f"order-{n}", amount=amount, currency="USD"
+            ),
+        )
     flagged: list[str] = []
     consumer = Consumer(
         broker, "fraud", "payments", lambda e: flagged.append(e.payment_id) if flag(e) else None
@@ -90,7 +98,7 @@ async def check_large_payment_flagger(flag: Callable[[Event], bool]) -> Check:
             f"flagged {sorted(flagged)}, expected {expected}",
             '1,000.00 is 100_000 minor units, and "at least" includes exactly 1,000.00',
         )
-    return Check(True, "the fraud group flags 3 of 5 payments, and the producer never changed.")
+    return Check(True, "the fraud group flags 3 of 7 payments, and the producer never changed.")
 
 
 # --- lesson 02 --------------------------------------------------------------------------------
@@ -280,7 +288,8 @@ async def check_fraud_subscriber(
     broker = InMemoryBroker()
     await broker.create_topic("payment-update", partitions=2)
     publisher = BrokerPublisher(broker)
-    for n, amount in enumerate((5_000, 25_000, 10_001)):
+    # exactly 100.00 is not over it; 10.01 catches a threshold ten times too small
+    for n, amount in enumerate((5_000, 25_000, 10_001, 10_000, 1_001)):
         await publisher.publish(
             "payment-update",
             PaymentUpdated(

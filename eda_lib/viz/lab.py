@@ -118,7 +118,7 @@ class LabPicture:
                 f"{group}{' (down)' if gone else ''}\nlag {lags.get(group, 0)}"
             )
         parked = sum(p.size for p in state.partitions if p.topic.endswith(".dead-letter"))
-        self._labels[self.dead_letters].set_text(f"{self.dead_letters}\n{parked} parked")
+        self._labels[self.dead_letters].set_text(f"{self.dead_letters}\n{parked} records")
         self._arrows.set_linestyle(
             [
                 "dotted" if b == self.dead_letters else "dashed" if b in down else "solid"

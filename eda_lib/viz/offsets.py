@@ -31,12 +31,15 @@ class PartitionLog:
 
 
 def _label(broker: Broker, record: Record) -> str:
-    key = record.key.decode(errors="replace") if record.key is not None else "no key"
     try:
-        event_type = broker.codec.decode(record.value, record.headers).event_type
+        event = broker.codec.decode(record.value, record.headers)
     except InvalidEvent:
-        event_type = "not an event"
-    return f"{key}\n{event_type}"
+        event = None
+    if record.key is not None:
+        key = record.key.decode(errors="replace")
+    else:  # name the entity anyway, so a reader sees where its events went
+        key = f"{event.subject} (no key)" if event is not None and event.subject else "no key"
+    return f"{key}\n{event.event_type if event is not None else 'not an event'}"
 
 
 async def partition_logs(

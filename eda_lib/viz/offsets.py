@@ -105,19 +105,22 @@ def draw_offsets(logs: Sequence[PartitionLog], *, topic: str, title: str = "") -
             fontsize=7,
             color="#555555",
         )
-        for n, (group, offset) in enumerate(sorted(log.committed.items())):
-            lag = log.end_offset - offset
+        at_offset: dict[int, list[str]] = {}  # groups at one offset share a line and a label
+        for group, offset in sorted(log.committed.items()):
+            at_offset.setdefault(offset, []).append(group)
+        for offset, names in at_offset.items():
+            shade = colour[names[0]] if len(names) == 1 else "#555555"
             ax.annotate(
-                f"{group}: {offset} (lag {lag})",
+                f"{', '.join(names)}: {offset} (lag {log.end_offset - offset})",
                 xy=(offset, y + 0.32),
-                xytext=(offset, y + 0.42 + 0.14 * n),
+                xytext=(offset, y + 0.42),
                 fontsize=6.5,
-                color=colour[group],
+                color=shade,
                 ha="left",
                 va="bottom",
-                arrowprops={"arrowstyle": "-", "color": colour[group], "lw": 1.5},
+                arrowprops={"arrowstyle": "-", "color": shade, "lw": 1.5},
             )
-            ax.plot([offset, offset], [y - 0.38, y + 0.38], color=colour[group], lw=2.2)
+            ax.plot([offset, offset], [y - 0.38, y + 0.38], color=shade, lw=2.2)
     ax.set_yticks(range(len(logs)), [f"{topic}[{log.partition}]" for log in reversed(logs)])
     ax.tick_params(axis="y", labelsize=8)
     ax.set_xticks([])

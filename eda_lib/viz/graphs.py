@@ -14,6 +14,7 @@ import networkx as nx
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import FancyBboxPatch
 
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, BrokerState, TopicPartition
 from eda_lib.trace import Hop, Trace
@@ -144,6 +145,48 @@ def _edge_of(
     return centre[0] + dx * scale, centre[1] + dy * scale
 
 
+def _box_groups(
+    ax: Axes,
+    graph: nx.DiGraph,
+    positions: dict[str, tuple[float, float]],
+    half: dict[str, tuple[float, float]],
+) -> None:
+    """A dashed frame around the members of each group that has more than one: they share
+    the group's partitions."""
+    groups: dict[str, list[str]] = {}
+    for node, data in graph.nodes(data=True):
+        if data["kind"] == "member":
+            groups.setdefault(node.split(":", 1)[1].split("/", 1)[0], []).append(node)
+    for group, members in groups.items():
+        if len(members) < 2:
+            continue
+        left = min(positions[m][0] - half[m][0] for m in members) - 0.06
+        right = max(positions[m][0] + half[m][0] for m in members) + 0.06
+        bottom = min(positions[m][1] - half[m][1] for m in members) - 0.1
+        top = max(positions[m][1] + half[m][1] for m in members) + 0.22
+        ax.add_patch(
+            FancyBboxPatch(
+                (left, bottom),
+                right - left,
+                top - bottom,
+                boxstyle="round,pad=0.02",
+                fc="none",
+                ec=COLOURS["member"],
+                ls="--",
+                lw=1.0,
+                zorder=1,
+            )
+        )
+        ax.text(
+            (left + right) / 2,
+            top - 0.09,
+            f"group {group}",
+            ha="center",
+            fontsize=7,
+            color="#2d7a3e",
+        )
+
+
 def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str = "") -> Figure:
     """Draw `topology(state, trace)` in three columns: producers, partitions, consumers."""
     graph = topology(state, trace)
@@ -185,6 +228,7 @@ def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str 
         assert patch is not None
         (left, bottom), (right, top_) = to_data.transform(patch.get_window_extent().get_points())
         half[node] = ((right - left) / 2, (top_ - bottom) / 2)
+    _box_groups(ax, graph, positions, half)
     for source, target, data in graph.edges(data=True):
         start = _edge_of(positions[source], positions[target], half[source])
         end = _edge_of(positions[target], positions[source], half[target])

@@ -72,8 +72,34 @@ def jupyterlab(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+def _expected_counters() -> tuple[int, int]:
+    """What the lesson's widget lab counts before the clicks (produced) and after them
+    (handled), worked out by doing the same through the lab's API, outside the browser."""
+    import asyncio
+
+    from eda_lib.labs import FailureLab
+
+    async def replay() -> tuple[int, int]:
+        lab = FailureLab(
+            topics=("payments", "orders", "refunds"),
+            groups=("shipping", "receipts", "analytics", "fraud"),
+            seed=1,
+        )
+        await lab.publish(10)  # what the lesson's cell does before showing the widget
+        await lab.step(3)
+        produced = (await lab.counters()).produced
+        await lab.set_down("fraud", True)  # the clicks: fraud down, publish 10, run 10 steps
+        await lab.publish(10)
+        await lab.step(10)
+        return produced, (await lab.counters()).handled
+
+    return asyncio.run(replay())
+
+
 def test_clicking_the_failure_lab_changes_counters_and_picture(jupyterlab: str) -> None:
     from playwright.sync_api import sync_playwright
+
+    produced_before, handled_after = _expected_counters()
 
     artifacts = ROOT / "artifacts"
     artifacts.mkdir(exist_ok=True)
@@ -107,7 +133,7 @@ def test_clicking_the_failure_lab_changes_counters_and_picture(jupyterlab: str) 
                 "() => document.querySelector('.widget-image')?.src?.length > 0", timeout=60_000
             )
             before = (counters.inner_text(), picture.get_attribute("src"))
-            assert "0\nproduced" in before[0].replace("\r", "")
+            assert f"{produced_before}\nproduced" in before[0].replace("\r", "")
 
             page.get_by_role("button", name="fraud down").click()  # a fault control
             publish.click()
@@ -117,9 +143,10 @@ def test_clicking_the_failure_lab_changes_counters_and_picture(jupyterlab: str) 
                 arg=before[1],
                 timeout=60_000,
             )
-            page.wait_for_function(  # after the ten steps: three live groups handled 10 each
-                "() => [...document.querySelectorAll('.widget-html-content')]"
-                ".some(e => e.innerText.includes('30\\nhandled'))",
+            page.wait_for_function(  # the ten steps done: the count the API gave outside
+                "expected => [...document.querySelectorAll('.widget-html-content')]"
+                ".some(e => e.innerText.includes(expected))",
+                arg=f"{handled_after}\nhandled",
                 timeout=60_000,
             )
             after = (counters.inner_text(), picture.get_attribute("src"))

@@ -324,11 +324,11 @@ class TestSQLiteEventStore(EventStoreContract):
         with SQLiteEventStore(path) as store:
             store.append("order-1", [created("1")], 0)
         with sqlite3.connect(path) as db:
-            db.execute("UPDATE events SET data = replace(data, 'OrderCreated', 'OrderShipped')")
+            db.execute("UPDATE events SET data = replace(data, 'OrderCreated', 'OrderTeleported')")
         with SQLiteEventStore(path) as store, pytest.raises(UnknownEventType) as caught:
             store.read_all()
         assert "position 1" in str(caught.value)
-        assert "OrderShipped" in str(caught.value)
+        assert "OrderTeleported" in str(caught.value)
         assert "import the module" in str(caught.value)
 
     def test_two_stores_on_one_file_see_each_others_appends(self, tmp_path: Path) -> None:

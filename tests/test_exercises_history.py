@@ -114,7 +114,7 @@ def test_biggest_withdrawal() -> None:
     assert "expected" in repr(check_biggest_withdrawal(LastNotBiggest))
     assert "expected" in repr(check_biggest_withdrawal(FirstNotBiggest))
     assert "only account c" in repr(check_biggest_withdrawal(NeverCleared))
-    assert "must define apply" in repr(check_biggest_withdrawal(Projection))
+    assert "abstract method" in repr(check_biggest_withdrawal(Projection))
     assert not check_biggest_withdrawal(CrashesOnOtherEvents)
 
 

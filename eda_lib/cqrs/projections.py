@@ -12,6 +12,7 @@ so after a crash the rows and the checkpoint always agree.
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -21,7 +22,7 @@ from eda_lib.events import Event
 from eda_lib.store.base import EventStore, StoredEvent, check_whole
 
 
-class Projection:
+class Projection(ABC):
     """Base of read models. Subclasses write `apply(event)` and `clear()`."""
 
     name: ClassVar[str] = ""
@@ -35,13 +36,13 @@ class Projection:
         if not cls.name:  # a subclass keeps its parent's name, and so its checkpoint
             cls.name = cls.__name__
 
+    @abstractmethod
     def apply(self, event: Event) -> None:
         """Change the read model as the event says; ignore events it does not care about."""
-        raise NotImplementedError(f"{type(self).__name__} must define apply(self, event)")
 
+    @abstractmethod
     def clear(self) -> None:
         """Empty the read model (before a rebuild)."""
-        raise NotImplementedError(f"{type(self).__name__} must define clear(self)")
 
     def table(self) -> list[dict[str, object]]:
         """The read model as rows, for pictures and for showing in a notebook."""

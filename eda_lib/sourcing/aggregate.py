@@ -11,6 +11,7 @@ changed in place; the aggregates here keep only plain values.)
 from __future__ import annotations
 
 import functools
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Self
 
@@ -64,7 +65,7 @@ def _changing_state(method: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-class Aggregate:
+class Aggregate(ABC):
     """Base of event-sourced aggregates. Subclasses set their initial state in `__init__`,
     write command methods that call `record(event)`, and write `apply(event)`."""
 
@@ -115,9 +116,10 @@ class Aggregate:
     def stream_id(self) -> str:
         return f"{self.stream_prefix}-{self.id}"
 
+    @abstractmethod
     def apply(self, event: Event) -> None:
-        """Change the state as `event` says. Subclasses write it, usually as a `match`."""
-        raise NotImplementedError(f"{type(self).__name__} must define apply(self, event)")
+        """Change the state as `event` says. Subclasses write it, usually as a `match`; a
+        subclass without it cannot be made."""
 
     def unexpected(self, event: Event) -> UnexpectedEvent:
         """The error for the last case of `apply`: an event this aggregate does not handle."""

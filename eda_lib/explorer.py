@@ -1,6 +1,6 @@
 """A topic explorer for any broker (lesson 08): topics, partitions and offsets, the messages in
-them (decoded), and consumer groups with their lag. It is what the course's learners get from
-Kafdrop, as plain text a notebook can print and a test can compare."""
+them (decoded, as rows or as events), and consumer groups with their lag. It is what the course's
+learners get from Kafdrop, as plain text a notebook can print and a test can compare."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eda_lib.brokers.base import Broker, BrokerState
-from eda_lib.events import InvalidEvent
+from eda_lib.events import Event, InvalidEvent
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,20 @@ def groups_table(state: BrokerState) -> str:
                 )
             )
     return _table(rows)
+
+
+async def events(broker: Broker, topic: str, *, limit: int = 1000) -> list[Event]:
+    """The events of `topic`, decoded with the broker's codec, partition by partition in offset
+    order (up to `limit` per partition). A record that is not an event raises `InvalidEvent`:
+    use `messages` to list those with the reason instead."""
+    count = (await broker.topics()).get(topic)
+    if count is None:
+        raise ValueError(f"no topic '{topic}' (topics: {', '.join(await broker.topics())})")
+    return [
+        broker.codec.decode(record.value, record.headers)
+        for number in range(count)
+        for record in await broker.read(topic, number, limit=limit)
+    ]
 
 
 async def messages(

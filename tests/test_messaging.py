@@ -557,6 +557,7 @@ async def test_run_and_an_events_loop_leave_the_same_trace(broker: InMemoryBroke
 async def test_a_consumer_that_publishes_and_a_processor() -> None:
     from eda_lib.domain import LargePaymentFlagged, OrderShipped
     from eda_lib.domain.services import LargePaymentWatch, ShippingDesk
+    from eda_lib.explorer import events
 
     async with InMemoryBroker() as broker:
         for topic in ("payments", "shipments", "alerts"):
@@ -572,10 +573,8 @@ async def test_a_consumer_that_publishes_and_a_processor() -> None:
         for group, handler in (("shipping", desk.handle), ("fraud", watch.handle)):
             async with Consumer(broker, group, "payments", handler) as consumer:
                 await consumer.run(max_events=5)
-        shipped = [
-            broker.codec.decode(r.value, r.headers) for r in await broker.read("shipments", 0)
-        ]
-        alerts = [broker.codec.decode(r.value, r.headers) for r in await broker.read("alerts", 0)]
+        shipped = await events(broker, "shipments")
+        alerts = await events(broker, "alerts")
     assert [type(e) for e in shipped] == [OrderShipped] * 4  # the repeated payment shipped nothing
     assert [e.causation_id for e in shipped] == [p.id for p in payments]
     assert [(type(e), e.order_id) for e in alerts] == [

@@ -13,6 +13,7 @@ from eda_lib.labs.live import LiveRun, live_reactions
 from eda_lib.labs.scaling import ScalingRun, scale_out
 from eda_lib.labs.scenarios import crash_scenario
 from eda_lib.labs.scoreboard import LabCounters
+from eda_lib.labs.snapshots import replay_cost
 
 __all__ = [
     "BacklogLab",
@@ -30,5 +31,6 @@ __all__ = [
     "keying_trial",
     "live_reactions",
     "order_history",
+    "replay_cost",
     "scale_out",
 ]

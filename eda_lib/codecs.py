@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import from_json, to_json
 
 from eda_lib.events import ENVELOPE_FIELDS, Event, InvalidEvent, _from_validation, event_class
+from eda_lib.evolution import reshape, unreadable
 
 SPEC_VERSION = "1.0"
 DEFAULT_MAX_EVENT_BYTES = 1_048_576  # Kafka's default message.max.bytes is about this size.
@@ -41,6 +42,8 @@ _REQUIRED = (
 )
 
 Headers = tuple[tuple[str, bytes], ...]
+ReadAs = Mapping[str, type[Event]]
+"""The class to read each event type as, when not its newest version (lesson 06)."""
 
 
 class Codec(Protocol):
@@ -51,7 +54,10 @@ class Codec(Protocol):
 
     def encode(self, event: Event) -> tuple[bytes, Headers]: ...
 
-    def decode(self, value: bytes, headers: Headers) -> Event: ...
+    def decode(self, value: bytes, headers: Headers, *, read_as: ReadAs | None = None) -> Event:
+        """The event in a message, as the class `read_as` names for its type (by default, the
+        newest known version of it)."""
+        ...
 
 
 def _attributes(event: Event) -> dict[str, Any]:
@@ -102,8 +108,11 @@ def _missing(attribute: str, example: str) -> InvalidEvent:
     )
 
 
-def _checked_class(attributes: Mapping[str, Any]) -> type[Event]:
-    """The event class the attributes name, after checking every required attribute."""
+def _checked_class(
+    attributes: Mapping[str, Any], read_as: ReadAs | None
+) -> tuple[type[Event], int]:
+    """The class to read the event as, and the schema version it was written in, after checking
+    every required attribute."""
     if "specversion" not in attributes:
         raise _missing("specversion", '"1.0"')
     if attributes["specversion"] != SPEC_VERSION:
@@ -123,7 +132,10 @@ def _checked_class(attributes: Mapping[str, Any]) -> type[Event]:
             field="type",
             fix='write the event type as a string, e.g. "PaymentSuccessful"',
         )
-    cls = event_class(attributes["type"])
+    name = attributes["type"]
+    cls = read_as.get(name) if read_as else None
+    if cls is None:
+        cls = event_class(name)
     content_type = attributes.get("datacontenttype", "application/json")
     if content_type != "application/json" and (
         not isinstance(content_type, str) or not content_type.split(";")[0].strip().endswith("json")
@@ -135,20 +147,21 @@ def _checked_class(attributes: Mapping[str, Any]) -> type[Event]:
             fix='write "datacontenttype": "application/json"',
         )
     version = attributes.get("schemaversion", 1)
-    if type(version) is not int or version != cls.schema_version:
+    if type(version) is not int or version < 1:
         raise InvalidEvent(
             "unsupported_schema_version",
-            f"{cls.__name__} schema version {version!r} is not the supported "
-            f"version {cls.schema_version}",
+            f"{name} schema version {version!r} is not a version number",
             field="schemaversion",
-            fix="produce the supported version, or add an upcaster for the old one (lesson 06)",
+            fix="write schemaversion as a whole number from 1 (the event class's schema_version)",
         )
-    return cls
+    return cls, version
 
 
-def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
-    """Build a typed event from CloudEvents attributes plus `data` (a parsed JSON object)."""
-    cls = _checked_class(attributes)
+def from_cloudevent(attributes: Mapping[str, Any], read_as: ReadAs | None = None) -> Event:
+    """Build a typed event from CloudEvents attributes plus `data` (a parsed JSON object): an
+    instance of the class `read_as` names for its type, or of the newest known version of it.
+    Data of another version is reshaped as `eda_lib.evolution` describes."""
+    cls, version = _checked_class(attributes, read_as)
     if "data" not in attributes:
         raise _missing("data", "{...the event's fields...}")
     data = attributes["data"]
@@ -167,7 +180,7 @@ def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
             field=f"data.{name}",
             fix="keep envelope attributes out of data",
         )
-    fields = dict(data)
+    fields = dict(data) if version == cls.schema_version else reshape(cls, data, version)
     for attribute, name in ATTRIBUTE_FIELDS.items():
         if attribute in attributes:
             fields[name] = attributes[attribute]
@@ -175,6 +188,8 @@ def from_cloudevent(attributes: Mapping[str, Any]) -> Event:
         event: Event = cls.__pydantic_validator__.validate_python(fields)
         return event
     except ValidationError as error:
+        if version != cls.schema_version:
+            raise unreadable(cls, version, error) from None
         raise _from_validation(cls, error) from None
 
 
@@ -230,9 +245,12 @@ def _json_object(data: bytes, max_bytes: int, what: str) -> dict[str, Any]:
     return parsed
 
 
-def deserialize(data: bytes, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Event:
+def deserialize(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES, read_as: ReadAs | None = None
+) -> Event:
     """Read CloudEvents structured-mode JSON into a typed event, or raise `InvalidEvent`."""
-    return from_cloudevent(_json_object(data, max_bytes, "the CloudEvents attributes and data"))
+    attributes = _json_object(data, max_bytes, "the CloudEvents attributes and data")
+    return from_cloudevent(attributes, read_as)
 
 
 class StructuredJson:
@@ -248,8 +266,8 @@ class StructuredJson:
     def encode(self, event: Event) -> tuple[bytes, Headers]:
         return serialize(event), self._headers
 
-    def decode(self, value: bytes, headers: Headers) -> Event:
-        return deserialize(value, max_bytes=self.max_bytes)
+    def decode(self, value: bytes, headers: Headers, *, read_as: ReadAs | None = None) -> Event:
+        return deserialize(value, max_bytes=self.max_bytes, read_as=read_as)
 
 
 class KafkaBinary:
@@ -269,14 +287,14 @@ class KafkaBinary:
         headers.append(("content-type", b"application/json"))
         return _dumps(data), tuple(headers)
 
-    def decode(self, value: bytes, headers: Headers) -> Event:
+    def decode(self, value: bytes, headers: Headers, *, read_as: ReadAs | None = None) -> Event:
         found = {name.lower(): header for name, header in headers}
         content = found.get("content-type")
         content_type = content.decode("latin-1") if isinstance(content, bytes | bytearray) else ""
         if found.get("ce_specversion") is None or content_type.startswith(
             "application/cloudevents"
         ):
-            return deserialize(value, max_bytes=self.max_bytes)
+            return deserialize(value, max_bytes=self.max_bytes, read_as=read_as)
         try:
             attributes: dict[str, Any] = {
                 name[3:]: header.decode("utf-8")
@@ -290,7 +308,7 @@ class KafkaBinary:
             attributes["schemaversion"] = int(version)
         attributes["datacontenttype"] = content_type or "application/json"
         attributes["data"] = _json_object(value, self.max_bytes, "the event's data")
-        return from_cloudevent(attributes)
+        return from_cloudevent(attributes, read_as)
 
 
 def _header_attributes(found: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ is never changed: `revised` and `follow_up` make new ones that say which event c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, TypeVar, cast
 from uuid import UUID
@@ -101,7 +101,10 @@ MinorUnits = Annotated[StrictInt, Field(gt=0)]
 CurrencyCode = Annotated[str, BeforeValidator(_currency)]
 """A three-letter currency code, normalised to upper case ('usd' becomes 'USD')."""
 
-_REGISTRY: dict[str, type[Event]] = {}
+_REGISTRY: dict[str, dict[int, type[Event]]] = {}  # event type -> schema version -> class
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+"""Turns the data of one schema version of an event type into the data of the next version."""
+_UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
 class _EventMeta(ModelMetaclass):
@@ -145,14 +148,22 @@ class Event(BaseModel, metaclass=_EventMeta):
             cls.event_type = cls.__name__
         if cls.__name__.startswith("_"):
             return  # a private base that only shares fields, never sent on its own
-        registered = _REGISTRY.get(cls.event_type)
+        if type(cls.schema_version) is not int or cls.schema_version < 1:
+            raise TypeError(
+                f"{cls.__name__}.schema_version is {cls.schema_version!r}; versions are whole "
+                "numbers from 1, one more for each change of the data's shape"
+            )
+        versions = _REGISTRY.setdefault(cls.event_type, {})
+        registered = versions.get(cls.schema_version)
         # Re-running a notebook cell redefines a class: replacing it is fine, a clash is not.
         if registered is not None and registered.__qualname__ != cls.__qualname__:
             raise TypeError(
-                f"event type '{cls.event_type}' is already used by {registered.__qualname__}; "
-                "give the new class a different name or set event_type explicitly"
+                f"event type '{cls.event_type}' version {cls.schema_version} is already "
+                f"{registered.__qualname__}; give the new class a different name, set "
+                "event_type explicitly, or, for a new version of the same event, raise "
+                "schema_version"
             )
-        _REGISTRY[cls.event_type] = cls
+        versions[cls.schema_version] = cls
 
     @model_validator(mode="before")
     @classmethod
@@ -229,26 +240,60 @@ def _refuse_lineage(fields: Mapping[str, Any], method: str) -> None:
 
 
 def registered_types() -> dict[str, type[Event]]:
-    """Every known event type, by its CloudEvents `type`."""
-    return dict(_REGISTRY)
+    """Every known event type, by its CloudEvents `type`: the class of its newest version."""
+    return {name: versions[max(versions)] for name, versions in _REGISTRY.items()}
+
+
+def schema_versions(event_type: str) -> dict[int, type[Event]]:
+    """The classes of every known version of `event_type`, by version (empty if none)."""
+    return dict(sorted(_REGISTRY.get(event_type, {}).items()))
 
 
 def is_registered(event_type: str) -> bool:
     """Whether a class for `event_type` is defined, so that events of it can be read back."""
-    return event_type in _REGISTRY
+    return bool(_REGISTRY.get(event_type))
 
 
 def event_class(event_type: str) -> type[Event]:
-    try:
-        return _REGISTRY[event_type]
-    except KeyError:
+    """The class of the newest known version of `event_type`."""
+    versions = _REGISTRY.get(event_type)
+    if not versions:
         known = ", ".join(sorted(_REGISTRY)) or "none"
         raise InvalidEvent(
             "unknown_type",
             f"no event class is registered for type '{event_type}' (known: {known})",
             field="type",
             fix="define a subclass of eda_lib.Event with that name, or correct the type",
-        ) from None
+        )
+    return versions[max(versions)]
+
+
+def upcaster(event: str | type[Event], *, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register the decorated function as the way from version `from_version` of an event
+    type's data to the next version: it gets the old data (a dict of JSON values) and returns
+    the new. Readers of a newer version apply every step in turn (v1 -> v2 -> v3). Only a
+    step that changes the data's shape needs one (a rename, a computed field); a new field
+    with a default needs none.
+
+        @upcaster("PaymentSuccessful", from_version=1)
+        def amount_renamed(data):
+            data["amount_minor"] = data.pop("amount")
+            return data
+    """
+    name = event if isinstance(event, str) else event.event_type
+    if type(from_version) is not int or from_version < 1:
+        raise TypeError(f"from_version must be a whole number from 1, not {from_version!r}")
+
+    def register(function: Upcaster) -> Upcaster:
+        _UPCASTERS[name, from_version] = function  # a re-run notebook cell replaces it
+        return function
+
+    return register
+
+
+def upcaster_for(event_type: str, from_version: int) -> Upcaster | None:
+    """The registered step from `from_version` of `event_type` to the next, if there is one."""
+    return _UPCASTERS.get((event_type, from_version))
 
 
 _FIXES = {

@@ -9,6 +9,9 @@ Each event goes to the one handler whose class is nearest to the event's own (as
 `functools.singledispatch`); a handler without an annotation (a lambda, say), or annotated
 `Any` or `object`, takes every event.
 Events no handler takes are skipped and committed (the trace calls them 'ignored').
+
+A handler annotated with an older version of an event type (lesson 06) gets that type's events
+read as that version, as a service that knows no newer one would read them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import typing
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from eda_lib.events import Event
+from eda_lib.events import Event, schema_versions
 
 Handler = Callable[[Any], Awaitable[None] | None]
 """A function (or coroutine function) of one event. Its annotation picks the events it gets."""
@@ -85,8 +88,10 @@ class Handlers(dict[type[Event], Handler | None]):
     def __init__(self, handlers: Sequence[Handler]) -> None:
         super().__init__()
         self.registered: dict[type[Event], Handler] = {}
+        self.read_as: dict[str, type[Event]] = {}
         for handler in handlers:
             for cls in event_classes(handler):
+                self._read(cls)
                 taken = self.registered.get(cls)
                 if taken is not None:
                     raise HandlerError(
@@ -95,6 +100,17 @@ class Handlers(dict[type[Event], Handler | None]):
                         "a consumer group of its own (each group gets every event)"
                     )
                 self.registered[cls] = handler
+
+    def _read(self, cls: type[Event]) -> None:
+        if schema_versions(getattr(cls, "event_type", "")).get(cls.schema_version) is not cls:
+            return  # Event itself, or a base class that is not an event type of its own
+        chosen = self.read_as.setdefault(cls.event_type, cls)
+        if chosen is not cls:
+            raise HandlerError(
+                f"handlers of one consumer take {chosen.__name__} and {cls.__name__}, two "
+                f"versions of {cls.event_type}; a consumer reads each type as one version. "
+                "Fix: annotate them with the same version"
+            )
 
     def __missing__(self, cls: type[Event]) -> Handler | None:
         found = next((self.registered[c] for c in cls.__mro__ if c in self.registered), None)

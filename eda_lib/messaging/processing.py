@@ -69,7 +69,9 @@ class Processor:
 
     def decode(self, record: Record) -> Event | Unreadable:
         try:
-            return self.membership.broker.codec.decode(record.value, record.headers)
+            return self.membership.broker.codec.decode(
+                record.value, record.headers, read_as=self.handlers.read_as
+            )
         except Exception as error:  # a codec bug must not stop the consumer either
             return Unreadable.because(error)
 
@@ -95,7 +97,9 @@ class Processor:
         # Every event of every consumer comes through here: the usual case (readable, one
         # handler, first try) makes no call it can avoid.
         try:
-            event = self.membership.broker.codec.decode(record.value, record.headers)
+            event = self.membership.broker.codec.decode(
+                record.value, record.headers, read_as=self.handlers.read_as
+            )
         except Exception as error:  # a codec bug must not stop the consumer either
             return await self.unreadable(record, Unreadable.because(error)), None
         handler = self.handlers[type(event)]

@@ -1,0 +1,225 @@
+"""Schema evolution (lesson 06): reading an event written in one version of its schema as another
+version, and checking a change the way teams check it with a schema registry.
+
+The reading rules, which `eda_lib.codecs` applies to every event it decodes:
+
+- Same version: strict. A field the schema does not have is refused: it is a producer's bug.
+- An older version (a v2 reader meets v1 data): the registered upcasters run, one step at a
+  time (v1 -> v2 -> v3); a step with no upcaster passes the data on unchanged, which is right
+  when the new version only added fields with defaults. Fields the reader's version no longer
+  has are ignored.
+- A newer version (a v1 reader meets v2 data): a tolerant reader. Fields the reader does not
+  know are ignored; nothing is converted, since a v1 service cannot know what v2 changed. If a
+  field the reader needs is missing (renamed or removed) the event is refused with an
+  `InvalidEvent` that says how to make the change safely.
+
+`compatibility(old, new)` predicts from the two versions' JSON Schemas (and the upcasters
+between them) what those rules will do, in the schema-registry words: BACKWARD (a reader of the
+new version reads data of the old), FORWARD (a reader of the old version reads data of the new),
+FULL (both) or NONE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from eda_lib.events import ENVELOPE_FIELDS, Event, InvalidEvent, _from_validation, upcaster_for
+
+Level = Literal["FULL", "BACKWARD", "FORWARD", "NONE"]
+
+
+def data_fields(cls: type[Event]) -> frozenset[str]:
+    """The names of an event class's data fields (the envelope left out)."""
+    return frozenset(cls.model_fields) - frozenset(ENVELOPE_FIELDS)
+
+
+def reshape(target: type[Event], data: dict[str, Any], version: int) -> dict[str, Any]:
+    """`data`, written as `version` of target's event type, as target's version reads it:
+    upcast step by step if it is older, and without the fields target does not have."""
+    for step in range(version, target.schema_version):
+        upcast = upcaster_for(target.event_type, step)
+        if upcast is None:
+            continue
+        try:
+            result: object = upcast(dict(data))
+        except Exception as error:
+            raise InvalidEvent(
+                "unsupported_schema_version",
+                f"the upcaster of {target.event_type} from v{step} to v{step + 1} "
+                f"({getattr(upcast, '__name__', 'unnamed')}) raised "
+                f"{type(error).__name__}: {error}",
+                field="data",
+                fix="make the upcaster handle this data (it runs on every old event read)",
+            ) from None
+        if not isinstance(result, dict):
+            raise InvalidEvent(
+                "unsupported_schema_version",
+                f"the upcaster of {target.event_type} from v{step} returned "
+                f"{type(result).__name__}, not the data as a dict",
+                field="data",
+                fix="return the changed data from the upcaster",
+            )
+        data = result
+    known = data_fields(target)
+    return {name: value for name, value in data.items() if name in known}
+
+
+def unreadable(target: type[Event], version: int, error: ValidationError) -> InvalidEvent:
+    """Why data of `version` cannot be read as target's version, and how to make it readable."""
+    problem = _from_validation(target, error)
+    ours = target.schema_version
+    if version < ours:
+        fix = (
+            f"register an upcaster from v{version} (@upcaster('{target.event_type}', "
+            f"from_version=...)) that produces '{problem.field}', or give it a default"
+        )
+    else:
+        fix = (
+            f"this reader knows v{ours} only: upgrade it to read v{version}, or make the "
+            f"change forward compatible (keep '{problem.field}' beside its replacement until "
+            "every reader is upgraded), or publish a new event type"
+        )
+    return InvalidEvent(
+        "unsupported_schema_version",
+        f"{target.event_type} v{version} cannot be read as v{ours}: {problem.detail}",
+        field=problem.field,
+        fix=fix,
+    )
+
+
+@dataclass(frozen=True)
+class Compatibility:
+    """How two versions of an event type can be mixed, with the reasons when they cannot."""
+
+    old: type[Event]
+    new: type[Event]
+    backward_problems: tuple[str, ...]
+    forward_problems: tuple[str, ...]
+
+    @property
+    def backward(self) -> bool:
+        """Readers of the new version read old data: upgrade the consumers first."""
+        return not self.backward_problems
+
+    @property
+    def forward(self) -> bool:
+        """Readers of the old version read new data: upgrade the producers first."""
+        return not self.forward_problems
+
+    @property
+    def level(self) -> Level:
+        if self.backward and self.forward:
+            return "FULL"
+        if self.backward:
+            return "BACKWARD"
+        return "FORWARD" if self.forward else "NONE"
+
+    def __str__(self) -> str:
+        name = self.new.event_type
+        lines = [f"{name} v{self.old.schema_version} -> v{self.new.schema_version}: {self.level}"]
+        lines += [f"  not BACKWARD: {why}" for why in self.backward_problems]
+        lines += [f"  not FORWARD: {why}" for why in self.forward_problems]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One data field as a schema sees it: its JSON type and whether it must be present."""
+
+    schema: str
+    required: bool
+
+
+def _fields(cls: type[Event]) -> dict[str, _Field]:
+    schema = cls.model_json_schema()
+    required = set(schema.get("required", ()))
+    properties: dict[str, Any] = schema.get("properties", {})
+    return {
+        name: _Field(_shape(properties[name]), name in required)
+        for name in sorted(data_fields(cls))
+    }
+
+
+def _shape(schema: Any) -> str:
+    """A field's JSON Schema without the parts that do not change what is valid."""
+    if isinstance(schema, dict):
+        kept = {k: _shape(v) for k, v in schema.items() if k not in ("title", "description")}
+        return repr(sorted(kept.items()))
+    if isinstance(schema, list):
+        return repr([_shape(item) for item in schema])
+    return repr(schema)
+
+
+class _Carried:
+    """A stand-in for a field's value, to see where an upcaster moves it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _upcast_names(old: type[Event], new: type[Event]) -> dict[str, str] | None:
+    """Which old field each field of the upcast data came from ('' for a value the upcasters
+    made), or None when an upcaster does more than move, add and drop fields."""
+    data: dict[str, Any] = {name: _Carried(name) for name in data_fields(old)}
+    for step in range(old.schema_version, new.schema_version):
+        upcast = upcaster_for(new.event_type, step)
+        if upcast is None:
+            continue
+        try:
+            result: object = upcast(data)
+        except Exception:
+            return None
+        if not isinstance(result, dict):
+            return None
+        data = result
+    return {key: value.name if isinstance(value, _Carried) else "" for key, value in data.items()}
+
+
+def compatibility(old: type[Event], new: type[Event]) -> Compatibility:
+    """Whether a reader of `new` reads data written as `old` (BACKWARD, upcasters counted) and
+    whether a reader of `old` reads data written as `new` (FORWARD, by tolerant reading)."""
+    if old.event_type != new.event_type or old.schema_version >= new.schema_version:
+        raise ValueError(
+            "compatibility(old, new) compares two versions of one event type, the older "
+            f"first; got {old.event_type} v{old.schema_version} and "
+            f"{new.event_type} v{new.schema_version}"
+        )
+    before, after = _fields(old), _fields(new)
+    backward: list[str] = []
+    sources = _upcast_names(old, new)
+    if sources is None:
+        backward.append("an upcaster computes values, so only a test with real data can tell")
+    else:
+        for name, field in after.items():
+            source = sources.get(name)
+            if source is None:
+                if field.required:
+                    backward.append(
+                        f"'{name}' is required in v{new.schema_version} and has no default, "
+                        f"and v{old.schema_version} data has no '{name}'"
+                    )
+            elif source and before[source].schema != field.schema:
+                backward.append(_changed(source, name, old, new))
+    forward = [
+        f"v{old.schema_version} requires '{name}', which v{new.schema_version} data "
+        "does not have (renamed or removed)"
+        for name, field in before.items()
+        if field.required and name not in after
+    ]
+    forward += [
+        _changed(name, name, new, old)
+        for name in before
+        if name in after and before[name].schema != after[name].schema
+    ]
+    return Compatibility(old, new, tuple(backward), tuple(forward))
+
+
+def _changed(source: str, name: str, writer: type[Event], reader: type[Event]) -> str:
+    moved = f"'{source}' (read as '{name}')" if source != name else f"'{name}'"
+    return (
+        f"{moved} changed type: v{reader.schema_version} does not accept every "
+        f"v{writer.schema_version} value"
+    )

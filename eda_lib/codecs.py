@@ -335,3 +335,18 @@ def _header(value: Any) -> bytes:
     if isinstance(value, int):
         return str(value).encode()
     return _dumps(value)[1:-1]  # a UUID or a datetime, as JSON writes it, without quotes
+
+
+def written_version(value: bytes, headers: Headers) -> int | None:
+    """The schema version a message says its event was written in (1 if it does not say),
+    or None if the message says nothing readable about it."""
+    for name, header in headers:
+        if name.lower() == "ce_schemaversion" and isinstance(header, bytes | bytearray):
+            text = bytes(header).decode("ascii", "replace")
+            return int(text) if text.isdecimal() else None
+    try:
+        attributes = from_json(value)
+    except ValueError:
+        return None
+    version = attributes.get("schemaversion", 1) if isinstance(attributes, dict) else None
+    return version if type(version) is int else None

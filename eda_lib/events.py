@@ -5,6 +5,11 @@ correlation and causation ids that tie a chain of events together) around the da
 that happened. Any problem becomes an `InvalidEvent` that names the field and the fix. An event
 is never changed: `revised` and `follow_up` make new ones that say which event caused them.
 `eda_lib.codecs` turns events into CloudEvents 1.0 messages and back.
+
+An event type can have several schema versions, each a class with the same `event_type` and its
+own `schema_version` (a subclass that only raises `schema_version` is the next version of its
+parent's type). `@upcaster` registers how one version's data becomes the next's;
+`eda_lib.evolution` says how readers of each version read the others.
 """
 
 from __future__ import annotations
@@ -145,7 +150,11 @@ class Event(BaseModel, metaclass=_EventMeta):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         if "event_type" not in cls.__dict__:
-            cls.event_type = cls.__name__
+            inherited = getattr(cls, "event_type", None)
+            # A subclass that only raises schema_version is the next version of its parent's
+            # type; any other subclass is a type of its own.
+            new_version = "schema_version" in cls.__dict__ and inherited in _REGISTRY
+            cls.event_type = inherited if new_version and inherited else cls.__name__
         if cls.__name__.startswith("_"):
             return  # a private base that only shares fields, never sent on its own
         if type(cls.schema_version) is not int or cls.schema_version < 1:

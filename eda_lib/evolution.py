@@ -31,6 +31,18 @@ from eda_lib.events import ENVELOPE_FIELDS, Event, InvalidEvent, _from_validatio
 Level = Literal["FULL", "BACKWARD", "FORWARD", "NONE"]
 
 
+def data_schema(cls: type[Event]) -> dict[str, Any]:
+    """The JSON Schema of an event class's data (the part a schema registry would hold)."""
+    schema = cls.model_json_schema()
+    names = data_fields(cls)
+    return {
+        "title": f"{cls.event_type} v{cls.schema_version}",
+        "type": "object",
+        "properties": {k: v for k, v in schema.get("properties", {}).items() if k in names},
+        "required": [name for name in schema.get("required", ()) if name in names],
+    }
+
+
 def data_fields(cls: type[Event]) -> frozenset[str]:
     """The names of an event class's data fields (the envelope left out)."""
     return frozenset(cls.model_fields) - frozenset(ENVELOPE_FIELDS)
@@ -73,8 +85,8 @@ def unreadable(target: type[Event], version: int, error: ValidationError) -> Inv
     ours = target.schema_version
     if version < ours:
         fix = (
-            f"register an upcaster from v{version} (@upcaster('{target.event_type}', "
-            f"from_version=...)) that produces '{problem.field}', or give it a default"
+            f"register an upcaster (@upcaster('{target.event_type}', from_version={version}))"
+            f" that produces '{problem.field}', or give it a default"
         )
     else:
         fix = (
@@ -220,6 +232,6 @@ def compatibility(old: type[Event], new: type[Event]) -> Compatibility:
 def _changed(source: str, name: str, writer: type[Event], reader: type[Event]) -> str:
     moved = f"'{source}' (read as '{name}')" if source != name else f"'{name}'"
     return (
-        f"{moved} changed type: v{reader.schema_version} does not accept every "
-        f"v{writer.schema_version} value"
+        f"{moved} changed its type or limits, so a v{reader.schema_version} reader may refuse "
+        f"some v{writer.schema_version} values"
     )

@@ -1,13 +1,17 @@
 """A topic explorer for any broker (lesson 08): topics, partitions and offsets, the messages in
 them (decoded, as rows or as events), and consumer groups with their lag. It is what the course's
-learners get from Kafdrop, as plain text a notebook can print and a test can compare."""
+learners get from Kafdrop, as plain text a notebook can print and a test can compare. Also: one
+chain of events across topics, causes first (lesson 06), and what readers of each schema version
+make of a topic's messages."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from uuid import UUID
 
 from eda_lib.brokers.base import Broker, BrokerState
+from eda_lib.codecs import written_version
 from eda_lib.events import Event, InvalidEvent
 
 
@@ -123,3 +127,70 @@ async def explore(broker: Broker, topic: str | None = None, *, limit: int = 5) -
             messages_table(await messages(broker, topic, limit=limit)),
         ]
     return "\n".join(parts)
+
+
+async def story(broker: Broker, topics: Sequence[str], correlation: UUID) -> list[Event]:
+    """Every event in `topics` that belongs to the chain `correlation` started (the event with
+    that id, and every event carrying it as its correlation id), each cause before its effects."""
+    chain: dict[UUID, Event] = {}
+    for topic in topics:
+        for event in await events(broker, topic):
+            if event.correlation == correlation:
+                chain[event.id] = event
+    placed: list[Event] = []
+    done: set[UUID] = set()
+
+    def place(event: Event) -> None:
+        cause = chain.get(event.causation_id) if event.causation_id else None
+        if cause is not None and cause.id not in done:
+            place(cause)
+        if event.id not in done:
+            done.add(event.id)
+            placed.append(event)
+
+    for event in sorted(chain.values(), key=lambda e: e.time):
+        place(event)
+    return placed
+
+
+def story_table(chain: Sequence[Event]) -> str:
+    """A chain of events as an indented tree: each event under the one that caused it."""
+    depth: dict[UUID, int] = {}
+    lines = []
+    for event in chain:
+        level = depth.get(event.causation_id, -1) + 1 if event.causation_id else 0
+        depth[event.id] = level
+        lines.append(
+            f"{'    ' * level}{event.event_type} from {event.source} (id {str(event.id)[:8]})"
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one reader made of one message: the event it read, or why it refused it."""
+
+    offset: int
+    written_version: int | None
+    reader: type[Event]
+    event: Event | None
+    why: str = ""
+
+
+async def readings(
+    broker: Broker, topic: str, readers: Sequence[type[Event]], *, partition: int = 0
+) -> list[Reading]:
+    """Each message of one partition as read by each reader class: what a consumer whose
+    handler is annotated with that class gets (the same decoder, the same rules)."""
+    found = []
+    for record in await broker.read(topic, partition, limit=1000):
+        version = written_version(record.value, record.headers)
+        for reader in readers:
+            try:
+                event = broker.codec.decode(
+                    record.value, record.headers, read_as={reader.event_type: reader}
+                )
+                found.append(Reading(record.offset, version, reader, event))
+            except InvalidEvent as error:
+                found.append(Reading(record.offset, version, reader, None, error.detail))
+    return found

@@ -1,6 +1,7 @@
 """Seeing the flow: graphs of live broker state, trace timelines, the labs' pictures, and the
 lesson widgets. Everything here reads state; nothing below `viz` imports it."""
 
+from eda_lib.viz.events import draw_readings, draw_story
 from eda_lib.viz.graphs import assignment_table, draw_timeline, draw_topology, topology
 from eda_lib.viz.history import (
     draw_cqrs_flow,
@@ -14,6 +15,7 @@ from eda_lib.viz.history import (
 from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog, plot_scaling, plot_semantics
 from eda_lib.viz.offsets import PartitionLog, draw_offsets, partition_logs
 from eda_lib.viz.queues import draw_workers
+from eda_lib.viz.simulation import SimulationWidget, plot_comparison, plot_receipts
 from eda_lib.viz.widgets import (
     BacklogLabWidget,
     FailureLabWidget,
@@ -26,6 +28,7 @@ __all__ = [
     "FailureLabWidget",
     "LabPicture",
     "PartitionLog",
+    "SimulationWidget",
     "TimeTravelWidget",
     "TopicExplorerWidget",
     "assignment_table",
@@ -35,13 +38,17 @@ __all__ = [
     "draw_log",
     "draw_moment",
     "draw_offsets",
+    "draw_readings",
     "draw_steps",
+    "draw_story",
     "draw_timeline",
     "draw_topology",
     "draw_workers",
     "partition_logs",
     "plot_backlog",
+    "plot_comparison",
     "plot_lag",
+    "plot_receipts",
     "plot_replay_cost",
     "plot_scaling",
     "plot_semantics",

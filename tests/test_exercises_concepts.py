@@ -3,10 +3,20 @@ fails with a message that says what was wrong."""
 
 from __future__ import annotations
 
+import math
+import statistics
 from typing import Any
 
+import pytest
+
 from eda_lib import Event
-from eda_lib.exercises_concepts import check_full_change, check_seat_upcaster
+from eda_lib.exercises_concepts import (
+    Declined,
+    check_event_checkout,
+    check_full_change,
+    check_p99,
+    check_seat_upcaster,
+)
 
 
 def _split_seat(data: dict[str, Any]) -> dict[str, Any]:
@@ -85,3 +95,57 @@ def test_the_full_change_check() -> None:
         guests: int = 1
 
     assert check_full_change(RoomBookedV2) and right is not RoomBookedV2
+
+
+async def test_the_event_checkout_check() -> None:
+    async def rest(order: str, call: Any, publish: Any) -> str:
+        for service in ("payment", "shipping", "email", "analytics"):
+            await call(service)
+        return "paid"
+
+    async def events(order: str, call: Any, publish: Any) -> str:
+        try:
+            await call("payment")
+        except Declined:
+            return "declined"
+        await publish(order)
+        return "paid"
+
+    async def careless(order: str, call: Any, publish: Any) -> str:
+        await call("payment")  # a declined card escapes as an exception
+        await publish(order)
+        return "paid"
+
+    async def publishes_first(order: str, call: Any, publish: Any) -> str:
+        await publish(order)
+        try:
+            await call("payment")
+        except Declined:
+            return "declined"
+        return "paid"
+
+    assert await check_event_checkout(events)
+    assert (
+        "called ['payment', 'shipping', 'email', 'analytics']"
+        in (await check_event_checkout(rest)).message
+    )
+    assert "catch Declined" in (await check_event_checkout(careless)).message
+    assert (
+        "with the card declined, checkout published"
+        in (await check_event_checkout(publishes_first)).message
+    )
+
+
+def test_the_p99_check() -> None:
+    def p99(values: list[float]) -> float:
+        ordered = sorted(values)
+        rank = (len(ordered) - 1) * 0.99
+        low, high = math.floor(rank), math.ceil(rank)
+        return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+    assert check_p99(p99)
+    assert "the p99 is 2.98" in check_p99(max).message
+    assert "raised ZeroDivisionError" in check_p99(lambda v: 1 / 0).message
+    # an independent oracle: the standard library's inclusive quantiles interpolate the same way
+    values = [float(v) for v in range(7, 0, -1)]
+    assert p99(values) == pytest.approx(statistics.quantiles(values, n=100, method="inclusive")[98])

@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as w
 from matplotlib.figure import Figure
 
-from eda_lib.simulate import SERVICES, Comparison, Scenario, Window, simulate
+from eda_lib.simulate import DOWNSTREAM, SERVICES, Comparison, Scenario, Window, simulate
 from eda_lib.viz.lab import png
 from eda_lib.viz.widgets import show
 
@@ -104,6 +104,46 @@ def plot_receipts(comparison: Comparison) -> Figure:
     failures.set_yticks([])
     failures.set_xlabel("checkout placed at (s)")
     failures.set_xlim(0, max((r.placed_at for r in comparison.rest.records), default=0) / 1000)
+    figure.tight_layout()
+    return figure
+
+
+def _box(ax: Any, x: float, y: float, text: str, colour: str) -> None:
+    style = {"boxstyle": "round,pad=0.45", "fc": colour, "ec": "none"}
+    ax.text(x, y, text, ha="center", va="center", fontsize=8.5, color="white", bbox=style)
+
+
+def _arrow(ax: Any, start: tuple[float, float], end: tuple[float, float], **style: Any) -> None:
+    props = {"arrowstyle": "-|>", "color": "#555555", "lw": 1.1, "shrinkA": 30, "shrinkB": 30}
+    ax.annotate("", xy=end, xytext=start, arrowprops={**props, **style})
+
+
+def draw_designs() -> Figure:
+    """The checkout built twice: on the left it calls each service in turn and waits for each
+    answer; on the right it calls payment only, then publishes one event that three consumers
+    read in their own time."""
+    figure = Figure(figsize=(9.5, 3.4), dpi=100)
+    rest, events = figure.subplots(1, 2)
+    service, customer, broker = "#5f6b73", "#4c72b0", "#dd8452"
+    rows = {name: 1.5 - n for n, name in enumerate(SERVICES)}
+    _box(rest, 0, 0, "checkout", customer)
+    for n, name in enumerate(SERVICES):
+        _box(rest, 2, rows[name], f"{n + 1}. {name}", service)
+        _arrow(rest, (0, 0.05), (2, rows[name] + 0.05))
+    rest.set_title("REST: calls each service in turn, waiting for each answer", fontsize=9)
+    _box(events, 0, 0, "checkout", customer)
+    _box(events, 2, rows["payment"], "1. payment", service)
+    _arrow(events, (0, 0), (2, rows["payment"]))
+    _box(events, 1.0, -1.3, "2. publish\nPaymentSuccessful", broker)
+    _arrow(events, (0, 0), (1.0, -1.3))
+    for name in DOWNSTREAM:
+        _box(events, 2.6, rows[name], name, service)
+        _arrow(events, (1.0, -1.3), (2.6, rows[name]), linestyle="dashed", shrinkA=50)
+    events.set_title("events: waits for payment only; the rest read the event later", fontsize=9)
+    for ax in (rest, events):
+        ax.set_xlim(-0.6, 3.1)
+        ax.set_ylim(-1.9, 2.0)
+        ax.axis("off")
     figure.tight_layout()
     return figure
 

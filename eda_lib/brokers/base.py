@@ -10,8 +10,8 @@ on arguments and the errors they raise, each with its fix.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple, Protocol, Self
 
@@ -141,6 +141,25 @@ class BrokerState:
 
     def topic(self, name: str) -> tuple[PartitionState, ...]:
         return tuple(p for p in self.partitions if p.topic == name)
+
+    def only(self, topics: Collection[str]) -> BrokerState:
+        """This snapshot narrowed to `topics` (their dead-letter topics too) and the groups that
+        read them: the part of a busy broker that one system uses."""
+        kept = {*topics, *(t + DEAD_LETTER_SUFFIX for t in topics)}
+        groups = tuple(
+            replace(
+                g,
+                topics=tuple(t for t in g.topics if t in kept),
+                members={
+                    m: tuple(tp for tp in a if tp.topic in kept) for m, a in g.members.items()
+                },
+                committed={tp: n for tp, n in g.committed.items() if tp.topic in kept},
+                lag={tp: n for tp, n in g.lag.items() if tp.topic in kept},
+            )
+            for g in self.groups
+            if kept.intersection(g.topics)
+        )
+        return BrokerState(tuple(p for p in self.partitions if p.topic in kept), groups)
 
 
 # --- errors: each says what went wrong and how to fix it -------------------------------------

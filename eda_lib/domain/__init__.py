@@ -1,5 +1,5 @@
 """The course's example domains: payments (lessons 1.1 and 5), orders (chapter 4; lessons 09 and
-10) and a bank account (lesson 05)."""
+10), a bank account (lesson 05), and IoT telemetry with notifications (lesson 03)."""
 
 from eda_lib.domain.accounts import (
     AccountClosed,
@@ -26,6 +26,7 @@ from eda_lib.domain.payments import (
     PaymentUpdated,
     format_money,
 )
+from eda_lib.domain.telemetry import CustomerNotified, SensorReading, TemperatureAlert, burst
 
 __all__ = [
     "AccountClosed",
@@ -34,6 +35,7 @@ __all__ = [
     "ApproveOrder",
     "BankAccount",
     "CancelOrder",
+    "CustomerNotified",
     "LargePaymentFlagged",
     "MoneyDeposited",
     "MoneyWithdrawn",
@@ -50,7 +52,10 @@ __all__ = [
     "PaymentUpdated",
     "PlaceOrder",
     "SQLiteOrderSummaries",
+    "SensorReading",
     "Statement",
+    "TemperatureAlert",
+    "burst",
     "format_money",
     "order_bus",
 ]

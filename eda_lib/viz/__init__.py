@@ -16,6 +16,7 @@ from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog, plot_scaling, pl
 from eda_lib.viz.offsets import PartitionLog, draw_offsets, partition_logs
 from eda_lib.viz.queues import draw_workers
 from eda_lib.viz.simulation import SimulationWidget, plot_comparison, plot_receipts
+from eda_lib.viz.usecases import plot_readings
 from eda_lib.viz.widgets import (
     BacklogLabWidget,
     FailureLabWidget,
@@ -48,6 +49,7 @@ __all__ = [
     "plot_backlog",
     "plot_comparison",
     "plot_lag",
+    "plot_readings",
     "plot_receipts",
     "plot_replay_cost",
     "plot_scaling",

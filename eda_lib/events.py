@@ -164,8 +164,9 @@ class Event(BaseModel, metaclass=_EventMeta):
             )
         versions = _REGISTRY.setdefault(cls.event_type, {})
         registered = versions.get(cls.schema_version)
-        # Re-running a notebook cell redefines a class: replacing it is fine, a clash is not.
-        if registered is not None and registered.__qualname__ != cls.__qualname__:
+        # Re-running (or editing and re-running) a notebook cell redefines a class in the same
+        # module: the new one replaces the old. Another module claiming the type is a clash.
+        if registered is not None and registered.__module__ != cls.__module__:
             raise TypeError(
                 f"event type '{cls.event_type}' version {cls.schema_version} is already "
                 f"{registered.__qualname__}; give the new class a different name, set "

@@ -21,6 +21,7 @@ FULL (both) or NONE.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -139,9 +140,9 @@ class Compatibility:
 
 @dataclass(frozen=True)
 class _Field:
-    """One data field as a schema sees it: its JSON type and whether it must be present."""
+    """One data field as a schema sees it: its JSON Schema and whether it must be present."""
 
-    schema: str
+    schema: Any
     required: bool
 
 
@@ -150,19 +151,52 @@ def _fields(cls: type[Event]) -> dict[str, _Field]:
     required = set(schema.get("required", ()))
     properties: dict[str, Any] = schema.get("properties", {})
     return {
-        name: _Field(_shape(properties[name]), name in required)
+        name: _Field(_cleaned(properties[name]), name in required)
         for name in sorted(data_fields(cls))
     }
 
 
-def _shape(schema: Any) -> str:
-    """A field's JSON Schema without the parts that do not change what is valid."""
+_NOT_ABOUT_VALUES = frozenset({"title", "description", "default", "examples"})
+_AT_LEAST = ("minimum", "exclusiveMinimum", "minLength", "minItems")  # a reader's lower bounds
+_AT_MOST = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
+
+
+def _cleaned(schema: Any) -> Any:
+    """A field's JSON Schema without the parts that do not change which values are valid."""
     if isinstance(schema, dict):
-        kept = {k: _shape(v) for k, v in schema.items() if k not in ("title", "description")}
-        return repr(sorted(kept.items()))
+        return {k: _cleaned(v) for k, v in schema.items() if k not in _NOT_ABOUT_VALUES}
     if isinstance(schema, list):
-        return repr([_shape(item) for item in schema])
-    return repr(schema)
+        return [_cleaned(item) for item in schema]
+    return schema
+
+
+def _accepts(reader: Any, writer: Any) -> bool:
+    """Whether every value valid under `writer` is valid under `reader`, as far as these
+    common keywords tell (when unsure, no: the check errs on the safe side)."""
+    if reader == writer:
+        return True
+    if not (isinstance(reader, dict) and isinstance(writer, dict)):
+        return False
+    if "anyOf" in writer:
+        return all(_accepts(reader, branch) for branch in writer["anyOf"])
+    if "anyOf" in reader:
+        return any(_accepts(branch, writer) for branch in reader["anyOf"])
+    kinds = (reader.get("type"), writer.get("type"))
+    if kinds[0] != kinds[1] and kinds != ("number", "integer"):  # an int is a valid number
+        return False
+    for key in set(reader) | set(writer):
+        mine, theirs = reader.get(key), writer.get(key)
+        if key == "type" or mine is None:
+            continue  # the reader sets no limit of this kind
+        if theirs is None:
+            return False  # the reader limits what the writer does not
+        if key in _AT_LEAST and not theirs >= mine:
+            return False
+        if key in _AT_MOST and not theirs <= mine:
+            return False
+        if key not in _AT_LEAST + _AT_MOST and mine != theirs:
+            return False
+    return True
 
 
 class _Carried:
@@ -190,9 +224,15 @@ def _upcast_names(old: type[Event], new: type[Event]) -> dict[str, str] | None:
     return {key: value.name if isinstance(value, _Carried) else "" for key, value in data.items()}
 
 
-def compatibility(old: type[Event], new: type[Event]) -> Compatibility:
+def compatibility(
+    old: type[Event], new: type[Event], *, examples: Sequence[Event] = ()
+) -> Compatibility:
     """Whether a reader of `new` reads data written as `old` (BACKWARD, upcasters counted) and
-    whether a reader of `old` reads data written as `new` (FORWARD, by tolerant reading)."""
+    whether a reader of `old` reads data written as `new` (FORWARD, by tolerant reading).
+
+    An upcaster that computes values (rather than moving, adding and dropping fields) cannot be
+    judged from the schemas: give `examples` of old events, and BACKWARD is decided by reading
+    each of them as `new` with the decoder."""
     if old.event_type != new.event_type or old.schema_version >= new.schema_version:
         raise ValueError(
             "compatibility(old, new) compares two versions of one event type, the older "
@@ -203,7 +243,7 @@ def compatibility(old: type[Event], new: type[Event]) -> Compatibility:
     backward: list[str] = []
     sources = _upcast_names(old, new)
     if sources is None:
-        backward.append("an upcaster computes values, so only a test with real data can tell")
+        backward += _tried(new, examples)
     else:
         for name, field in after.items():
             source = sources.get(name)
@@ -213,8 +253,11 @@ def compatibility(old: type[Event], new: type[Event]) -> Compatibility:
                         f"'{name}' is required in v{new.schema_version} and has no default, "
                         f"and v{old.schema_version} data has no '{name}'"
                     )
-            elif source and before[source].schema != field.schema:
+            elif source and not _accepts(field.schema, before[source].schema):
                 backward.append(_changed(source, name, old, new))
+    renamed = {
+        source: name for name, source in (sources or {}).items() if source and source != name
+    }
     forward = [
         f"v{old.schema_version} requires '{name}', which v{new.schema_version} data "
         "does not have (renamed or removed)"
@@ -222,11 +265,31 @@ def compatibility(old: type[Event], new: type[Event]) -> Compatibility:
         if field.required and name not in after
     ]
     forward += [
+        f"'{name}' became '{renamed[name]}': a v{old.schema_version} reader would silently "
+        f"take the default of '{name}' instead of the value"
+        for name, field in before.items()
+        if not field.required and name not in after and name in renamed
+    ]
+    forward += [
         _changed(name, name, new, old)
         for name in before
-        if name in after and before[name].schema != after[name].schema
+        if name in after and not _accepts(before[name].schema, after[name].schema)
     ]
     return Compatibility(old, new, tuple(backward), tuple(forward))
+
+
+def _tried(new: type[Event], examples: Sequence[Event]) -> list[str]:
+    from eda_lib.codecs import deserialize, serialize  # the codecs read events through here
+
+    if not examples:
+        return ["an upcaster computes values: pass examples=[...] of old events to check it"]
+    problems = []
+    for example in examples:
+        try:
+            deserialize(serialize(example), read_as={new.event_type: new})
+        except InvalidEvent as error:
+            problems.append(f"example {example.id}: {error}")
+    return problems
 
 
 def _changed(source: str, name: str, writer: type[Event], reader: type[Event]) -> str:

@@ -83,6 +83,7 @@ async def test_a_snapshot_narrowed_to_one_system() -> None:
     assert narrowed.group("audit").topics == ("orders",)
     assert all(tp.topic == "orders" for tp in narrowed.group("audit").lag)
     assert not any("readings" in t.get_text() for t in graph_nodes)
+    assert narrowed.only(["orders"], groups=["heat"]).groups == ()
 
 
 def test_the_sensor_burst_is_seeded_and_has_its_glitch_and_its_fire() -> None:

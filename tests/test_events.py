@@ -234,7 +234,14 @@ def test_new_event_types_register_and_clashes_are_refused() -> None:
     with pytest.raises(TypeError, match="version 1 is already"):
 
         class Clash(Event):
+            __module__ = "another.service"  # a second module claiming the same type
             event_type = "ParcelShipped"
+
+    class ParcelShippedRenamed(Event):  # the same module: an edited, re-run notebook cell
+        event_type = "ParcelShipped"
+        parcel_id: str
+
+    assert registered_types()["ParcelShipped"] is ParcelShippedRenamed
 
 
 def test_format_money() -> None:

@@ -31,7 +31,14 @@ def _split_seat(data: dict[str, Any]) -> dict[str, Any]:
 def test_the_seat_upcaster_check() -> None:
     assert check_seat_upcaster(_split_seat)
     unchanged = check_seat_upcaster(lambda data: data)
-    assert not unchanged and "could not be read as v2" in unchanged.message
+    assert not unchanged and "v2 data has ticket_id, row and letter" in unchanged.message
+
+    def row_as_text(data: dict[str, Any]) -> dict[str, Any]:
+        seat = data.pop("seat")
+        data["row"], data["letter"] = seat[:-1], seat[-1]
+        return data
+
+    assert "could not be read as v2" in check_seat_upcaster(row_as_text).message
 
     def first_digit_only(data: dict[str, Any]) -> dict[str, Any]:
         seat = data.pop("seat")
@@ -84,6 +91,15 @@ def test_the_full_change_check() -> None:
 
     assert "no field v1 lacks" in check_full_change(RoomBookedV2).message
 
+    class RoomBookedV2(Event):  # type: ignore[no-redef]
+        event_type = "RoomBooked"
+        schema_version = 2
+        room_id: str
+        nights: int
+        guests: int = "one"  # type: ignore[assignment]
+
+    assert "the default of 'guests', 'one', is not valid" in check_full_change(RoomBookedV2).message
+
     class HotelStay(Event):
         room_id: str
 
@@ -127,7 +143,17 @@ async def test_the_event_checkout_check() -> None:
             return "declined"
         return "paid"
 
+    async def any_error_is_a_decline(order: str, call: Any, publish: Any) -> str:
+        try:
+            await call("payment")
+        except Exception:
+            return "declined"
+        await publish(order)
+        return "paid"
+
     assert await check_event_checkout(events)
+    outage = await check_event_checkout(any_error_is_a_decline)
+    assert not outage and "payment being down is not a declined card" in outage.message
     assert (
         "called ['payment', 'shipping', 'email', 'analytics']"
         in (await check_event_checkout(rest)).message
@@ -203,6 +229,12 @@ def test_the_sustained_rule_check() -> None:
     mixed = check_sustained_rule(_NotPerSensor)
     assert not mixed and "two sensors interleaved" in mixed.message
     assert "raised" in check_sustained_rule(int).message
+
+    class SaysFalse(_Sustained):
+        def handle(self, reading: SensorReading) -> Any:
+            return super().handle(reading) or False
+
+    assert "None (not False)" in check_sustained_rule(SaysFalse).message
 
 
 async def test_the_auditor_check() -> None:

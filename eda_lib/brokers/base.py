@@ -142,11 +142,11 @@ class BrokerState:
     def topic(self, name: str) -> tuple[PartitionState, ...]:
         return tuple(p for p in self.partitions if p.topic == name)
 
-    def only(self, topics: Collection[str]) -> BrokerState:
+    def only(self, topics: Collection[str], groups: Collection[str] | None = None) -> BrokerState:
         """This snapshot narrowed to `topics` (their dead-letter topics too) and the groups that
-        read them: the part of a busy broker that one system uses."""
+        read them (of those, only `groups` if given): the part of a busy broker one system uses."""
         kept = {*topics, *(t + DEAD_LETTER_SUFFIX for t in topics)}
-        groups = tuple(
+        readers = tuple(
             replace(
                 g,
                 topics=tuple(t for t in g.topics if t in kept),
@@ -157,9 +157,9 @@ class BrokerState:
                 lag={tp: n for tp, n in g.lag.items() if tp.topic in kept},
             )
             for g in self.groups
-            if kept.intersection(g.topics)
+            if kept.intersection(g.topics) and (groups is None or g.group in groups)
         )
-        return BrokerState(tuple(p for p in self.partitions if p.topic in kept), groups)
+        return BrokerState(tuple(p for p in self.partitions if p.topic in kept), readers)
 
 
 # --- errors: each says what went wrong and how to fix it -------------------------------------

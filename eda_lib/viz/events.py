@@ -61,9 +61,19 @@ def draw_story(chain: Sequence[Event], *, title: str = "") -> Figure:
     return figure
 
 
+def _verdict(reading: Reading) -> str:
+    if reading.event is None:
+        return "refused"
+    written, wanted = reading.written_version, reading.reader.schema_version
+    if written is None or written == wanted:
+        return "read"
+    return "read, upcast" if written < wanted else "read, tolerant"
+
+
 def draw_readings(readings: Sequence[Reading], *, title: str = "") -> Figure:
     """A grid: one column per message (its offset and the version it was written in), one row
-    per reader; green where the reader read it, red where it refused it."""
+    per reader; green where the reader read it (saying how: as written, upcast from an older
+    version, or tolerantly from a newer one), red where it refused it."""
     offsets = list(dict.fromkeys(r.offset for r in readings))
     readers = list(dict.fromkeys(r.reader for r in readings))
     versions = {r.offset: r.written_version for r in readings}
@@ -75,7 +85,7 @@ def draw_readings(readings: Sequence[Reading], *, title: str = "") -> Figure:
         ax.text(
             x,
             y,
-            "read" if ok else "refused",
+            _verdict(reading),
             ha="center",
             va="center",
             fontsize=8,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import Field
 
 from eda_lib import Consumer, Event, InMemoryBroker, InvalidEvent, Producer
@@ -516,3 +518,44 @@ def test_a_subclass_that_raises_the_version_is_the_next_version_of_the_same_type
         from eda_lib.events import _REGISTRY
 
         del _REGISTRY["ParcelWeighed"][4]  # the other tests read the newest as v3
+
+
+# --- properties: whatever the data, every path keeps what both versions share -----------------
+
+parcel_ids = st.text(min_size=1, max_size=20)
+grams = st.integers(min_value=1, max_value=2**40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(parcel_id=parcel_ids, weight=grams)
+def test_upcasting_v1_through_v3_keeps_every_value(parcel_id: str, weight: int) -> None:
+    old = ParcelWeighedV1(parcel_id=parcel_id, grams=weight)
+    for codec in (StructuredJson(), KafkaBinary()):
+        read = codec.decode(*codec.encode(old))
+        assert isinstance(read, ParcelWeighedV3)
+        assert (read.parcel_id, read.weight_g, read.id, read.time) == (
+            parcel_id,
+            weight,
+            old.id,
+            old.time,
+        )
+        as_v2 = codec.decode(*codec.encode(old), read_as={"ParcelWeighed": ParcelWeighedV2})
+        assert as_v2.data() == {"parcel_id": parcel_id, "weight_g": weight, "scale": "front-desk"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    parcel_id=parcel_ids,
+    weight=grams,
+    scale=st.text(max_size=10),
+    note=st.none() | st.text(max_size=10),
+)
+def test_tolerant_readers_keep_the_fields_they_share_with_the_writer(
+    parcel_id: str, weight: int, scale: str, note: str | None
+) -> None:
+    newest = ParcelWeighedV3(parcel_id=parcel_id, weight_g=weight, scale=scale, note=note)
+    read = _as(ParcelWeighedV2, serialize(newest))
+    assert read.data() == {"parcel_id": parcel_id, "weight_g": weight, "scale": scale}
+    with pytest.raises(InvalidEvent) as caught:  # v1 needs grams, which v3 renamed
+        _as(ParcelWeighedV1, serialize(newest))
+    assert caught.value.problem == "unsupported_schema_version"

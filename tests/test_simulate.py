@@ -295,3 +295,30 @@ def test_the_receipts_plot_shades_the_outage_and_marks_rest_failures(
     assert "email down" in [t.get_text() for t in receipts.get_legend().get_texts()]
     sent = sum(r.ok for r in outage.events.records)
     assert len(receipts.collections[0].get_offsets()) == sent
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_the_lessons_claims_hold_for_every_seed(seed: int) -> None:
+    """Lesson 04's claims, on 100 seeds rather than the one the lesson shows: a smaller run
+    (400 checkouts, one every 300 ms on average, so 2 minutes) with email down for 30 s."""
+    base = Scenario(checkouts=400, mean_gap_ms=300.0, seed=seed)
+    start, end = 40_000.0, 70_000.0
+    usual = simulate(base)
+    outage = simulate(base.with_service("email", down=((start, end),)))
+    slow = simulate(base.with_service("analytics", latency_ms=300.0))
+    again = simulate(Scenario(checkouts=400, mean_gap_ms=300.0, seed=seed))
+    assert again == usual  # reproducible
+
+    margin = 2 * base.timeout_ms
+    during = [r for r in outage.rest.records if start <= r.placed_at < end - margin]
+    assert during and not any(r.ok for r in during)
+    assert outage.rest.success_rate < usual.rest.success_rate
+    assert outage.events.success_rate == usual.events.success_rate
+    assert outage.events.pending_receipts == 0
+    late = [r for r in outage.events.records if r.ok and start <= r.placed_at < end]
+    assert late and all(r.receipt_sent_at is not None and r.receipt_sent_at >= end for r in late)
+
+    assert slow.rest.latency_percentiles()["p99"] > usual.rest.latency_percentiles()["p99"]
+    assert slow.events.latency_percentiles() == usual.events.latency_percentiles()
+    declined = {r.index for r in usual.rest.records if r.failed_call == "payment"}
+    assert declined == {r.index for r in usual.events.records if not r.ok}

@@ -16,6 +16,7 @@ from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog, plot_scaling, pl
 from eda_lib.viz.offsets import PartitionLog, draw_offsets, partition_logs
 from eda_lib.viz.queues import draw_workers
 from eda_lib.viz.simulation import SimulationWidget, plot_comparison, plot_receipts
+from eda_lib.viz.testing import draw_results
 from eda_lib.viz.usecases import plot_readings
 from eda_lib.viz.widgets import (
     BacklogLabWidget,
@@ -40,6 +41,7 @@ __all__ = [
     "draw_moment",
     "draw_offsets",
     "draw_readings",
+    "draw_results",
     "draw_steps",
     "draw_story",
     "draw_timeline",

@@ -1,0 +1,167 @@
+"""Testing event-driven code (lesson 13): a producer that records instead of sending, table-driven
+cases for handlers (the course's chapter 6 style), and pytest run in a separate process, so a
+notebook (whose event loop is already running) can run real test files and show the result."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eda_lib import clock
+from eda_lib.brokers.base import BrokerUnavailable, DeliveryReport
+from eda_lib.events import Event
+from eda_lib.messaging.handlers import Handler
+
+
+class RecordingProducer:
+    """Stands in for a `Producer` (and a `Publisher`) in a unit test: `sent` keeps what was
+    sent, in order, and nothing reaches a broker. With `down=True` every send raises
+    `BrokerUnavailable`, as a producer does when the broker cannot be reached."""
+
+    def __init__(self, name: str = "test-producer", *, down: bool = False) -> None:
+        self.name = name
+        self.down = down
+        self.sent: list[tuple[str, Event]] = []
+
+    async def send(self, topic: str, event: Event, *, key: object = None) -> DeliveryReport:
+        if self.down:
+            raise BrokerUnavailable(f"{self.name}: the broker is down (a test made it so)")
+        self.sent.append((topic, event))
+        return DeliveryReport(topic, 0, len(self.sent) - 1, clock.now())
+
+    async def publish(self, topic: str, event: Event) -> DeliveryReport:
+        return await self.send(topic, event)
+
+    def events(self, topic: str | None = None) -> list[Event]:
+        """What was sent (to `topic`, if given)."""
+        return [event for to, event in self.sent if topic is None or to == topic]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of a table-driven test: the event a handler gets, the types of the events it
+    should publish (in order), and whether it should raise, and what (for example when the
+    producer is down, so that the consumer retries the event)."""
+
+    name: str
+    event: Event
+    publishes: tuple[str, ...] = ()
+    producer_down: bool = False
+    raises: type[Exception] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One test's result: its name, whether it passed, and what went wrong if it did not."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class Results:
+    """The outcomes of a run of tests, printable as a table."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def passed(self) -> int:
+        return sum(o.passed for o in self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return len(self.outcomes) - self.passed
+
+    def __bool__(self) -> bool:
+        return bool(self.outcomes) and not self.failed
+
+    def __repr__(self) -> str:
+        width = max((len(o.name) for o in self.outcomes), default=4)
+        lines = [
+            f"{'PASS' if o.passed else 'FAIL'}  {o.name:<{width}}  {o.detail}".rstrip()
+            for o in self.outcomes
+        ]
+        lines.append(f"{self.passed} passed, {self.failed} failed")
+        return "\n".join(lines)
+
+
+async def run_cases(
+    make_handler: Callable[[RecordingProducer], Handler], cases: Sequence[Case]
+) -> Results:
+    """Each case on a fresh handler made by `make_handler` around a fresh `RecordingProducer`:
+    the case passes if the handler published exactly the expected event types and raised what
+    the case expects (or nothing)."""
+    results = Results()
+    for case in cases:
+        producer = RecordingProducer(down=case.producer_down)
+        handler = make_handler(producer)
+        raised: Exception | None = None
+        try:
+            result = handler(case.event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as error:
+            raised = error
+        results.outcomes.append(_judge(case, producer, raised))
+    return results
+
+
+def _judge(case: Case, producer: RecordingProducer, raised: Exception | None) -> Outcome:
+    if case.raises is None and raised is not None:
+        return Outcome(case.name, False, f"raised {type(raised).__name__}: {raised}")
+    if case.raises is not None and not isinstance(raised, case.raises):
+        got = "nothing" if raised is None else type(raised).__name__
+        return Outcome(case.name, False, f"expected {case.raises.__name__}, raised {got}")
+    published = tuple(event.event_type for event in producer.events())
+    if published != case.publishes:
+        return Outcome(
+            case.name, False, f"published {list(published)}, expected {list(case.publishes)}"
+        )
+    return Outcome(case.name, True)
+
+
+def run_pytest(*paths: str, root: str | Path = ".", timeout: float = 600.0, **env: str) -> Results:
+    """Run pytest on `paths` in a separate process (`pytest.main` cannot run inside a notebook's
+    running event loop), from `root`, with extra environment variables `env`; the outcomes come
+    from pytest's JUnit XML report, one per test."""
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.xml"
+        command = [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider"]
+        command.append(f"--junitxml={report}")
+        done = subprocess.run(
+            command,
+            cwd=root,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if not report.exists():
+            tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+            raise RuntimeError("pytest did not run: " + " | ".join(tail))
+        return _read_junit(report)
+
+
+def _read_junit(report: Path) -> Results:
+    results = Results()
+    for case in ElementTree.parse(report).iter("testcase"):
+        module = (case.get("classname") or "").rsplit(".", 1)[-1]
+        name = f"{module}::{case.get('name')}"
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if case.find("skipped") is not None:
+            continue  # a skipped test says nothing either way
+        detail = (problem.get("message") or "").splitlines()[0][:100] if problem is not None else ""
+        results.outcomes.append(Outcome(name, problem is None, detail))
+    return results
+

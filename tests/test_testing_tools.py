@@ -1,0 +1,69 @@
+"""eda_lib.testing itself: the recording producer, how a table of cases is judged, and pytest run
+in a separate process with its outcomes read back from the JUnit report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eda_lib import BrokerUnavailable
+from eda_lib.domain import OrderShipped, PaymentSuccessful
+from eda_lib.testing import Case, RecordingProducer, run_cases, run_pytest
+
+PAID = PaymentSuccessful(payment_id="p", order_id="o", amount=5, currency="usd")
+
+
+async def test_the_recording_producer_keeps_what_is_sent_or_fails_when_down() -> None:
+    producer = RecordingProducer()
+    report = await producer.send("shipments", OrderShipped(order_id="o"))
+    await producer.publish("alerts", PAID)
+    assert (report.topic, report.offset) == ("shipments", 0)
+    assert [t for t, _ in producer.sent] == ["shipments", "alerts"]
+    assert producer.events("alerts") == [PAID]
+    with pytest.raises(BrokerUnavailable, match="broker is down"):
+        await RecordingProducer(down=True).send("x", PAID)
+
+
+async def test_each_case_is_judged_on_what_was_published_and_raised() -> None:
+    async def ships(producer: RecordingProducer, event: PaymentSuccessful) -> None:
+        await producer.send("shipments", event.follow_up(OrderShipped, order_id=event.order_id))
+
+    def make(producer: RecordingProducer):  # type: ignore[no-untyped-def]
+        return lambda event: ships(producer, event)
+
+    results = await run_cases(
+        make,
+        [
+            Case("ships", PAID, ("OrderShipped",)),
+            Case("expected nothing", PAID),
+            Case("down, raises", PAID, producer_down=True, raises=BrokerUnavailable),
+            Case("down, expected to work", PAID, ("OrderShipped",), producer_down=True),
+            Case("expected to raise", PAID, ("OrderShipped",), raises=ValueError),
+        ],
+    )
+    assert [o.passed for o in results.outcomes] == [True, False, True, False, False]
+    details = [o.detail for o in results.outcomes]
+    assert details[1] == "published ['OrderShipped'], expected []"
+    assert details[3].startswith("raised BrokerUnavailable")
+    assert details[4] == "expected ValueError, raised nothing"
+    assert (results.passed, results.failed, bool(results)) == (2, 3, False)
+    assert repr(results).splitlines()[-1] == "2 passed, 3 failed"
+
+
+def test_pytest_runs_apart_and_each_outcome_is_read_back(tmp_path: Path) -> None:
+    (tmp_path / "test_sample.py").write_text(
+        "import pytest\n"
+        "def test_good():\n    assert 1 + 1 == 2\n"
+        "def test_bad():\n    assert 1 + 1 == 3, 'arithmetic'\n"
+        "@pytest.mark.skip(reason='not today')\n"
+        "def test_skipped():\n    pass\n"
+    )
+    results = run_pytest("test_sample.py", root=tmp_path)
+    assert [(o.name, o.passed) for o in results.outcomes] == [
+        ("test_sample::test_good", True),
+        ("test_sample::test_bad", False),
+    ]
+    assert "arithmetic" in results.outcomes[1].detail
+    with pytest.raises(RuntimeError, match="pytest did not run"):
+        run_pytest("--no-such-option", root=tmp_path)

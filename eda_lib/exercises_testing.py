@@ -27,7 +27,8 @@ class _Watch:
         self.producer, self.bug = producer, bug
 
     async def handle(self, event: PaymentSuccessful) -> None:
-        large = event.amount > THRESHOLD if self.bug == "off by one" else event.amount >= THRESHOLD
+        limit = 1 if self.bug == "flags everything" else THRESHOLD
+        large = event.amount > limit if self.bug == "off by one" else event.amount >= limit
         if not large or self.bug == "never flags":
             return
         flag = event.follow_up(
@@ -44,6 +45,7 @@ class _Watch:
 
 MUTANTS = {
     "off by one": "is off by one at the threshold",
+    "flags everything": "flags small payments too",
     "never flags": "never flags anything",
     "flags twice": "flags each payment twice",
     "swallows an outage": "swallows an outage (so nothing retries the alert)",
@@ -62,15 +64,23 @@ async def check_cases_catch_mutants(cases: Any) -> Check:
     right = await _run(cases, "")
     if not right:
         wrong = next(o for o in right.outcomes if not o.passed) if right.outcomes else None
-        shown = f"'{wrong.name}': {wrong.detail}" if wrong else "the table is empty"
-        return _fail(f"on the right handler, {shown}", "each case must hold for a correct watch")
+        if wrong is None:
+            return _fail("the table is empty", "cases = [Case(...), ...]")
+        hint = (
+            "a case with producer_down=True and a large payment should say "
+            "raises=BrokerUnavailable: the handler must raise so the consumer retries"
+            if "raised BrokerUnavailable" in wrong.detail
+            else "each case must hold for a correct watch (threshold 20,000, inclusive)"
+        )
+        return _fail(f"on the right handler, '{wrong.name}': {wrong.detail}", hint)
     survivors = [bug for bug in MUTANTS if await _run(cases, bug)]
     if survivors:
         return _fail(
             f"your {len(cases)} cases also pass on a handler that "
             + "; and on one that ".join(MUTANTS[bug] for bug in survivors),
-            "add a case that tells it apart: the threshold itself (20,000), a large payment "
-            "with the producer down (raises=BrokerUnavailable), how many events are published",
+            "add a case that tells it apart: a payment just below the threshold, the threshold "
+            "itself (20,000), a large payment with the producer down "
+            "(raises=BrokerUnavailable), how many events are published",
         )
     return Check(True, f"your {len(cases)} cases catch all {len(MUTANTS)} broken handlers")
 
@@ -82,46 +92,49 @@ def _payments(amounts: list[int]) -> list[PaymentSuccessful]:
     ]
 
 
-def _miscounts(
-    dashboard_class: Callable[[], Any], deliveries: list[int], amounts: list[int]
-) -> bool:
-    produced = _payments(amounts)
+AMOUNTS = [1_200, 1_200, 990]  # two payments of the same amount: an id is not an amount
+
+
+def _miscount(
+    dashboard_class: Callable[[], Any], produced: list[PaymentSuccessful], deliveries: list[int]
+) -> str:
+    """What is wrong with the totals after `deliveries` (indices into `produced`), or ''."""
     dashboard = dashboard_class()
     for index in deliveries:
-        dashboard.handle(produced[index % len(produced)])
-    return bool(dashboard.payments != len(produced) or dashboard.revenue["USD"] != sum(amounts))
+        dashboard.handle(produced[index])
+    distinct = sorted(set(deliveries))
+    count, revenue = len(distinct), sum(produced[i].amount for i in distinct)
+    if dashboard.payments != count:
+        return f"counted {dashboard.payments} payments, not {count}"
+    if dashboard.revenue["USD"] != revenue:
+        return f"counted revenue {dashboard.revenue['USD']}, not {revenue}"
+    return ""
 
 
 def check_idempotent_dashboard(dashboard_class: Any) -> Check:
     """Lesson 13, exercise 2: an `AnalyticsDashboard` whose `handle` applies each payment once,
-    however often it is delivered. A property test searches for deliveries that miscount and
-    shows the smallest it finds."""
+    however often it is delivered. A property test searches for deliveries that miscount
+    (each dashboard fresh, the same payments every time) and shows the smallest it finds."""
     if not (isinstance(dashboard_class, type) and issubclass(dashboard_class, AnalyticsDashboard)):
         return _fail(
             f"expected a subclass of AnalyticsDashboard, got {dashboard_class!r}", "see above"
         )
-    amounts = [1_200, 4_500, 990]
-    everything_once = list(range(len(amounts)))
-    deliveries = st.lists(st.integers(0, len(amounts) - 1), max_size=12).map(
-        lambda again: everything_once + again
-    )
+    produced = _payments(AMOUNTS)
+    deliveries = st.lists(st.integers(0, len(AMOUNTS) - 1), max_size=12)
     try:
         found = find(
             deliveries,
-            lambda d: _miscounts(dashboard_class, d, amounts),
+            lambda d: bool(_miscount(dashboard_class, produced, d)),
             settings=settings(max_examples=300, database=None, derandomize=True),
         )
     except NoSuchExample:
-        return Check(True, "no sequence of deliveries made it count a payment twice (300 tried)")
+        return Check(True, "no sequence of deliveries made it miscount (300 tried, each fresh)")
     except Exception as error:
         return _fail(f"your dashboard raised {type(error).__name__}: {error}", "see the error")
-    dashboard = dashboard_class()
-    produced = _payments(amounts)
-    for index in found:
-        dashboard.handle(produced[index])
-    order = ", ".join(f"p{i}" for i in found)
+    order = ", ".join(f"p{i}" for i in found) or "nothing"
     return _fail(
-        f"delivering {order} (the smallest failing case found) counted {dashboard.payments} "
-        f"payments, not {len(amounts)}",
-        "remember the ids of the payments applied (a set) and skip a payment seen before",
+        f"delivering {order} (the smallest failing case found) "
+        f"{_miscount(dashboard_class, produced, found)}",
+        "remember the ids of the payments applied, in each dashboard (a set made in "
+        "__init__), and skip a payment seen before",
     )

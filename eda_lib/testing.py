@@ -56,14 +56,24 @@ class Case:
     producer_down: bool = False
     raises: type[Exception] | None = None
 
+    def __post_init__(self) -> None:
+        given: object = self.publishes  # a learner's ("X") is a str, whatever the annotation says
+        if isinstance(given, str):
+            raise TypeError(
+                f"Case '{self.name}': publishes is the string {self.publishes!r}; it takes a "
+                f"tuple of event types: ({self.publishes!r},) (mind the comma)"
+            )
+
 
 @dataclass(frozen=True)
 class Outcome:
-    """One test's result: its name, whether it passed, and what went wrong if it did not."""
+    """One test's result: its name, whether it passed, and what went wrong if it did not (or,
+    for a skipped test, why it was skipped)."""
 
     name: str
     passed: bool
     detail: str = ""
+    skipped: bool = False
 
 
 @dataclass
@@ -74,23 +84,29 @@ class Results:
 
     @property
     def passed(self) -> int:
-        return sum(o.passed for o in self.outcomes)
+        return sum(o.passed and not o.skipped for o in self.outcomes)
 
     @property
     def failed(self) -> int:
-        return len(self.outcomes) - self.passed
+        return sum(not o.passed for o in self.outcomes)
+
+    @property
+    def skipped(self) -> int:
+        return sum(o.skipped for o in self.outcomes)
 
     def __bool__(self) -> bool:
-        return bool(self.outcomes) and not self.failed
+        return self.passed > 0 and not self.failed
 
     def __repr__(self) -> str:
         width = max((len(o.name) for o in self.outcomes), default=4)
-        lines = [
-            f"{'PASS' if o.passed else 'FAIL'}  {o.name:<{width}}  {o.detail}".rstrip()
-            for o in self.outcomes
-        ]
-        lines.append(f"{self.passed} passed, {self.failed} failed")
+        lines = [f"{_mark(o)}  {o.name:<{width}}  {o.detail}".rstrip() for o in self.outcomes]
+        tail = f", {self.skipped} skipped" if self.skipped else ""
+        lines.append(f"{self.passed} passed, {self.failed} failed{tail}")
         return "\n".join(lines)
+
+
+def _mark(outcome: Outcome) -> str:
+    return "SKIP" if outcome.skipped else "PASS" if outcome.passed else "FAIL"
 
 
 async def run_cases(
@@ -156,12 +172,14 @@ def _read_junit(report: Path) -> Results:
     for case in ElementTree.parse(report).iter("testcase"):
         module = (case.get("classname") or "").rsplit(".", 1)[-1]
         name = f"{module}::{case.get('name')}"
+        skipped = case.find("skipped")
+        if skipped is not None:  # said, not hidden: a skipped test proves nothing
+            why = (skipped.get("message") or "").splitlines()[0][:100]
+            results.outcomes.append(Outcome(name, True, why, skipped=True))
+            continue
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")
-        if case.find("skipped") is not None:
-            continue  # a skipped test says nothing either way
         detail = (problem.get("message") or "").splitlines()[0][:100] if problem is not None else ""
         results.outcomes.append(Outcome(name, problem is None, detail))
     return results
-

@@ -22,6 +22,10 @@ async def test_the_table_must_catch_every_broken_handler() -> None:
     assert "swallows an outage" in verdict.message and "never flags" not in verdict.message
     assert "swallows" in (await check_cases_catch_mutants([*weak, boundary])).message
     assert await check_cases_catch_mutants([*weak, boundary, outage])
+    no_small = await check_cases_catch_mutants([boundary, outage])
+    assert not no_small and "flags small payments too" in no_small.message
+    forgot = await check_cases_catch_mutants([Case("down", pay(90_000), producer_down=True)])
+    assert "should say raises=BrokerUnavailable" in forgot.message
     wrong = await check_cases_catch_mutants([Case("says small is flagged", pay(5), ("X",))])
     assert not wrong and "on the right handler" in wrong.message
     assert "expected a list of Case" in (await check_cases_catch_mutants("cases")).message
@@ -44,8 +48,24 @@ def test_the_dashboard_must_count_each_payment_once() -> None:
             if len(self.applied) > 2:
                 self.applied.pop()
 
+    class SharedMemory(AnalyticsDashboard):  # one set for every dashboard: wrong after the first
+        applied: set[object] = set()  # noqa: RUF012
+
+        def handle(self, event: PaymentSuccessful) -> None:
+            if event.id not in self.applied:
+                self.applied.add(event.id)
+                super().handle(event)
+
+    class ByAmount(Idempotent):  # two payments of the same amount are still two payments
+        def handle(self, event: PaymentSuccessful) -> None:
+            if event.amount not in self.applied:
+                self.applied.add(event.amount)
+                AnalyticsDashboard.handle(self, event)
+
     assert check_idempotent_dashboard(Idempotent)
     plain = check_idempotent_dashboard(AnalyticsDashboard)
-    assert not plain and "delivering p0, p1, p2, p0" in plain.message
+    assert not plain and "delivering p0, p0 " in plain.message and "not 1" in plain.message
     assert not check_idempotent_dashboard(ForgetsAfterTwo)
+    assert not check_idempotent_dashboard(SharedMemory)
+    assert "delivering p0, p1 " in check_idempotent_dashboard(ByAmount).message
     assert "subclass of AnalyticsDashboard" in check_idempotent_dashboard(dict).message

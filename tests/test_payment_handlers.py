@@ -38,7 +38,7 @@ WATCH_CASES = [
         producer_down=True,
         raises=BrokerUnavailable,
     ),
-    Case("broker down: no matter when nothing is sent", payment(10), producer_down=True),
+    Case("broker down, small payment: nothing to send, no error", payment(10), producer_down=True),
 ]
 
 

@@ -23,6 +23,8 @@ async def test_the_recording_producer_keeps_what_is_sent_or_fails_when_down() ->
     assert producer.events("alerts") == [PAID]
     with pytest.raises(BrokerUnavailable, match="broker is down"):
         await RecordingProducer(down=True).send("x", PAID)
+    with pytest.raises(TypeError, match="mind the comma"):
+        Case("one type", PAID, ("OrderShipped"))  # type: ignore[arg-type]
 
 
 async def test_each_case_is_judged_on_what_was_published_and_raised() -> None:
@@ -60,10 +62,14 @@ def test_pytest_runs_apart_and_each_outcome_is_read_back(tmp_path: Path) -> None
         "def test_skipped():\n    pass\n"
     )
     results = run_pytest("test_sample.py", root=tmp_path)
-    assert [(o.name, o.passed) for o in results.outcomes] == [
-        ("test_sample::test_good", True),
-        ("test_sample::test_bad", False),
+    assert [(o.name, o.passed, o.skipped) for o in results.outcomes] == [
+        ("test_sample::test_good", True, False),
+        ("test_sample::test_bad", False, False),
+        ("test_sample::test_skipped", True, True),
     ]
     assert "arithmetic" in results.outcomes[1].detail
+    assert "not today" in results.outcomes[2].detail
+    assert (results.passed, results.failed, results.skipped) == (1, 1, 1)
+    assert repr(results).splitlines()[-1] == "1 passed, 1 failed, 1 skipped"
     with pytest.raises(RuntimeError, match="pytest did not run"):
         run_pytest("--no-such-option", root=tmp_path)

@@ -16,7 +16,7 @@ from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog, plot_scaling, pl
 from eda_lib.viz.offsets import PartitionLog, draw_offsets, partition_logs
 from eda_lib.viz.queues import draw_workers
 from eda_lib.viz.simulation import SimulationWidget, plot_comparison, plot_receipts
-from eda_lib.viz.testing import draw_results
+from eda_lib.viz.testing import draw_results, plot_shrinking
 from eda_lib.viz.usecases import plot_readings
 from eda_lib.viz.widgets import (
     BacklogLabWidget,
@@ -56,5 +56,6 @@ __all__ = [
     "plot_replay_cost",
     "plot_scaling",
     "plot_semantics",
+    "plot_shrinking",
     "topology",
 ]

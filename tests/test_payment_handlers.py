@@ -92,8 +92,9 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_and_the_consumer_
 
 @pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.kafka)])
 async def broker(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    if request.param == "kafka":
-        request.getfixturevalue("kafka_bootstrap")  # starts or finds a Kafka broker, or skips
+    if request.param == "kafka":  # the session's Kafka broker (started or found), or a skip
+        bootstrap = request.getfixturevalue("kafka_bootstrap")
+        request.getfixturevalue("monkeypatch").setenv("KAFKA_BOOTSTRAP", bootstrap)
     topic = f"contract-{uuid.uuid4().hex[:8]}"
     async with await open_broker(request.param, fresh=[topic]) as opened:
         await opened.create_topic(topic, partitions=3)

@@ -1,0 +1,244 @@
+"""Stream processing: windows, steps, and the windowed count between two topics, checked against
+counts made by hand from what was produced; late and too-late events; a crash mid-window and a
+crash between publishing and committing, resumed without double counting; and a run on Kafka."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from eda_lib import Broker, InMemoryBroker, Producer, open_broker
+from eda_lib.domain import SensorReading, TemperatureAlert
+from eda_lib.explorer import events
+from eda_lib.processing import (
+    Sliding,
+    Tumbling,
+    Window,
+    WindowCounted,
+    WindowedCount,
+    enrich,
+    keep,
+    transform,
+)
+from eda_lib.processing.steps import apply
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+TEN = timedelta(seconds=10)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def reading(sensor: str, seconds: float, celsius: float = 60.0) -> SensorReading:
+    return SensorReading(sensor_id=sensor, celsius=celsius, measured_at=at(seconds))
+
+
+def by_hand(readings: list[SensorReading], watermark: datetime) -> dict[tuple[str, datetime], int]:
+    """The oracle: readings per sensor per 10 s window, for the windows closed at `watermark`."""
+    counts: Counter[tuple[str, datetime]] = Counter()
+    for r in readings:
+        start = T0 + (r.measured_at - T0) // TEN * TEN
+        if start + TEN <= watermark:
+            counts[r.sensor_id, start] += 1
+    return dict(counts)
+
+
+def counted(results: list[WindowCounted]) -> dict[tuple[str, datetime], int]:
+    return {(r.key, r.window_start): r.count for r in results}
+
+
+async def processor(broker: Broker, **options: object) -> WindowedCount:
+    defaults: dict[str, object] = {
+        "source": "readings",
+        "sink": "counts",
+        "group": "counter",
+        "window": Tumbling(TEN),
+        "key": lambda e: e.sensor_id,
+        "event_time": lambda e: e.measured_at,
+        "batch_size": 7,
+    }
+    return WindowedCount(broker, **{**defaults, **options})  # type: ignore[arg-type]
+
+
+async def fresh_broker() -> InMemoryBroker:
+    broker = InMemoryBroker()
+    for topic in ("readings", "counts"):
+        await broker.create_topic(topic)
+    return broker
+
+
+def test_windows_tile_or_overlap_as_declared() -> None:
+    assert Tumbling(TEN).windows(at(25)) == (Window(at(20), at(30)),)
+    assert Tumbling(TEN).windows(at(30)) == (Window(at(30), at(40)),)  # the end is not inside
+    assert Sliding(timedelta(seconds=30), TEN).windows(at(25)) == (
+        Window(at(0), at(30)),
+        Window(at(10), at(40)),
+        Window(at(20), at(50)),
+    )
+    with pytest.raises(ValueError, match="positive timedelta"):
+        Tumbling(timedelta(0))
+    with pytest.raises(ValueError, match="whole number of steps"):
+        Sliding(timedelta(seconds=25), TEN)
+
+
+def test_stateless_steps_compose() -> None:
+    hot = reading("s1", 1, 90)
+    steps = [
+        keep(lambda e: e.celsius > 75),
+        enrich(
+            {"s1": "boiler room"},
+            lambda e: e.sensor_id,
+            lambda e, room: e.revised(sensor_id=f"{e.sensor_id}@{room}"),
+        ),
+        transform(
+            lambda e: e.follow_up(
+                TemperatureAlert, sensor_id=e.sensor_id, celsius=e.celsius, threshold=75
+            )
+        ),
+    ]
+    out = apply(steps, hot)
+    assert isinstance(out, TemperatureAlert) and out.sensor_id == "s1@boiler room"
+    assert apply(steps, reading("s1", 1, 20)) is None  # filtered
+    assert apply(steps, reading("s9", 1, 99)) is None  # no row in the table: dropped
+
+
+async def test_counts_per_key_per_window_match_a_count_by_hand() -> None:
+    readings = [reading(f"s{n % 3}", seconds) for n, seconds in enumerate(range(0, 60, 2))]
+    async with await fresh_broker() as broker:
+        await Producer(broker).send_all("readings", readings)
+        async with await processor(broker) as counter:
+            report = await counter.run()
+        published = [e for e in await events(broker, "counts") if isinstance(e, WindowCounted)]
+        state = await broker.describe()
+    assert counter.watermark == at(58)
+    assert counted(published) == by_hand(readings, at(58)) and published == counter.results
+    assert (report.read, report.counted, report.emitted) == (30, 30, len(published))
+    assert len(counter.open) == 3  # the last window, [50, 60), is still open for each sensor
+    first_open = min(n for n, r in enumerate(readings) if r.measured_at >= at(50))
+    assert state.group("counter").committed == {("readings", 0): first_open}  # type: ignore[comparison-overlap]
+
+
+async def test_late_events_count_while_their_window_is_open_and_later_ones_are_dead_lettered() -> (
+    None
+):
+    sent = [
+        reading("s1", 1),
+        reading("s1", 12),
+        reading("s1", 8),  # 4 s behind the latest, within the 5 s allowed: counts in [0, 10)
+        reading("s1", 21),
+        reading("s1", 9),  # 12 s behind: [0, 10) closed when the watermark reached 16
+    ]
+    async with await fresh_broker() as broker:
+        await Producer(broker).send_all("readings", sent)
+        async with await processor(
+            broker, allowed_lateness=timedelta(seconds=5), batch_size=1
+        ) as c:
+            report = await c.run()
+        parked = await broker.read("readings.dead-letter", 0)
+    assert (report.counted, report.late, report.too_late) == (4, 1, 1)
+    assert counted(c.results) == {("s1", at(0)): 2}  # the watermark, 21 - 5 = 16, closed it
+    assert {w.start for _, w in c.open} == {at(10), at(20)}  # still open
+    assert [dict(r.headers)["dlt-reason"] for r in parked] == [b"too_late"]
+    assert b"its windows closed" in dict(parked[0].headers)["dlt-error"]
+
+
+async def test_sliding_windows_count_each_event_in_every_window_it_falls_in() -> None:
+    sent = [reading("s1", s) for s in (5, 15, 25, 95)]
+    async with await fresh_broker() as broker:
+        await Producer(broker).send_all("readings", sent)
+        async with await processor(broker, window=Sliding(timedelta(seconds=30), TEN)) as c:
+            await c.run()
+    got = counted(c.results)
+    assert got[("s1", at(0))] == 3 and got[("s1", at(-20))] == 1 and got[("s1", at(20))] == 1
+    assert sum(got.values()) == 3 * 3  # three early events, each in three windows, all closed
+
+
+async def test_unreadable_records_and_dropped_events_are_accounted_for() -> None:
+    async with await fresh_broker() as broker:
+        await Producer(broker).send_all("readings", [reading("s1", 1, 20), reading("s1", 2, 90)])
+        await broker.produce("readings", b"not an event")
+        await Producer(broker).send("readings", reading("s1", 30))
+        steps = [keep(lambda e: e.celsius > 50)]
+        async with await processor(broker, steps=steps) as c:
+            report = await c.run()
+        parked = await broker.read("readings.dead-letter", 0)
+    assert (report.read, report.dropped, report.unreadable, report.counted) == (4, 1, 1, 2)
+    assert counted(c.results) == {("s1", at(0)): 1}
+    assert dict(parked[0].headers)["dlt-reason"] == b"not_json"
+
+
+@pytest.mark.parametrize("crash_after", [3, 10, 17, 24])
+async def test_a_crash_mid_window_resumes_without_double_counting(crash_after: int) -> None:
+    readings = [reading(f"s{n % 2}", seconds) for n, seconds in enumerate(range(0, 90, 3))]
+    async with await fresh_broker() as broker:
+        await Producer(broker).send_all("readings", readings)
+        first = await processor(broker)
+        await first.start()
+        await first.run(max_events=crash_after)
+        await first.crash()  # its open windows are gone with it
+        async with await processor(broker) as second:
+            await second.run()
+        published = [e for e in await events(broker, "counts") if isinstance(e, WindowCounted)]
+    assert counted(published) == by_hand(readings, at(87))
+    assert len({e.id for e in published}) == len(published)  # no window published twice
+
+
+async def test_a_crash_between_publishing_and_committing_neither_loses_nor_repeats() -> None:
+    class DiesBeforeItsFirstCommit(WindowedCount):
+        async def _commit(self) -> None:
+            raise RuntimeError("killed before the commit")
+
+    readings = [reading("s1", s) for s in range(0, 40, 4)]
+    async with await fresh_broker() as broker:
+        await Producer(broker).send_all("readings", readings)
+        doomed = DiesBeforeItsFirstCommit(
+            broker,
+            source="readings",
+            sink="counts",
+            group="counter",
+            window=Tumbling(TEN),
+            key=lambda e: e.sensor_id,
+            event_time=lambda e: e.measured_at,
+            batch_size=5,
+        )
+        await doomed.start()
+        with pytest.raises(RuntimeError, match="killed"):
+            await doomed.run()
+        await doomed.crash()
+        async with await processor(broker, batch_size=5) as again:
+            again_report = await again.run()
+        published = [e for e in await events(broker, "counts") if isinstance(e, WindowCounted)]
+    assert len({e.id for e in published}) == len(published)  # nothing published twice
+    assert counted(published) == by_hand(readings, at(36))
+    assert again_report.replayed > 0  # the events of the published windows, skipped
+    name = "5f1a7c3e-6b0d-4c1e-9a7e-0e5d2c4b8a91"
+    assert all(
+        e.id
+        == uuid.uuid5(
+            uuid.UUID(name), f"counter|s1|{e.window_start.isoformat()}|{e.window_end.isoformat()}"
+        )
+        for e in published
+    )
+
+
+@pytest.mark.kafka
+async def test_the_same_count_on_kafka(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)  # the session's broker, not a new one
+    readings = [reading(f"s{n % 3}", seconds) for n, seconds in enumerate(range(0, 60, 2))]
+    topics = [f"readings-{uuid.uuid4().hex[:6]}", f"counts-{uuid.uuid4().hex[:6]}"]
+    async with await open_broker("kafka", fresh=topics) as broker:
+        for topic in topics:
+            await broker.create_topic(topic)
+        await Producer(broker).send_all(topics[0], readings)
+        async with await processor(
+            broker, source=topics[0], sink=topics[1], group=f"g-{topics[0]}"
+        ) as c:
+            await c.run(timeout=20)
+        published = [e for e in await events(broker, topics[1]) if isinstance(e, WindowCounted)]
+    assert counted(published) == by_hand(readings, at(58))

@@ -70,6 +70,7 @@ bench: install
 	$(BIN)/python benchmarks/kafka_throughput.py
 	$(BIN)/python benchmarks/failure_lab_redraw.py
 	$(BIN)/python benchmarks/event_store.py
+	$(BIN)/python benchmarks/windowed_count.py
 
 kafka: install
 	@echo "==> starting a local Kafka broker (jars fetched with Maven into ~/.cache on first use)"

@@ -101,6 +101,8 @@ class WindowedCount:
         self._read_before: dict[int, int] = {}  # per partition: offsets below were read before
         self.results: list[WindowCounted] = []
         self._next: dict[TopicPartition, int] = {}
+        self._partitions: dict[int, TopicPartition] = {}
+        self._windows: dict[datetime, tuple[Window, ...]] = {}  # each moment's, worked out once
         self.running = False
 
     @property
@@ -172,7 +174,9 @@ class WindowedCount:
 
     async def _take(self, record: Record, report: ProcessorReport) -> None:
         report.read += 1
-        tp = TopicPartition(record.topic, record.partition)
+        tp = self._partitions.get(record.partition)
+        if tp is None:
+            tp = self._partitions[record.partition] = TopicPartition(record.topic, record.partition)
         self._next[tp] = record.offset + 1
         try:
             event = self.broker.codec.decode(record.value, record.headers)
@@ -180,14 +184,19 @@ class WindowedCount:
             report.unreadable += 1
             await self._dead_letters.park(record, error.problem, str(error))
             return
-        kept = apply(self.steps, event)
+        kept = apply(self.steps, event) if self.steps else event
         if kept is None:
             report.dropped += 1
             self._member.hop("ignored", record, event, "dropped by a step")
             return
         moment = self.event_time(kept)
         key = self.key(kept)
-        still_open = [w for w in self.window.windows(moment) if self._is_open(key, w)]
+        windows = self._windows.get(moment)
+        if windows is None:
+            if len(self._windows) > 4096:  # events come in time order, near enough: keep it small
+                self._windows.clear()
+            windows = self._windows[moment] = self.window.windows(moment)
+        still_open = [w for w in windows if self._is_open(key, w)]
         if not still_open:
             if record.offset < self._read_before.get(record.partition, 0):
                 report.replayed += 1  # read before the restart, and counted then
@@ -209,12 +218,12 @@ class WindowedCount:
         self._member.hop("handled", record, kept)
 
     def _is_open(self, key: str, window: Window) -> bool:
-        watermark, closed = self.watermark, self.closed_through
-        if watermark is not None and window.end <= watermark:
+        end, latest, closed = window.end, self.latest, self.closed_through
+        if latest is not None and end <= latest - self.lateness:  # the watermark has passed it
             return False
-        if closed is None or window.end > closed:
+        if closed is None or end > closed:
             return True
-        return window.end == closed and key not in self._closed_last
+        return end == closed and key not in self._closed_last
 
     async def _publish_closed(self, report: ProcessorReport) -> None:
         watermark = self.watermark

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from eda_lib.events import Event, NonEmptyStr, UtcDatetime
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # windows are aligned to it, as Kafka Streams' are
 
 
-@dataclass(frozen=True, order=True)
-class Window:
+class Window(NamedTuple):  # a tuple: made and hashed for every event counted
     """The half-open span of event time [start, end)."""
 
     start: datetime

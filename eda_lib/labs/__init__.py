@@ -1,4 +1,4 @@
-"""Small simulations a learner can poke at, in code or through a widget (lessons 02, 10, 12).
+"""Small simulations a learner can poke at, in code or through a widget (lessons 02, 10, 12, 14).
 
 The labs run on an `InMemoryBroker` or an in-memory event store with a virtual clock, so a run
 prints the same numbers every time; the keying trial runs on either broker. Labs know nothing of
@@ -7,6 +7,7 @@ pictures: `eda_lib.viz` draws them.
 
 from eda_lib.labs.backlog import BacklogLab, TickStats
 from eda_lib.labs.consistency import ConsistencyRun, LagSample, eventual_consistency
+from eda_lib.labs.dashboard import DashboardLab, WindowRow
 from eda_lib.labs.failure import FailureLab, Semantics
 from eda_lib.labs.keying import KeyingTrial, keying_trial, order_history
 from eda_lib.labs.live import LiveRun, live_reactions
@@ -18,6 +19,7 @@ from eda_lib.labs.snapshots import replay_cost
 __all__ = [
     "BacklogLab",
     "ConsistencyRun",
+    "DashboardLab",
     "FailureLab",
     "KeyingTrial",
     "LabCounters",
@@ -26,6 +28,7 @@ __all__ = [
     "ScalingRun",
     "Semantics",
     "TickStats",
+    "WindowRow",
     "crash_scenario",
     "eventual_consistency",
     "keying_trial",

@@ -1,6 +1,7 @@
 """Seeing the flow: graphs of live broker state, trace timelines, the labs' pictures, and the
 lesson widgets. Everything here reads state; nothing below `viz` imports it."""
 
+from eda_lib.viz.dashboard import DashboardWidget, draw_windows, plot_window_counts
 from eda_lib.viz.events import draw_readings, draw_story
 from eda_lib.viz.graphs import assignment_table, draw_timeline, draw_topology, topology
 from eda_lib.viz.history import (
@@ -27,6 +28,7 @@ from eda_lib.viz.widgets import (
 
 __all__ = [
     "BacklogLabWidget",
+    "DashboardWidget",
     "FailureLabWidget",
     "LabPicture",
     "PartitionLog",
@@ -46,6 +48,7 @@ __all__ = [
     "draw_story",
     "draw_timeline",
     "draw_topology",
+    "draw_windows",
     "draw_workers",
     "partition_logs",
     "plot_backlog",
@@ -57,5 +60,6 @@ __all__ = [
     "plot_scaling",
     "plot_semantics",
     "plot_shrinking",
+    "plot_window_counts",
     "topology",
 ]

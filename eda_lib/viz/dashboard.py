@@ -3,16 +3,15 @@ per window, and the live dashboard widget over `eda_lib.labs.DashboardLab`."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import ipywidgets as w
 from matplotlib.figure import Figure
 
 from eda_lib.labs.dashboard import DashboardLab, WindowRow
 from eda_lib.processing import Sliding, Tumbling
+from eda_lib.viz.clicks import Clicks
 from eda_lib.viz.lab import png
 from eda_lib.viz.widgets import show
 
@@ -108,30 +107,19 @@ class DashboardWidget:
         self.process = w.Button(description="process", icon="play")
         self.status = w.Label(lab.summary())
         self.chart = w.Image(format="png")
-        self.pending: set[asyncio.Task[None]] = set()
-        self._lock = asyncio.Lock()
-        self.publish.on_click(lambda _: self._act(self.lab.publish, 10))
-        self.late.on_click(lambda _: self._act(self.lab.publish_late, 20))
-        self.process.on_click(lambda _: self._act(self.lab.step))
+        self.clicks = Clicks(self.redraw, self._show_error)
+        self.pending = self.clicks.pending
+        act = self.clicks.run
+        self.publish.on_click(lambda _: act(self.lab.publish, 10))
+        self.late.on_click(lambda _: act(self.lab.publish_late, 20))
+        self.process.on_click(lambda _: act(self.lab.step))
         self.view = w.VBox(
             [w.HBox([self.publish, self.late, self.process]), self.status, self.chart]
         )
         self.redraw()
 
-    def _act(self, action: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        task = asyncio.get_running_loop().create_task(self._then_redraw(action(*args)))
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
-
-    async def _then_redraw(self, step: Awaitable[Any]) -> None:
-        async with self._lock:
-            try:
-                await step
-            except Exception as error:  # shown, not lost in a task
-                self.redraw()
-                self.status.value = f"error: {type(error).__name__}: {error}"
-                return
-            self.redraw()
+    def _show_error(self, text: str) -> None:
+        self.status.value = text
 
     def redraw(self) -> None:
         self.status.value = self.lab.summary()

@@ -14,6 +14,7 @@ from eda_lib.brokers.base import Broker
 from eda_lib.cqrs.timetravel import Moment, TimeTravel
 from eda_lib.explorer import explore, messages, messages_table
 from eda_lib.labs import BacklogLab, FailureLab
+from eda_lib.viz.clicks import Clicks
 from eda_lib.viz.history import draw_moment
 from eda_lib.viz.lab import LabPicture, plot_backlog, png
 
@@ -42,29 +43,17 @@ class BacklogLabWidget:
         # A PNG in an Image widget rather than an Output widget: the bytes are the state, so
         # a test (or a browser) can see the chart change, and nothing leaks into cell outputs.
         self.chart = w.Image(format="png")
-        self.pending: set[asyncio.Task[None]] = set()  # in flight; tests await these
-        self._lock = asyncio.Lock()
-        self.up.observe(lambda change: self._act(self.lab.set_consumer, change["new"]), "value")
+        self.clicks = Clicks(self.redraw, self._show_error)
+        self.pending = self.clicks.pending
+        act = self.clicks.run
+        self.up.observe(lambda change: act(self.lab.set_consumer, change["new"]), "value")
         self.rate.observe(lambda change: self.lab.set_rate(change["new"]), "value")
-        self.run.on_click(lambda _: self._act(self.lab.tick, self.ticks_per_click))
+        self.run.on_click(lambda _: act(self.lab.tick, self.ticks_per_click))
         self.view = w.VBox([w.HBox([self.up, self.rate, self.run]), self.status, self.chart])
         self.redraw()
 
-    def _act(self, action: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        # Widget callbacks are plain functions; the kernel's event loop runs the lab's coroutine.
-        task = asyncio.get_running_loop().create_task(self._then_redraw(action(*args)))
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
-
-    async def _then_redraw(self, step: Awaitable[Any]) -> None:
-        async with self._lock:  # one action at a time, in the order of the clicks
-            try:
-                await step
-            except Exception as error:  # show it: a task's exception would be lost
-                self.redraw()
-                self.status.value = f"error: {type(error).__name__}: {error}"
-                return
-            self.redraw()
+    def _show_error(self, text: str) -> None:
+        self.status.value = text
 
     def redraw(self) -> None:
         self.status.value = self.lab.summary()

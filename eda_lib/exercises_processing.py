@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from eda_lib.clock import COURSE_START
-from eda_lib.domain.payments import PaymentSuccessful
+from eda_lib.domain.payments import PaymentSuccessful, format_money
 from eda_lib.exercises import Check, _fail
 from eda_lib.processing import Sliding
 
@@ -28,8 +28,9 @@ def check_usd_step(step: Any) -> Check:
         return _fail(f"expected a step (a function of one event), got {step!r}", "use enrich(...)")
     cases = [
         (_paid(10_000, "EUR"), 10_800),
-        (_paid(501, "GBP", 2), 636),
-        (_paid(700, "USD", 3), 700),
+        (_paid(333, "EUR", 2), 360),  # 359.64 cents: rounded, not cut
+        (_paid(501, "GBP", 3), 636),
+        (_paid(700, "USD", 4), 700),
     ]
     for payment, expected in cases:
         try:
@@ -44,7 +45,7 @@ def check_usd_step(step: Any) -> Check:
             )
         if (out.amount, out.currency) != (expected, "USD"):
             return _fail(
-                f"{payment.money} became {out.money}; expected {expected} USD",
+                f"{payment.money} became {out.money}; expected {format_money(expected, 'USD')}",
                 "amount=round(event.amount * rate), currency='USD'",
             )
         if out.causation_id != payment.id or out.order_id != payment.order_id:
@@ -87,14 +88,29 @@ def check_sliding_counts(function: Any) -> Check:
                 f"for {len(times)} times your code raised {type(error).__name__}: {error}",
                 "see above",
             )
-        got = {float(k): v for k, v in dict(got or {}).items()}
+        if not isinstance(got, dict):
+            return _fail(
+                f"it returned a {type(got).__name__}", "return a dict: window start -> count"
+            )
+        got = {float(k): v for k, v in got.items()}
         if got != expected:
             shown = times if len(times) <= 4 else f"{len(times)} times"
-            wrong = sorted(set(got.items()) ^ set(expected.items()))[:3]
+            missing = {k: v for k, v in expected.items() if got.get(k) != v}
+            extra = {k: v for k, v in got.items() if expected.get(k) != v}
             return _fail(
-                f"for {shown}, size {size:g}, every {every:g}: got {dict(sorted(got.items()))}, "
-                f"expected {dict(sorted(expected.items()))} (first differences: {wrong})",
-                "an event at t is in the windows starting at floor(t / every) * every, and at "
-                "each step of `every` before it while start > t - size",
+                f"for {shown}, size {size:g}, every {every:g}: expected but not given "
+                f"{dict(sorted(missing.items()))}; given but wrong {dict(sorted(extra.items()))}",
+                _sliding_hint(missing, extra, every),
             )
     return Check(True, "your sliding windows match eda_lib.processing.Sliding on every sample")
+
+
+def _sliding_hint(missing: dict[float, int], extra: dict[float, int], every: float) -> str:
+    if any(start < 0 for start in missing):
+        return "windows may start before 0: an event at 1 s is also in the window starting at -5"
+    if any(start % every for start in extra):
+        return "window starts are multiples of `every`: use math.floor(t / every) * every"
+    return (
+        "an event at t is in the window starting at floor(t / every) * every, and in each one "
+        "`every` earlier while its start is still > t - size"
+    )

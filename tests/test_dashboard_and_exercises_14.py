@@ -65,6 +65,12 @@ def test_the_usd_step_check() -> None:
         lambda e, r: e.revised(amount=round(e.amount * r), currency="USD"),
     )
     assert check_usd_step(right)
+    cut = enrich(
+        RATES,
+        lambda e: e.currency,
+        lambda e, r: e.revised(amount=int(e.amount * r), currency="USD"),
+    )
+    assert "3.33 EUR became 3.59 USD; expected 3.60 USD" in check_usd_step(cut).message
     keeps_jpy = check_usd_step(
         lambda e: e.revised(amount=round(e.amount * RATES.get(e.currency, 1)), currency="USD")
     )
@@ -72,7 +78,7 @@ def test_the_usd_step_check() -> None:
     no_rate = check_usd_step(
         enrich(RATES, lambda e: e.currency, lambda e, r: e.revised(currency="USD"))
     )
-    assert not no_rate and "expected 10800 USD" in no_rate.message
+    assert not no_rate and "expected 108.00 USD" in no_rate.message
     unchanged = check_usd_step(lambda e: e)
     assert not unchanged and "became 100.00 EUR" in unchanged.message
     assert not check_usd_step(lambda e: None)
@@ -97,4 +103,20 @@ def test_the_sliding_counts_check() -> None:
 
     assert check_sliding_counts(sliding)
     wrong = check_sliding_counts(tumbling)
-    assert not wrong and "first differences: [(-5.0, 2), (5.0, 2)]" in wrong.message
+    assert not wrong and "expected but not given {-5.0: 2, 5.0: 2}" in wrong.message
+    assert "start before 0" in wrong.message
+    assert (
+        "return a dict"
+        in check_sliding_counts(lambda t, s, e: list(sliding(t, s, e).items())).message
+    )
+
+    def reaching_too_far(times: list[float], size: float, every: float) -> dict[float, int]:
+        counts: dict[float, int] = {}
+        for t in times:
+            start = math.floor(t / every) * every
+            while start >= t - size:  # one window too many when t - size is a window start
+                counts[start] = counts.get(start, 0) + 1
+                start -= every
+        return counts
+
+    assert not check_sliding_counts(reaching_too_far)

@@ -4,6 +4,7 @@ crash between publishing and committing, resumed without double counting; and a 
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from eda_lib import Broker, InMemoryBroker, Producer, open_broker
+from eda_lib.brokers.base import partition_for_key
 from eda_lib.domain import SensorReading, TemperatureAlert
 from eda_lib.explorer import events
 from eda_lib.processing import (
@@ -141,9 +143,9 @@ async def test_late_events_count_while_their_window_is_open_and_later_ones_are_d
         parked = await broker.read("readings.dead-letter", 0)
     assert (report.counted, report.late, report.too_late) == (4, 1, 1)
     assert counted(c.results) == {("s1", at(0)): 2}  # the watermark, 21 - 5 = 16, closed it
-    assert {w.start for _, w in c.open} == {at(10), at(20)}  # still open
+    assert {w.start for _, _, w in c.open} == {at(10), at(20)}  # still open
     assert [dict(r.headers)["dlt-reason"] for r in parked] == [b"too_late"]
-    assert b"its windows closed" in dict(parked[0].headers)["dlt-error"]
+    assert b"closed (the partition's watermark is 09:00:16)" in dict(parked[0].headers)["dlt-error"]
 
 
 async def test_sliding_windows_count_each_event_in_every_window_it_falls_in() -> None:
@@ -219,7 +221,8 @@ async def test_a_crash_between_publishing_and_committing_neither_loses_nor_repea
     assert all(
         e.id
         == uuid.uuid5(
-            uuid.UUID(name), f"counter|s1|{e.window_start.isoformat()}|{e.window_end.isoformat()}"
+            uuid.UUID(name),
+            f"counter|0|s1|{e.window_start.isoformat()}|{e.window_end.isoformat()}",
         )
         for e in published
     )
@@ -242,3 +245,87 @@ async def test_the_same_count_on_kafka(
             await c.run(timeout=20)
         published = [e for e in await events(broker, topics[1]) if isinstance(e, WindowCounted)]
     assert counted(published) == by_hand(readings, at(58))
+
+
+# --- several partitions: event time is kept per partition -------------------------------------
+
+
+def keys_on(partitions: int) -> list[str]:
+    """One sensor name per partition, found with the partitioner a keyed producer uses."""
+    found: dict[int, str] = {}
+    for n in range(100):
+        found.setdefault(partition_for_key(f"s{n}".encode(), partitions), f"s{n}")
+    return [found[p] for p in range(partitions)]
+
+
+async def test_a_fast_partition_does_not_close_a_slow_ones_windows() -> None:
+    sensors = keys_on(3)
+    readings = [reading(sensors[n % 3], n // 3) for n in range(90)]  # in perfect time order
+    async with InMemoryBroker() as broker:
+        await broker.create_topic("readings", partitions=3)
+        await broker.create_topic("counts")
+        await Producer(broker).send_all("readings", readings)
+        async with await processor(broker, batch_size=500) as c:
+            report = await c.run()
+    assert report.too_late == 0 and report.counted == 90
+    assert counted(c.results) == by_hand(readings, at(29))
+    assert {r.source_partition for r in c.results} == {0, 1, 2}
+
+
+async def crash_run(
+    before: list[SensorReading], after: list[SensorReading], crash_after: int, **options: object
+) -> tuple[dict[tuple[str, datetime], int], list[bytes]]:
+    """Produce `before`, run until `crash_after` events were read, crash, produce `after`,
+    resume; the published counts (one per window) and the dead-lettered records' values."""
+    async with InMemoryBroker() as broker:
+        await broker.create_topic("readings", partitions=2)
+        await broker.create_topic("counts")
+        await Producer(broker).send_all("readings", before)
+        if crash_after:
+            doomed = await processor(broker, **options)
+            await doomed.start()
+            await doomed.run(max_events=crash_after)
+            await doomed.crash()
+        await Producer(broker).send_all("readings", after)
+        async with await processor(broker, **options) as resumed:
+            await resumed.run()
+        results = [e for e in await events(broker, "counts") if isinstance(e, WindowCounted)]
+        parked = await broker.read("readings.dead-letter", 0)
+    by_id = {e.id: e for e in results}
+    assert all(by_id[e.id].count == e.count for e in results)  # a repeat is the same result
+    return counted(list(by_id.values())), sorted({r.value for r in parked})
+
+
+@pytest.mark.parametrize("seed", range(40))
+async def test_a_crash_anywhere_on_two_partitions_changes_no_count(seed: int) -> None:
+    rng = random.Random(seed)
+    a, b = keys_on(2)
+    moments = sorted(rng.uniform(0, 80) for _ in range(24))
+    stream = [reading(rng.choice((a, b)), round(t + rng.uniform(-9, 2), 1)) for t in moments]
+    cut = rng.randrange(8, 24)
+    options = {
+        "allowed_lateness": timedelta(seconds=rng.choice((0, 3, 6))),
+        "batch_size": rng.choice((1, 2, 5)),
+        "window": rng.choice((Tumbling(TEN), Sliding(timedelta(seconds=20), TEN))),
+    }
+    crashed = await crash_run(stream[:cut], stream[cut:], rng.randrange(1, cut), **options)
+    whole = await crash_run(stream[:cut], stream[cut:], 0, **options)
+    assert crashed[0] == whole[0]  # the same count for every window
+    assert crashed[1] == whole[1]  # the same readings dead-lettered (repeats aside)
+
+
+async def test_a_reading_too_late_for_one_sliding_window_counts_in_the_others_and_says_so() -> None:
+    sent = [reading("s1", 5), reading("s1", 25), reading("s1", 8), reading("s1", 60)]
+    async with await fresh_broker() as broker:
+        await Producer(broker).send_all("readings", sent)
+        window = Sliding(timedelta(seconds=30), TEN)
+        async with await processor(broker, window=window, batch_size=1) as c:
+            report = await c.run()
+        parked = await broker.read("readings.dead-letter", 0)
+    got = counted(c.results)
+    assert got[("s1", at(-20))] == 1 and got[("s1", at(0))] == 3  # 8 s counted where still open
+    assert report.too_late == 1 and len(parked) == 1
+    assert (
+        b"window [08:59:40, 09:00:10), [08:59:50, 09:00:20) closed"
+        in dict(parked[0].headers)["dlt-error"]
+    )

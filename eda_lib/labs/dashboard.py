@@ -115,7 +115,7 @@ class DashboardLab:
         ]
         still_open = [
             WindowRow(window, currency, tally.count, tally.total, False)
-            for (currency, window), tally in self.processor.open.items()
+            for (_, currency, window), tally in self.processor.open.items()
         ]
         return sorted(closed + still_open, key=lambda row: (row.window.start, row.currency))
 

@@ -2,20 +2,26 @@
 through stateless steps, counts and sums it per key in event-time windows, and publishes each
 window's result to another topic when the window closes.
 
-Time is the events' own (event time), not the clock's. The watermark is the latest event time
-seen minus the allowed lateness: a window closes once the watermark reaches its end. An event
-that arrives out of order still counts while its window is open; one whose windows have all
-closed is too late, and goes to the dead-letter topic with the reason.
+Time is the events' own (event time), not the clock's, and it is kept per partition, as Kafka
+Streams keeps "stream time" per task: a partition's watermark is the latest event time read from
+it minus the allowed lateness, and a window of that partition closes once its watermark reaches
+the window's end. (One watermark for all partitions would let a fast partition close the
+windows of a slow one before their events were read.) Counts are kept per partition too: with
+keyed input, all of a key's events are on one partition, so each key and window has one result.
+
+An event that arrives out of order still counts while its window is open. One whose windows have
+all closed is too late, and goes to the dead-letter topic with the reason; one that is too late
+for some of its (sliding) windows counts in the others and is dead-lettered too, naming the
+windows it missed, so no count goes missing silently.
 
 Crash and resume, without double counting: the window state is rebuilt from the input, not
 saved. The processor commits, per partition, only up to the first offset that an open window
 still needs, so after a crash the next run reads those events again and rebuilds the open
 windows exactly. A window that closed is never recounted: its result is in the output topic,
-and on start the processor reads there which windows it closed and how far it had read, so an
-event read again for a closed window is skipped as a replay, and a new event for one is too
-late. Results are published before offsets are committed, and each says how far the input was
-read: after a crash between the two, those events are replays. Each result's id is made from
-the processor, the key and the window, so a result published twice is recognisably the same.
+and on start the processor reads there, per partition, which windows it closed and how far it
+had read, so an event read again for a closed window is skipped as a replay. The price: the
+input must keep the events of open windows (its retention must be longer than a window plus the
+lateness), and an event dead-lettered as too late may be dead-lettered again after a restart.
 """
 
 from __future__ import annotations
@@ -25,12 +31,11 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Self
 
 from eda_lib.brokers.base import Broker, Record, TopicPartition
 from eda_lib.events import Event, InvalidEvent
-from eda_lib.explorer import events
 from eda_lib.messaging.dead_letters import DeadLetters
 from eda_lib.messaging.membership import Membership
 from eda_lib.messaging.producer import Producer
@@ -42,9 +47,36 @@ _IDS = uuid.UUID("5f1a7c3e-6b0d-4c1e-9a7e-0e5d2c4b8a91")  # namespace of result 
 
 @dataclass
 class _Tally:
+    first: int  # the offset of the window's first event: commits stay at or below it
     count: int = 0
     total: int = 0
-    needs: dict[TopicPartition, int] = field(default_factory=dict)  # first offset per partition
+
+
+@dataclass
+class _PartitionClock:
+    """One source partition's event time and what of it is closed."""
+
+    latest: datetime | None = None  # the latest event time read from the partition
+    closed_through: datetime | None = None  # its windows ending here or before are closed...
+    closed_last: set[str] = field(default_factory=set)  # ...for these keys, if ending just here
+    read_before: int = 0  # offsets below this were read before a restart
+
+    def watermark(self, lateness: timedelta) -> datetime:
+        return datetime.min.replace(tzinfo=UTC) if self.latest is None else self.latest - lateness
+
+    def is_open(self, key: str, window: Window, lateness: timedelta) -> bool:
+        if self.latest is not None and window.end <= self.latest - lateness:
+            return False
+        closed = self.closed_through
+        if closed is None or window.end > closed:
+            return True
+        return window.end == closed and key not in self.closed_last
+
+    def closed(self, key: str, end: datetime) -> None:
+        if self.closed_through is None or end > self.closed_through:
+            self.closed_through, self.closed_last = end, {key}
+        elif end == self.closed_through:
+            self.closed_last.add(key)
 
 
 @dataclass
@@ -94,11 +126,8 @@ class WindowedCount:
         self.name = name or f"{group}-processor"
         self._member = Membership(broker, group, self.name)
         self._dead_letters = DeadLetters(self._member, None, random.Random(0))
-        self.open: dict[tuple[str, Window], _Tally] = {}
-        self.latest: datetime | None = None  # the latest event time seen
-        self.closed_through: datetime | None = None  # windows ending here or before are closed
-        self._closed_last: set[str] = set()  # keys whose window ending at closed_through is out
-        self._read_before: dict[int, int] = {}  # per partition: offsets below were read before
+        self.open: dict[tuple[int, str, Window], _Tally] = {}  # (partition, key, window)
+        self.clocks: dict[int, _PartitionClock] = {}  # event time, per source partition
         self.results: list[WindowCounted] = []
         self._next: dict[TopicPartition, int] = {}
         self._partitions: dict[int, TopicPartition] = {}
@@ -106,8 +135,21 @@ class WindowedCount:
         self.running = False
 
     @property
+    def latest(self) -> datetime | None:
+        """The latest event time read from any partition."""
+        return max((c.latest for c in self.clocks.values() if c.latest), default=None)
+
+    @property
     def watermark(self) -> datetime | None:
-        return None if self.latest is None else self.latest - self.lateness
+        """The lowest of the partitions' watermarks: every window ending by then is closed."""
+        marks = [c.latest - self.lateness for c in self.clocks.values() if c.latest]
+        return min(marks, default=None)
+
+    def _clock(self, partition: int) -> _PartitionClock:
+        clock = self.clocks.get(partition)
+        if clock is None:
+            clock = self.clocks[partition] = _PartitionClock()
+        return clock
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -196,58 +238,61 @@ class WindowedCount:
             if len(self._windows) > 4096:  # events come in time order, near enough: keep it small
                 self._windows.clear()
             windows = self._windows[moment] = self.window.windows(moment)
-        still_open = [w for w in windows if self._is_open(key, w)]
-        if not still_open:
-            if record.offset < self._read_before.get(record.partition, 0):
+        clock = self._clock(record.partition)
+        still_open = [w for w in windows if clock.is_open(key, w, self.lateness)]
+        if len(still_open) < len(windows):
+            if record.offset < clock.read_before:
                 report.replayed += 1  # read before the restart, and counted then
-                return
-            report.too_late += 1
-            why = f"event time {moment:%H:%M:%S}: its windows closed (watermark {self.watermark})"
-            await self._dead_letters.park(record, "too_late", why, kept)
-            return
-        if self.latest is not None and moment < self.latest:
+                if not still_open:
+                    return
+            else:
+                missed = ", ".join(str(w) for w in windows if w not in still_open)
+                mark = clock.watermark(self.lateness)
+                why = (
+                    f"event time {moment:%H:%M:%S}: window {missed} closed "
+                    f"(the partition's watermark is {mark:%H:%M:%S})"
+                )
+                report.too_late += 1
+                await self._dead_letters.park(record, "too_late", why, kept)
+                if not still_open:
+                    return
+        if clock.latest is not None and moment < clock.latest:
             report.late += 1
         amount = 1 if self.value is None else self.value(kept)
         for window in still_open:
-            tally = self.open.setdefault((key, window), _Tally())
+            tally = self.open.get((record.partition, key, window))
+            if tally is None:
+                tally = self.open[record.partition, key, window] = _Tally(first=record.offset)
             tally.count += 1
             tally.total += amount
-            tally.needs.setdefault(tp, record.offset)
-        self.latest = moment if self.latest is None else max(self.latest, moment)
+        clock.latest = moment if clock.latest is None else max(clock.latest, moment)
         report.counted += 1
         self._member.hop("handled", record, kept)
 
-    def _is_open(self, key: str, window: Window) -> bool:
-        end, latest, closed = window.end, self.latest, self.closed_through
-        if latest is not None and end <= latest - self.lateness:  # the watermark has passed it
-            return False
-        if closed is None or end > closed:
-            return True
-        return end == closed and key not in self._closed_last
-
     async def _publish_closed(self, report: ProcessorReport) -> None:
-        watermark = self.watermark
-        if watermark is None:
-            return
-        closing = sorted((w.end, key, w) for key, w in self.open if w.end <= watermark)
+        closing = sorted(
+            (w.end, partition, key, w)
+            for partition, key, w in self.open
+            if w.end <= self._clock(partition).watermark(self.lateness)
+        )
         if not closing:
             return
-        results = [self._result(key, window) for _, key, window in closing]
-        producer = Producer(self.broker, self.name)
-        await producer.send_all(self.sink, results)
-        for _, key, window in closing:
-            del self.open[key, window]
+        results = [self._result(partition, key, window) for _, partition, key, window in closing]
+        await Producer(self.broker, self.name).send_all(self.sink, results)
+        for _, partition, key, window in closing:
+            del self.open[partition, key, window]
+            self._clock(partition).closed(key, window.end)
         self.results.extend(results)
         report.emitted += len(results)
-        last = max(end for end, _, _ in closing)
-        self._closed_last = {k for end, k, _ in closing if end == last}
-        self.closed_through = last
 
-    def _result(self, key: str, window: Window) -> WindowCounted:
-        tally = self.open[key, window]
-        identity = f"{self.group}|{key}|{window.start.isoformat()}|{window.end.isoformat()}"
+    def _result(self, partition: int, key: str, window: Window) -> WindowCounted:
+        tally = self.open[partition, key, window]
+        where = (
+            f"{self.group}|{partition}|{key}|{window.start.isoformat()}|{window.end.isoformat()}"
+        )
+        source = TopicPartition(self.source, partition)
         return WindowCounted(
-            id=uuid.uuid5(_IDS, identity),
+            id=uuid.uuid5(_IDS, where),
             time=window.end,
             processor=self.group,
             counted_key=key,
@@ -255,32 +300,33 @@ class WindowedCount:
             window_end=window.end,
             count=tally.count,
             total=tally.total,
-            read_through={str(tp.partition): n for tp, n in self._next.items()},
+            source_partition=partition,
+            read_through=self._next.get(source, 0),
         )
 
     async def _commit(self) -> None:
         offsets = dict(self._next)
-        for tally in self.open.values():
-            for tp, first in tally.needs.items():
-                offsets[tp] = min(offsets.get(tp, first), first)
+        for (partition, _, _), tally in self.open.items():
+            tp = self._partitions[partition]
+            offsets[tp] = min(offsets.get(tp, tally.first), tally.first)
         if offsets:
             await self.broker.commit(self.group, self.name, offsets)
 
     async def _restore_closed(self) -> None:
-        """Which windows this processor closed, and how far it had read, from its results."""
+        """Per partition, which windows this processor closed and how far it had read, from the
+        results it published (every one of them, read in pages)."""
         if self.sink not in await self.broker.topics():
             return
-        mine = [
-            event
-            for event in await events(self.broker, self.sink, limit=100_000)
-            if isinstance(event, WindowCounted) and event.processor == self.group
-        ]
-        if not mine:
-            return
-        last = max(event.window_end for event in mine)
-        self.closed_through = last
-        self._closed_last = {e.counted_key for e in mine if e.window_end == last}
-        for event in mine:
-            for partition, offset in event.read_through.items():
-                number = int(partition)
-                self._read_before[number] = max(self._read_before.get(number, 0), offset)
+        for partition in range((await self.broker.topics())[self.sink]):
+            start = 0
+            while True:  # bounded: each page moves on, and the topic has an end
+                page = await self.broker.read(self.sink, partition, start=start, limit=5_000)
+                if not page:
+                    break
+                for record in page:
+                    result = self.broker.codec.decode(record.value, record.headers)
+                    if isinstance(result, WindowCounted) and result.processor == self.group:
+                        clock = self._clock(result.source_partition)
+                        clock.closed(result.counted_key, result.window_end)
+                        clock.read_before = max(clock.read_before, result.read_through)
+                start = page[-1].offset + 1

@@ -88,6 +88,8 @@ class WindowCounted(Event):
     window_end: UtcDatetime
     count: int
     total: int
-    read_through: dict[str, int]
-    """Per source partition, the next offset the processor was to read when it published this:
+    source_partition: int
+    """The input partition whose events were counted (a key's events are on one, if keyed)."""
+    read_through: int
+    """The next offset of that partition the processor was to read when it published this:
     after a crash, what lies before it was read already."""

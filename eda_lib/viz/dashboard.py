@@ -24,7 +24,7 @@ def draw_windows(
     """Events as dots on a time line, and below them every window that holds one of them: each
     event falls in one tumbling window, or in several overlapping sliding ones."""
     spans = sorted({span for moment in moments for span in window.windows(moment)})
-    start = spans[0].start if spans else min(moments)  # time 0: where the first window starts
+    start = Tumbling(window.size).windows(min(moments))[0].start  # time 0: a round moment
     figure = Figure(figsize=(9.0, 1.2 + 0.32 * len(spans)), dpi=100)
     ax = figure.add_subplot()
 

@@ -238,8 +238,11 @@ class WindowedCount:
             if len(self._windows) > 4096:  # events come in time order, near enough: keep it small
                 self._windows.clear()
             windows = self._windows[moment] = self.window.windows(moment)
-        clock = self._clock(record.partition)
-        still_open = [w for w in windows if clock.is_open(key, w, self.lateness)]
+        clock = self.clocks.get(record.partition) or self._clock(record.partition)
+        if clock.latest is None and clock.closed_through is None:
+            still_open = list(windows)  # nothing has closed yet on this partition
+        else:
+            still_open = [w for w in windows if clock.is_open(key, w, self.lateness)]
         if len(still_open) < len(windows):
             if record.offset < clock.read_before:
                 report.replayed += 1  # read before the restart, and counted then
@@ -270,10 +273,11 @@ class WindowedCount:
         self._member.hop("handled", record, kept)
 
     async def _publish_closed(self, report: ProcessorReport) -> None:
+        marks = {number: clock.watermark(self.lateness) for number, clock in self.clocks.items()}
         closing = sorted(
             (w.end, partition, key, w)
             for partition, key, w in self.open
-            if w.end <= self._clock(partition).watermark(self.lateness)
+            if w.end <= marks[partition]
         )
         if not closing:
             return

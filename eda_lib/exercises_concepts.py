@@ -7,11 +7,16 @@ from typing import Annotated, Any
 
 from pydantic import StrictInt, TypeAdapter, ValidationError
 
+from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.codecs import deserialize, serialize
+from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
 from eda_lib.domain.telemetry import SensorReading, TemperatureAlert
 from eda_lib.events import Event, InvalidEvent, NonEmptyStr, upcaster
 from eda_lib.evolution import compatibility, data_fields
 from eda_lib.exercises import Check, _fail
+from eda_lib.messaging.consumer import Consumer
+from eda_lib.messaging.producer import Producer
+from eda_lib.simulate import Scenario, percentiles, simulate
 
 # --- lesson 06 --------------------------------------------------------------------------------
 
@@ -218,7 +223,6 @@ async def check_event_checkout(checkout: Any) -> Check:
 def check_p99(function: Any) -> Check:
     """Lesson 04, exercise 2: the 99th percentile of a list of latencies, interpolating
     between the two nearest ranks as `eda_lib.simulate.percentiles` does."""
-    from eda_lib.simulate import Scenario, percentiles, simulate
 
     latencies = [r.response_ms for r in simulate(Scenario(checkouts=300)).rest.records]
     samples: list[list[float]] = [
@@ -313,10 +317,6 @@ def check_sustained_rule(rule_class: Any) -> Check:
 async def check_auditor(audit: Any) -> Check:
     """Lesson 03, exercise 2: `async def audit(broker, topic)` that reads the whole topic as a
     new consumer group and returns the event types in order, leaving other groups alone."""
-    from eda_lib.brokers.memory import InMemoryBroker
-    from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
-    from eda_lib.messaging.consumer import Consumer
-    from eda_lib.messaging.producer import Producer
 
     async with InMemoryBroker() as broker:
         await broker.create_topic("ledger")

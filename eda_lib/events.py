@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, TypeVar, cast
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from pydantic import (
     BaseModel,
@@ -198,10 +198,17 @@ class Event(BaseModel, metaclass=_EventMeta):
         """The chain this event belongs to: its correlation id, or its own id if it starts one."""
         return self.correlation_id or self.id
 
-    def follow_up(self, event_class: type[E], /, **fields: Any) -> E:
+    def follow_up(self, event_class: type[E], /, *, stable_id: bool = False, **fields: Any) -> E:
         """A new event of `event_class` that this one caused: validated, with a new id and time,
-        this event's correlation id, and this event's id as its causation id."""
+        this event's correlation id, and this event's id as its causation id.
+
+        `stable_id=True` derives the id from this event's id and the new event's type instead,
+        so a consumer that handles this event again (after a crash before its commit) makes the
+        very same event, and an idempotent consumer downstream skips the repeat. Then a cause
+        has at most one follow-up of each type."""
         _refuse_lineage(fields, "follow_up")
+        if stable_id:
+            fields["id"] = uuid5(self.id, event_class.event_type)
         return event_class(**fields, correlation_id=self.correlation, causation_id=self.id)
 
     def revised(self, **changes: Any) -> Self:

@@ -61,18 +61,25 @@ def groups_table(state: BrokerState) -> str:
     return _table(rows)
 
 
-async def events(broker: Broker, topic: str, *, limit: int = 1000) -> list[Event]:
+async def events(
+    broker: Broker, topic: str, *, limit: int = 1000, skip_unreadable: bool = False
+) -> list[Event]:
     """The events of `topic`, decoded with the broker's codec, partition by partition in offset
-    order (up to `limit` per partition). A record that is not an event raises `InvalidEvent`:
-    use `messages` to list those with the reason instead."""
+    order (up to `limit` per partition). A record that is not an event raises `InvalidEvent`,
+    or with `skip_unreadable` is left out (its consumers dead-lettered it): use `messages` to
+    list those with the reason instead."""
     count = (await broker.topics()).get(topic)
     if count is None:
         raise ValueError(f"no topic '{topic}' (topics: {', '.join(await broker.topics())})")
-    return [
-        broker.codec.decode(record.value, record.headers)
-        for number in range(count)
-        for record in await broker.read(topic, number, limit=limit)
-    ]
+    found = []
+    for number in range(count):
+        for record in await broker.read(topic, number, limit=limit):
+            try:
+                found.append(broker.codec.decode(record.value, record.headers))
+            except InvalidEvent:
+                if not skip_unreadable:
+                    raise
+    return found
 
 
 async def messages(
@@ -134,7 +141,7 @@ async def story(broker: Broker, topics: Sequence[str], correlation: UUID) -> lis
     that id, and every event carrying it as its correlation id), each cause before its effects."""
     chain: dict[UUID, Event] = {}
     for topic in topics:
-        for event in await events(broker, topic):
+        for event in await events(broker, topic, skip_unreadable=True):
             if event.correlation == correlation:
                 chain[event.id] = event
     placed: list[Event] = []

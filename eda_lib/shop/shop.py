@@ -1,0 +1,222 @@
+"""The whole shop in one process (lesson 15): five services and a read model on one broker.
+
+Each service is a consumer group with its own idempotency store and retry policy, so a
+redelivered event has its effect once and a short outage is waited out. `run` lets every
+service that is up read until there is nothing left to do, a round at a time; `take_down`,
+`poison` and `outage` break it on purpose, and `audit` says whether it came out consistent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Self
+from uuid import UUID
+
+from eda_lib import explorer
+from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, Broker, BrokerUnavailable
+from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.events import Event
+from eda_lib.faults import BrokerFaults
+from eda_lib.messaging.consumer import Consumer
+from eda_lib.resilience import InMemoryProcessedEvents, ProcessedEvents, RetryPolicy, wait
+from eda_lib.shop.audit import ShopAudit, audit
+from eda_lib.shop.read_model import ShopOrders
+from eda_lib.shop.services import ORDERS, PAYMENTS, REVENUE
+from eda_lib.shop.wiring import (
+    BUSINESS_TOPICS,
+    FLOW,
+    RETRY,
+    Service,
+    build,
+    check_service,
+    group_of,
+)
+from eda_lib.store.base import EventStore
+from eda_lib.store.memory import InMemoryEventStore
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    topic: str
+    group: str
+    reason: str
+    error: str
+
+
+class Shop:
+    """The shop on `broker`: orders (event-sourced in `store`), payments, shipping,
+    notifications, a read model and revenue analytics. Use it as `async with Shop(broker)`."""
+
+    def __init__(
+        self, broker: Broker, *, store: EventStore | None = None, retry: RetryPolicy = RETRY
+    ) -> None:
+        self.broker = broker
+        self.store = store or InMemoryEventStore()
+        self.read_model = ShopOrders()
+        self.down: set[str] = set()
+        self.idempotency: dict[str, ProcessedEvents] = {}
+        self.services: dict[str, Service] = {}
+        for name in FLOW:
+            self.idempotency[name] = InMemoryProcessedEvents()
+            self.services[name] = build(
+                name,
+                broker,
+                idempotency=self.idempotency[name],
+                store=self.store,
+                read_model=self.read_model,
+                retry=retry,
+            )
+        orders = self.services["orders"].orders
+        assert orders is not None
+        self.orders = orders
+
+    def __repr__(self) -> str:
+        down = f", down: {', '.join(sorted(self.down))}" if self.down else ""
+        return f"Shop({len(self.read_model.rows)} orders{down})"
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Make the topics (3 partitions each) and start every service."""
+        existing = await self.broker.topics()
+        for topic in (*BUSINESS_TOPICS, REVENUE):
+            if topic not in existing:
+                await self.broker.create_topic(topic, partitions=3)
+        for service in self.services.values():
+            await service.reader.start()
+
+    async def stop(self) -> None:
+        for name, service in self.services.items():
+            if name not in self.down:
+                await service.reader.stop()
+
+    # --- the shop front -------------------------------------------------------------------
+
+    def place(self, order_id: str, customer: str, amount: int, currency: str = "USD") -> None:
+        """A customer orders: the command goes to the orders service, whose store records
+        `OrderCreated`; its outbox publishes it on the next `run`."""
+        self.orders.place(order_id, customer, amount, currency)
+
+    # --- running --------------------------------------------------------------------------
+
+    async def run(self, *, rounds: int = 40) -> dict[str, int]:
+        """Let every service that is up work until a round finds nothing to do (at most
+        `rounds` rounds); how many events each one processed."""
+        done = dict.fromkeys(FLOW, 0)
+        for _ in range(rounds):
+            progress = await self.publish_orders()
+            for name, service in self.services.items():
+                if name in self.down:
+                    continue
+                reader = service.reader
+                if isinstance(reader, Consumer):
+                    read = (await reader.run(until_idle=True)).processed
+                else:
+                    read = (await reader.run()).read
+                done[name] += read
+                progress += read
+            if not progress and not self.orders.outbox.pending():
+                break
+            if not progress:  # the broker is down: the outbox tries again a second later
+                await wait(self.broker.clock, 1.0)
+        return done
+
+    async def publish_orders(self) -> int:
+        """The orders service's outbox: publish what its store holds and the topic does not."""
+        if "orders" in self.down:
+            return 0
+        try:
+            return (await self.orders.outbox.publish_pending()).published
+        except BrokerUnavailable:  # the store keeps them: published once the broker is back
+            return 0
+
+    def retries(self) -> dict[str, int]:
+        """Per service: handler attempts that failed and were tried again."""
+        return {
+            name: service.reader.retries
+            for name, service in self.services.items()
+            if isinstance(service.reader, Consumer)
+        }
+
+    # --- breaking it ----------------------------------------------------------------------
+
+    async def take_down(self, service: str) -> None:
+        """Stop a service (it leaves its group); what it would have read waits as lag."""
+        check_service(service)
+        if service not in self.down:
+            await self.services[service].reader.stop()
+            self.down.add(service)
+
+    async def bring_up(self, service: str) -> None:
+        """Start a stopped service: it goes on from its group's committed offsets."""
+        check_service(service)
+        if service in self.down:
+            await self.services[service].reader.start()
+            self.down.discard(service)
+
+    async def poison(self, topic: str = PAYMENTS, value: bytes = b'{"type": "Payment') -> None:
+        """Publish a record no service can read (here: JSON cut off half way)."""
+        await self.broker.produce(topic, value, key=b"poison", producer="a-broken-client")
+
+    def outage(self, seconds: float) -> None:
+        """Take the broker down for `seconds` of its clock: every send fails meanwhile (only
+        the in-memory broker can do this; a real broker is stopped instead)."""
+        if not isinstance(self.broker, InMemoryBroker):
+            raise TypeError("outage() needs the in-memory broker; on Kafka, stop the broker itself")
+        if self.broker.faults is None:
+            self.broker.faults = BrokerFaults()
+        self.broker.faults.outage_until = self.broker.clock.now() + timedelta(seconds=seconds)
+
+    # --- looking at it --------------------------------------------------------------------
+
+    async def events(self) -> list[Event]:
+        """Every event on the shop's business topics (repeats included, poison left out)."""
+        found: list[Event] = []
+        for topic in BUSINESS_TOPICS:
+            found += await explorer.events(self.broker, topic, skip_unreadable=True)
+        return found
+
+    async def audit(self) -> ShopAudit:
+        return audit(await self.events())
+
+    async def story(self, order_id: str) -> list[Event]:
+        """Every event of one order, each under its cause: its saga, told by its correlation
+        id (the id of the order's `OrderCreated`)."""
+        return await explorer.story(self.broker, BUSINESS_TOPICS, await self._start_of(order_id))
+
+    async def _start_of(self, order_id: str) -> UUID:
+        for event in await explorer.events(self.broker, ORDERS, skip_unreadable=True):
+            if getattr(event, "order_id", None) == order_id and event.causation_id is None:
+                return event.id
+        raise KeyError(f"no order '{order_id}' on {ORDERS}. Fix: place it, then run the shop")
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        """What each service could not handle, with the reason it gave."""
+        letters = []
+        topics = await self.broker.topics()
+        for topic in BUSINESS_TOPICS:
+            parked = f"{topic}{DEAD_LETTER_SUFFIX}"
+            for number in range(topics.get(parked, 0)):
+                for record in await self.broker.read(parked, number):
+                    headers = {k: v.decode("utf-8", "replace") for k, v in record.headers}
+                    letters.append(
+                        DeadLetter(
+                            topic,
+                            headers.get("dlt-group", "?"),
+                            headers.get("dlt-reason", "?"),
+                            headers.get("dlt-error", ""),
+                        )
+                    )
+        return sorted(letters, key=lambda letter: (letter.topic, letter.group))
+
+    async def lag(self) -> dict[str, int]:
+        """Per service: events on its topics that its group has not yet committed."""
+        state = await self.broker.describe()
+        lags = {group.group: group.total_lag for group in state.groups}
+        return {name: lags.get(group_of(name), 0) for name in FLOW}

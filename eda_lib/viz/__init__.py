@@ -16,6 +16,7 @@ from eda_lib.viz.history import (
 from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog, plot_scaling, plot_semantics
 from eda_lib.viz.offsets import PartitionLog, draw_offsets, partition_logs
 from eda_lib.viz.queues import draw_workers
+from eda_lib.viz.shop import draw_orders, draw_shop, plot_revenue, shop_graph
 from eda_lib.viz.simulation import SimulationWidget, plot_comparison, plot_receipts
 from eda_lib.viz.testing import draw_results, plot_shrinking
 from eda_lib.viz.usecases import plot_readings
@@ -42,8 +43,10 @@ __all__ = [
     "draw_log",
     "draw_moment",
     "draw_offsets",
+    "draw_orders",
     "draw_readings",
     "draw_results",
+    "draw_shop",
     "draw_steps",
     "draw_story",
     "draw_timeline",
@@ -57,9 +60,11 @@ __all__ = [
     "plot_readings",
     "plot_receipts",
     "plot_replay_cost",
+    "plot_revenue",
     "plot_scaling",
     "plot_semantics",
     "plot_shrinking",
     "plot_window_counts",
+    "shop_graph",
     "topology",
 ]

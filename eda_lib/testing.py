@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tqdm import tqdm
 
 from eda_lib import clock
 from eda_lib.brokers.base import BrokerUnavailable, DeliveryReport
@@ -144,27 +148,82 @@ def _judge(case: Case, producer: RecordingProducer, raised: Exception | None) ->
     return Outcome(case.name, True)
 
 
-def run_pytest(*paths: str, root: str | Path = ".", timeout: float = 600.0, **env: str) -> Results:
+def run_pytest(
+    *paths: str,
+    root: str | Path = ".",
+    timeout: float = 600.0,
+    progress: bool = False,
+    **env: str,
+) -> Results:
     """Run pytest on `paths` in a separate process (`pytest.main` cannot run inside a notebook's
     running event loop), from `root`, with extra environment variables `env`; the outcomes come
-    from pytest's JUnit XML report, one per test."""
+    from pytest's JUnit XML report, one per test. With `progress=True` a bar on stdout counts
+    the tests as they finish."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.xml"
-        command = [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider"]
-        command.append(f"--junitxml={report}")
-        done = subprocess.run(
-            command,
-            cwd=root,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        # For the bar: -u -v to hear of each test as it finishes, in plain text even in a
+        # notebook, whose kernel sets FORCE_COLOR.
+        command = [sys.executable, "-u", "-m", "pytest", *paths, "-v", "--color=no"]
+        command += ["-p", "no:cacheprovider", f"--junitxml={report}"]
+        output = _follow(command, root, {**os.environ, **env}, timeout, progress)
         if not report.exists():
-            tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+            tail = output.strip().splitlines()[-5:]
             raise RuntimeError("pytest did not run: " + " | ".join(tail))
         return _read_junit(report)
+
+
+# pytest adds "/ N selected" when some are deselected (by -m or -k, say)
+_COLLECTED = re.compile(r"collected (\d+) items?(?:.* (\d+) selected)?")
+_FINISHED = re.compile(r"^(\S+::.+?) (?:PASSED|FAILED|SKIPPED|ERROR|XFAIL|XPASS)\b")
+# No elapsed time or rate: a notebook saved with the bar's last line stays the same on every run.
+_BAR = "{l_bar}{bar:20}| {n_fmt}/{total_fmt} tests"
+
+
+def _follow(
+    command: list[str], root: str | Path, env: dict[str, str], timeout: float, progress: bool
+) -> str:
+    """Run `command` and return its output (stdout and stderr, interleaved), showing a bar of
+    pytest's tests if `progress`; raises `subprocess.TimeoutExpired` after `timeout` seconds."""
+    lines: list[str] = []
+    seen: set[str] = set()  # a test failing in teardown after passing is reported twice
+    # miniters=1, mininterval=0: every step is written, not those a clock happens to pick
+    bar = tqdm(
+        desc="pytest",
+        bar_format=_BAR,
+        file=sys.stdout,
+        miniters=1,
+        mininterval=0,
+        disable=not progress,
+    )
+    killed = threading.Event()
+    out, err = subprocess.PIPE, subprocess.STDOUT  # one pipe: two could fill and block pytest
+    with subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=err, text=True) as child:
+
+        def kill() -> None:
+            killed.set()
+            child.kill()
+
+        # Reading line by line leaves no call to give the timeout to, so a timer enforces it.
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            for line in child.stdout or ():
+                lines.append(line)
+                if (count := _COLLECTED.search(line)) and bar.total is None:
+                    bar.total = int(count[2] or count[1])
+                    bar.refresh()
+                elif (test := _FINISHED.match(line)) and test[1] not in seen:
+                    seen.add(test[1])
+                    bar.update()
+        except BaseException:
+            child.kill()  # as subprocess.run does: an interrupted run leaves no pytest running
+            raise
+        finally:
+            timer.cancel()
+            bar.close()
+    if killed.is_set():
+        raise subprocess.TimeoutExpired(command, timeout, "".join(lines))
+    return "".join(lines)
 
 
 def _read_junit(report: Path) -> Results:

@@ -3,6 +3,7 @@ in a separate process with its outcomes read back from the JUnit report."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -53,14 +54,17 @@ async def test_each_case_is_judged_on_what_was_published_and_raised() -> None:
     assert repr(results).splitlines()[-1] == "2 passed, 3 failed"
 
 
+SAMPLE = (
+    "import pytest\n"
+    "def test_good():\n    assert 1 + 1 == 2\n"
+    "def test_bad():\n    assert 1 + 1 == 3, 'arithmetic'\n"
+    "@pytest.mark.skip(reason='not today')\n"
+    "def test_skipped():\n    pass\n"
+)
+
+
 def test_pytest_runs_apart_and_each_outcome_is_read_back(tmp_path: Path) -> None:
-    (tmp_path / "test_sample.py").write_text(
-        "import pytest\n"
-        "def test_good():\n    assert 1 + 1 == 2\n"
-        "def test_bad():\n    assert 1 + 1 == 3, 'arithmetic'\n"
-        "@pytest.mark.skip(reason='not today')\n"
-        "def test_skipped():\n    pass\n"
-    )
+    (tmp_path / "test_sample.py").write_text(SAMPLE)
     results = run_pytest("test_sample.py", root=tmp_path)
     assert [(o.name, o.passed, o.skipped) for o in results.outcomes] == [
         ("test_sample::test_good", True, False),
@@ -73,3 +77,28 @@ def test_pytest_runs_apart_and_each_outcome_is_read_back(tmp_path: Path) -> None
     assert repr(results).splitlines()[-1] == "1 passed, 1 failed, 1 skipped"
     with pytest.raises(RuntimeError, match="pytest did not run"):
         run_pytest("--no-such-option", root=tmp_path)
+
+
+def test_the_progress_bar_changes_no_outcome_and_ends_on_the_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a test that passes, then fails in teardown: pytest -v reports it twice, the bar counts it once
+    (tmp_path / "test_sample.py").write_text(
+        SAMPLE + "@pytest.fixture\n"
+        "def broken():\n    yield\n    raise RuntimeError('teardown')\n"
+        "def test_torn_down(broken):\n    pass\n"
+    )
+    quiet = run_pytest("test_sample.py", root=tmp_path)
+    assert capsys.readouterr().out == ""
+    # as in a notebook, whose kernel sets FORCE_COLOR
+    shown = run_pytest("test_sample.py", root=tmp_path, progress=True, FORCE_COLOR="1")
+    assert shown == quiet
+    assert len(quiet.outcomes) == 4
+    last = capsys.readouterr().out.split("\r")[-1]  # what a notebook shows: the final state
+    assert last == f"pytest: 100%|{'█' * 20}| 4/4 tests\n"
+
+
+def test_a_run_past_its_timeout_is_stopped(tmp_path: Path) -> None:
+    (tmp_path / "test_slow.py").write_text("import time\ndef test_slow():\n    time.sleep(60)\n")
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_pytest("test_slow.py", root=tmp_path, timeout=3, progress=True)

@@ -121,10 +121,12 @@ def check_unsettled(unsettled: Any) -> Check:
 def _unsettled_hint(got: list[Any]) -> str:
     if "o-5" in got:
         return "o-5's payment was declined: no money was taken, so nothing to settle"
+    if "o-1" in got or "o-6" in got:
+        return "a shipped order is settled: leave out orders with an OrderShipped"
     if "o-3" in got:
         return "a refund settles an order too (o-3 was refunded)"
     if "o-4" not in got:
         return "a failed shipment is not a shipment: o-4 still holds the customer's money"
-    if "o-6" in got or len(got) != len(set(got)):
+    if len(got) != len(set(got)):
         return "an event delivered twice is one fact: collect order ids in a set, then sort"
     return "paid = PaymentSuccessful order ids; settled = OrderShipped or PaymentRefunded ones"

@@ -68,14 +68,23 @@ async def events(
     order (up to `limit` per partition). A record that is not an event raises `InvalidEvent`,
     or with `skip_unreadable` is left out (its consumers dead-lettered it): use `messages` to
     list those with the reason instead."""
+    found = await events_by_partition(broker, topic, limit=limit, skip_unreadable=skip_unreadable)
+    return [event for partition in sorted(found) for event in found[partition]]
+
+
+async def events_by_partition(
+    broker: Broker, topic: str, *, limit: int = 1000, skip_unreadable: bool = False
+) -> dict[int, list[Event]]:
+    """`events`, kept apart per partition: partition number -> its events in offset order."""
     count = (await broker.topics()).get(topic)
     if count is None:
         raise ValueError(f"no topic '{topic}' (topics: {', '.join(await broker.topics())})")
-    found = []
+    found: dict[int, list[Event]] = {}
     for number in range(count):
+        found[number] = []
         for record in await broker.read(topic, number, limit=limit):
             try:
-                found.append(broker.codec.decode(record.value, record.headers))
+                found[number].append(broker.codec.decode(record.value, record.headers))
             except InvalidEvent:
                 if not skip_unreadable:
                     raise

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from tqdm import tqdm
+
 from eda_lib.brokers.base import Broker
 from eda_lib.shop.audit import ShopAudit, audit
 from eda_lib.shop.process import PROCESS_SERVICES, place_order, read_statuses
@@ -123,12 +125,25 @@ class Fleet:
         return done.returncode, done.stdout + done.stderr
 
 
-async def settle(broker: Broker, *, orders: int, timeout: float = 60.0) -> ShopAudit:
+async def settle(
+    broker: Broker, *, orders: int, timeout: float = 60.0, progress: bool = False
+) -> ShopAudit:
     """Audit the shop's topics until all `orders` have ended consistently, or `timeout` passes
-    (then the last audit, which says what is unfinished)."""
+    (then the last audit, which says what is unfinished). `progress` shows a bar of the orders
+    whose saga has ended."""
     deadline = time.monotonic() + timeout
-    while True:
-        found = audit(await shop_events(broker))
-        if (found.consistent and len(found.orders) >= orders) or time.monotonic() > deadline:
-            return found
-        await asyncio.sleep(0.5)
+    # No elapsed time or rate in the bar: its last line is the same on every run.
+    with tqdm(
+        total=orders,
+        desc="orders ended",
+        bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt}",
+        file=sys.stdout,
+        disable=not progress,
+    ) as bar:
+        while True:
+            found = audit(await shop_events(broker))
+            ended = sum(1 for order in found.orders if order.outcome != "unfinished")
+            bar.update(min(ended, orders) - bar.n)
+            if (found.consistent and len(found.orders) >= orders) or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.5)

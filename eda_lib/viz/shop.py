@@ -10,6 +10,7 @@ import networkx as nx
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.processing.windows import WindowCounted
 from eda_lib.shop.read_model import ShopOrders
 from eda_lib.shop.wiring import FLOW
@@ -75,16 +76,19 @@ def draw_shop(
     figure = Figure(figsize=(11.5, 4.4), dpi=100)
     ax = figure.add_subplot()
     places = {node: _PLACES.get(node, (0.0, -2.0)) for node in graph}
-    nx.draw_networkx_edges(
-        graph,
-        places,
-        ax=ax,
-        edge_color="#777777",
-        arrows=True,
-        arrowsize=12,
-        node_size=2600,
-        connectionstyle="arc3,rad=0.08",
-    )
+    for wide in (False, True):  # edges into the wide orders box stop further out
+        nx.draw_networkx_edges(
+            graph,
+            places,
+            edgelist=[edge for edge in graph.edges if (edge[1] == "orders") == wide],
+            ax=ax,
+            edge_color="#777777",
+            arrows=True,
+            arrowsize=12,
+            node_size=2600,
+            min_target_margin=34 if wide else 14,
+            connectionstyle="arc3,rad=0.08",
+        )
     for node, (x, y) in places.items():
         kind = graph.nodes[node]["kind"]
         label = node
@@ -139,7 +143,7 @@ def draw_orders(read_model: ShopOrders, *, title: str = "") -> Figure:
     ax.xaxis.tick_top()
     ax.set_yticks(range(len(rows)), [row.order_id for row in rows], fontsize=8)
     ax.set_xlim(-0.6, len(_STEPS) + 1.6)
-    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_ylim(max(1, len(rows)) - 0.5, -0.5)
     for side in ("right", "bottom", "left", "top"):
         ax.spines[side].set_visible(False)
     ax.tick_params(length=0)
@@ -153,29 +157,43 @@ def _cell(x: float, y: float, colour: str) -> Rectangle:
     return Rectangle((x - 0.42, y - 0.38), 0.84, 0.76, color=colour)
 
 
-def plot_revenue(results: Sequence[WindowCounted], *, title: str = "") -> Figure:
+def plot_revenue(
+    results: Sequence[WindowCounted],
+    taken: Sequence[PaymentSuccessful] = (),
+    *,
+    title: str = "",
+) -> Figure:
     """Revenue per minute from the analytics processor's results (one per input partition and
-    window, summed here), a bar per currency."""
-    totals: dict[tuple[datetime, str], int] = {}
+    window, summed here): solid bars. With `taken`, the payments themselves: an outline per
+    minute of all the money taken, so a minute still open on some partition shows as a gap."""
+    closed: dict[datetime, int] = {}
     for result in results:
-        slot = (result.window_start, result.counted_key)
-        totals[slot] = totals.get(slot, 0) + result.total
-    minutes = sorted({minute for minute, _ in totals})
-    currencies = sorted({currency for _, currency in totals})
-    figure = Figure(figsize=(6.5, 2.8), dpi=100)
+        closed[result.window_start] = closed.get(result.window_start, 0) + result.total
+    everything: dict[datetime, int] = {}
+    for payment in {p.id: p for p in taken}.values():
+        minute = payment.time.replace(second=0, microsecond=0)
+        everything[minute] = everything.get(minute, 0) + payment.amount
+    minutes = sorted(closed.keys() | everything.keys())
+    figure = Figure(figsize=(7.0, 3.0), dpi=100)
     ax = figure.add_subplot()
-    width = 0.8 / max(1, len(currencies))
-    for n, currency in enumerate(currencies):
-        xs = [i + n * width for i in range(len(minutes))]
-        ys = [totals.get((minute, currency), 0) / 100 for minute in minutes]
-        ax.bar(xs, ys, width=width, label=currency)
-    ax.set_xticks(
-        [i + width * (len(currencies) - 1) / 2 for i in range(len(minutes))],
-        [f"{minute:%H:%M}" for minute in minutes],
-    )
-    ax.set_ylabel("revenue")
-    ax.set_xlabel("minute (closed windows only)")
+    xs = range(len(minutes))
+    ax.bar(xs, [closed.get(m, 0) / 100 for m in minutes], color=_SERVICE, label="published")
+    if everything:
+        ax.bar(
+            xs,
+            [everything.get(m, 0) / 100 for m in minutes],
+            fill=False,
+            edgecolor="#333333",
+            linestyle="--",
+            label="all payments taken",
+        )
+    ax.set_xticks(list(xs), [f"{minute:%H:%M}" for minute in minutes])
+    ax.set_ylabel("revenue (USD)")
+    ax.set_xlabel("minute of payment time")
     ax.legend(fontsize=8)
-    ax.set_title(title or "revenue per minute, from the analytics processor", fontsize=9)
+    ax.set_title(
+        title or "revenue per minute: what analytics has published, against every payment",
+        fontsize=9,
+    )
     figure.tight_layout()
     return figure

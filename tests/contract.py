@@ -190,6 +190,23 @@ class BrokerContract:
         assert sorted(seen) == [f"pay-{i}" for i in range(6)]
         assert (await broker.describe()).group(group).total_lag == 0
 
+    async def test_describe_narrowed_to_topics_shows_only_them_and_their_readers(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
+        other = f"{topic}-other"
+        await broker.create_topic(topic, partitions=2)
+        await broker.create_topic(other)
+        await Producer(broker).send(other, payment(1))
+        async with Consumer(broker, group, topic, lambda e: None, name="m") as consumer:
+            await Producer(broker).send(topic, payment(0))
+            await consumer.run(max_events=1, timeout=20)
+            async with Consumer(broker, f"{group}-o", other, lambda e: None, name="o"):
+                narrowed = await broker.describe([topic])
+        assert {p.topic for p in narrowed.partitions} == {topic, f"{topic}.dead-letter"}
+        assert [g.group for g in narrowed.groups] == [group]
+        assert narrowed.group(group).total_lag == 0
+        await broker.delete_topic(other)
+
     async def test_a_new_group_starts_at_earliest_or_latest(
         self, broker: Broker, topic: str, group: str
     ) -> None:

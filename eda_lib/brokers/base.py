@@ -358,7 +358,10 @@ class GroupMembership(Protocol):
 class Inspection(Protocol):
     """Looking inside without consuming: offsets, groups and lag, the records themselves."""
 
-    async def describe(self) -> BrokerState: ...
+    async def describe(self, topics: Collection[str] | None = None) -> BrokerState:
+        """The state of every topic and group; with `topics`, of those topics (and their
+        dead-letter topics) and the groups that read them, as `BrokerState.only` narrows it."""
+        ...
 
     async def read(
         self, topic: str, partition: int, *, start: int = 0, limit: int = 100

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Self, cast
 
 from aiokafka import AIOKafkaProducer
@@ -205,8 +205,10 @@ class KafkaBroker:
 
     # --- inspection ---------------------------------------------------------------------
 
-    async def describe(self) -> BrokerState:
-        return await self._inspector.describe()
+    async def describe(self, topics: Collection[str] | None = None) -> BrokerState:
+        """On a shared cluster, name the topics you care about: only their offsets are asked
+        for, and a broken topic elsewhere cannot hold the answer up."""
+        return await self._inspector.describe(topics)
 
     async def read(
         self, topic: str, partition: int, *, start: int = 0, limit: int = 100

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Collection
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -11,6 +12,7 @@ from aiokafka import TopicPartition as KafkaTopicPartition
 from aiokafka.errors import KafkaError
 
 from eda_lib.brokers.base import (
+    DEAD_LETTER_SUFFIX,
     BrokerState,
     GroupState,
     PartitionState,
@@ -45,15 +47,20 @@ class KafkaInspector:
             self._probe = probe
         return await self._probe.beginning_offsets(tps), await self._probe.end_offsets(tps)
 
-    async def describe(self) -> BrokerState:
-        topics = await self.topics.all()
+    async def describe(self, wanted: Collection[str] | None = None) -> BrokerState:
+        if wanted is None:
+            topics = await self.topics.all()
+        else:
+            names = sorted({*wanted, *(t + DEAD_LETTER_SUFFIX for t in wanted)})
+            topics = await self.topics.describe(names)
         tps = [KafkaTopicPartition(t, p) for t, n in topics.items() for p in range(n)]
         begins, ends = await self._offsets(tps) if tps else ({}, {})
         partitions = tuple(
             PartitionState(tp.topic, tp.partition, begins[tp], ends[tp]) for tp in tps
         )
         groups = [await self._group(group, topics, begins, ends) for group in self.members.groups()]
-        return BrokerState(partitions, tuple(groups))
+        state = BrokerState(partitions, tuple(groups))
+        return state if wanted is None else state.only(wanted)
 
     async def _group(
         self, group: str, topics: dict[str, int], begins: Offsets, ends: Offsets

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Self
 
 from eda_lib import clock as clocks
@@ -209,8 +209,9 @@ class InMemoryBroker:
 
     # --- inspection ---------------------------------------------------------------------
 
-    async def describe(self) -> BrokerState:
-        return BrokerState(tuple(self._logs.states()), self._groups.states())
+    async def describe(self, topics: Collection[str] | None = None) -> BrokerState:
+        state = BrokerState(tuple(self._logs.states()), self._groups.states())
+        return state if topics is None else state.only(topics)
 
     async def read(
         self, topic: str, partition: int, *, start: int = 0, limit: int = 100

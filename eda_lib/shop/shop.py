@@ -23,7 +23,7 @@ from eda_lib.messaging.consumer import Consumer
 from eda_lib.resilience import InMemoryProcessedEvents, ProcessedEvents, RetryPolicy, wait
 from eda_lib.shop.audit import ShopAudit, audit
 from eda_lib.shop.read_model import ShopOrders
-from eda_lib.shop.services import ORDERS, PAYMENTS, REVENUE
+from eda_lib.shop.services import ORDERS, PAYMENTS, REVENUE, TOPICS
 from eda_lib.shop.wiring import (
     BUSINESS_TOPICS,
     FLOW,
@@ -218,7 +218,7 @@ class Shop:
 
     async def lag(self) -> dict[str, int]:
         """Per service: events on its topics that its group has not yet committed."""
-        state = await self.broker.describe()
+        state = await self.broker.describe(TOPICS)
         lags = {group.group: group.total_lag for group in state.groups}
         return {name: lags.get(group_of(name), 0) for name in FLOW}
 

@@ -5,26 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from eda_lib.domain.orders import OrderCreated, OrderShipped
+from eda_lib.domain.orders import OrderCancelled, OrderCreated, OrderShipped
 from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
 from eda_lib.events import Event
 from eda_lib.exercises import Check, _fail
 from eda_lib.shop.events import PaymentRefunded, ShipmentFailed
 
 
-def _failed_shipment() -> ShipmentFailed:
-    created = OrderCreated(order_id="o-9", customer_id="cy", amount=150_000)
-    paid = created.follow_up(
-        PaymentSuccessful, payment_id="pay-o-9", order_id="o-9", amount=150_000, currency="USD"
-    )
-    return paid.follow_up(
-        ShipmentFailed,
-        order_id="o-9",
-        payment_id="pay-o-9",
-        amount=150_000,
-        currency="USD",
-        reason="no carrier insures it",
-    )
+def _failed_shipment(order_id: str = "o-9", amount: int = 150_000) -> ShipmentFailed:
+    created = OrderCreated(order_id=order_id, customer_id="cy", amount=amount)
+    money: dict[str, Any] = {
+        "payment_id": f"pay-{order_id}",
+        "order_id": order_id,
+        "amount": amount,
+    }
+    paid = created.follow_up(PaymentSuccessful, **money, currency="USD")
+    return paid.follow_up(ShipmentFailed, **money, currency="USD", reason="no carrier insures it")
 
 
 def check_refund(refund_for: Any) -> Check:
@@ -33,9 +29,11 @@ def check_refund(refund_for: Any) -> Check:
     that says why, in the failure's chain, and the same event each time it is called."""
     if not callable(refund_for):
         return _fail(f"expected a function, got {refund_for!r:.60}", "def refund_for(failed): ...")
-    failed = _failed_shipment()
+    failed, other = _failed_shipment(), _failed_shipment("o-8", 120_000)
+    # The failure as a restarted process reads it again: an equal event, not the same object.
+    read_again = ShipmentFailed.model_validate_json(failed.model_dump_json())
     try:
-        first, again = refund_for(failed), refund_for(failed)
+        first, again, second = refund_for(failed), refund_for(read_again), refund_for(other)
     except Exception as error:
         return _fail(f"it raised {type(error).__name__}: {error}", "see the error above")
     if not isinstance(first, PaymentRefunded):
@@ -56,9 +54,15 @@ def check_refund(refund_for: Any) -> Check:
         )
     if first.id != again.id:
         return _fail(
-            "called twice, it made two refunds with different ids: after a crash before the "
-            "commit, the shipment failure is handled again and the customer is refunded twice",
-            "follow_up(..., stable_id=True) gives the same id each time",
+            "handled twice (as after a crash before the commit), it made two refunds with "
+            "different ids: downstream cannot tell them apart, and the customer is refunded twice",
+            "follow_up(..., stable_id=True) derives the id from the failure's own id",
+        )
+    if second.id == first.id:
+        return _fail(
+            "two different failed shipments got refunds with the same id: the second would be "
+            "skipped as a repeat, and that customer never refunded",
+            "derive the id from the failure it answers: follow_up(..., stable_id=True)",
         )
     return Check(True, "a refund of exactly what was paid, in the order's chain, made once")
 
@@ -81,6 +85,8 @@ def _case(order_id: str, *steps: str) -> list[Event]:
         events.append(failed)
         if "refunded" in steps:
             events.append(failed.follow_up(PaymentRefunded, **money, currency="USD", reason="x"))
+    if "cancelled" in steps:
+        events.append(paid.follow_up(OrderCancelled, order_id=order_id, reason="changed mind"))
     if "repeat" in steps:
         events.append(paid)  # the same event delivered again
     return events
@@ -92,41 +98,49 @@ def check_unsettled(unsettled: Any) -> Check:
     nothing. Events come in any order, and may repeat."""
     if not callable(unsettled):
         return _fail(f"expected a function, got {unsettled!r:.60}", "def unsettled(events): ...")
-    events = [
-        *_case("o-1", "shipped"),
-        *_case("o-2"),
-        *_case("o-3", "failed", "refunded"),
-        *_case("o-4", "failed"),
-        *_case("o-5", "declined"),
-        *_case("o-6", "shipped", "repeat"),
-    ]
-    expected = ["o-2", "o-4"]
-    for name, given in (("in order", events), ("newest first", events[::-1])):
-        try:
-            got = unsettled(list(given))
-        except Exception as error:
-            return _fail(f"it raised {type(error).__name__}: {error}", "see the error above")
-        if not isinstance(got, list):
-            return _fail(f"it returned a {type(got).__name__}", "return a sorted list of ids")
-        if got != expected:
-            return _fail(
-                f"with the events {name} it said {got}; the unsettled orders are {expected}",
-                _unsettled_hint(got),
-            )
+    samples = []
+    for prefix in ("o", "x"):  # two shops: the answer cannot be written down in advance
+        events = [
+            *_case(f"{prefix}-1", "shipped"),
+            *_case(f"{prefix}-2"),
+            *_case(f"{prefix}-3", "failed", "refunded"),
+            *_case(f"{prefix}-4", "failed", "repeat"),
+            *_case(f"{prefix}-5", "declined"),
+            *_case(f"{prefix}-6", "shipped", "repeat"),
+            *_case(f"{prefix}-7", "cancelled"),
+        ]
+        samples.append((events, [f"{prefix}-2", f"{prefix}-4", f"{prefix}-7"]))
+    for events, expected in samples:
+        for name, given in (("in order", events), ("newest first", events[::-1])):
+            try:
+                got = unsettled(list(given))
+            except Exception as error:
+                return _fail(f"it raised {type(error).__name__}: {error}", "see the error above")
+            if not isinstance(got, list):
+                return _fail(f"it returned a {type(got).__name__}", "return a sorted list of ids")
+            if got != expected:
+                return _fail(
+                    f"with the events {name} it said {got}; the unsettled orders are {expected}",
+                    _unsettled_hint(got, expected[0][0]),
+                )
     return Check(
-        True, "o-2 (never shipped) and o-4 (shipment failed, no refund yet) found, in any order"
+        True,
+        "never shipped, shipment failed without a refund yet, and cancelled without a refund: "
+        "all found, in any order, repeats and all",
     )
 
 
-def _unsettled_hint(got: list[Any]) -> str:
-    if "o-5" in got:
-        return "o-5's payment was declined: no money was taken, so nothing to settle"
-    if "o-1" in got or "o-6" in got:
+def _unsettled_hint(got: list[Any], prefix: str) -> str:
+    if f"{prefix}-5" in got:
+        return "a declined payment took no money, so there is nothing to settle"
+    if f"{prefix}-1" in got or f"{prefix}-6" in got:
         return "a shipped order is settled: leave out orders with an OrderShipped"
-    if "o-3" in got:
-        return "a refund settles an order too (o-3 was refunded)"
-    if "o-4" not in got:
-        return "a failed shipment is not a shipment: o-4 still holds the customer's money"
+    if f"{prefix}-3" in got:
+        return "a refund settles an order too (the third order was refunded)"
     if len(got) != len(set(got)):
         return "an event delivered twice is one fact: collect order ids in a set, then sort"
+    if f"{prefix}-7" not in got:
+        return "cancelling settles nothing: a cancelled order holds the money until refunded"
+    if f"{prefix}-4" not in got:
+        return "a failed shipment is not a shipment: the fourth order still holds the money"
     return "paid = PaymentSuccessful order ids; settled = OrderShipped or PaymentRefunded ones"

@@ -71,8 +71,13 @@ class ProcessedEvents(Protocol):
 
 
 class InMemoryProcessedEvents:
+    """Processed ids in memory: lost when the process dies (`forget` is that moment)."""
+
     def __init__(self) -> None:
         self._ids: set[tuple[str, UUID]] = set()
+
+    def forget(self) -> None:
+        self._ids.clear()
 
     def seen(self, group: str, event_id: UUID) -> bool:
         return (group, event_id) in self._ids

@@ -3,7 +3,9 @@ that fits; the recap table names only modules and lessons that exist; the shop's
 
 from __future__ import annotations
 
-from eda_lib.domain.orders import OrderShipped
+import uuid
+
+from eda_lib.domain.orders import OrderCancelled, OrderShipped
 from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.exercises_shop import check_refund, check_unsettled
 from eda_lib.recap import RECAP, lesson_file, recap_table
@@ -33,6 +35,14 @@ def test_the_refund_check_wants_a_chained_stable_refund_of_what_was_paid() -> No
     halved = check_refund(lambda f: refund(f).revised(amount=f.amount // 2))
     assert not halved and "amount" in halved.message
     assert not check_refund("not a function")
+    one_id = uuid.uuid4()
+    constant = check_refund(
+        lambda f: PaymentRefunded(**{**refund(f).model_dump(exclude={"id"}), "id": one_id})
+    )
+    assert not constant and "never refunded" in constant.message
+    cache: dict[int, PaymentRefunded] = {}  # remembers refunds per object: gone after a restart
+    cached = check_refund(lambda f: cache.setdefault(id(f), refund(f, stable=False)))
+    assert not cached and "refunded twice" in cached.message
 
 
 def test_the_unsettled_check_wants_paid_minus_shipped_or_refunded() -> None:
@@ -54,6 +64,29 @@ def test_the_unsettled_check_wants_paid_minus_shipped_or_refunded() -> None:
     )
     assert not no_refunds and "refund settles" in no_refunds.message
     assert not check_unsettled(lambda events: "o-2")
+    assert not check_unsettled(lambda events: ["o-2", "o-4", "o-7"])  # written down in advance
+
+    def cancel_settles(events):  # type: ignore[no-untyped-def]
+        done = {
+            e.order_id
+            for e in events
+            if isinstance(e, (OrderShipped, PaymentRefunded, OrderCancelled))
+        }
+        return sorted({e.order_id for e in events if isinstance(e, PaymentSuccessful)} - done)
+
+    wrong = check_unsettled(cancel_settles)
+    assert not wrong and "cancelling settles nothing" in wrong.message
+
+    def as_list(events):  # type: ignore[no-untyped-def]
+        done = {e.order_id for e in events if isinstance(e, (OrderShipped, PaymentRefunded))}
+        return sorted(
+            e.order_id
+            for e in events
+            if isinstance(e, PaymentSuccessful) and e.order_id not in done
+        )
+
+    repeated = check_unsettled(as_list)
+    assert not repeated and "delivered twice" in repeated.message
 
 
 def test_the_recap_links_every_lesson_it_names_and_imports_every_module() -> None:

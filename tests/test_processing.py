@@ -189,6 +189,34 @@ async def test_a_crash_mid_window_resumes_without_double_counting(crash_after: i
     assert len({e.id for e in published}) == len(published)  # no window published twice
 
 
+@pytest.mark.parametrize("how", ["stop", "crash"])
+async def test_the_same_processor_stopped_and_started_again_counts_nothing_twice(how: str) -> None:
+    readings = [reading(f"s{n % 2}", seconds) for n, seconds in enumerate(range(0, 90, 3))]
+    async with await fresh_broker() as broker:
+        await Producer(broker).send_all("readings", readings)
+        counter = await processor(broker)
+        await counter.start()
+        await counter.run(max_events=11)  # windows open in memory, their events uncommitted
+        await (counter.stop() if how == "stop" else counter.crash())
+        await counter.start()  # the same object: it must forget what it had not published
+        await counter.run()
+        await counter.stop()
+        published = [e for e in await events(broker, "counts") if isinstance(e, WindowCounted)]
+    assert counted(published) == by_hand(readings, at(87))
+
+
+async def test_an_event_published_twice_upstream_counts_once() -> None:
+    readings = [reading(f"s{n % 2}", seconds) for n, seconds in enumerate(range(0, 60, 3))]
+    again = readings[4]  # the same event (same id), as a producer that crashed sends it again
+    async with await fresh_broker() as broker:
+        await Producer(broker).send_all("readings", [*readings[:6], again, *readings[6:]])
+        async with await processor(broker) as counter:
+            report = await counter.run()
+        published = [e for e in await events(broker, "counts") if isinstance(e, WindowCounted)]
+    assert report.repeats == 1 and report.read == len(readings) + 1
+    assert counted(published) == by_hand(readings, at(57))
+
+
 async def test_a_crash_between_publishing_and_committing_neither_loses_nor_repeats() -> None:
     class DiesBeforeItsFirstCommit(WindowedCount):
         async def _commit(self) -> None:

@@ -3,26 +3,38 @@ applied (a service down, a poison event, a broker outage), and the audit that ju
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections import Counter
+from datetime import datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eda_lib.brokers.memory import InMemoryBroker
-from eda_lib.clock import VirtualClock
+from eda_lib.clock import VirtualClock, reproducible
 from eda_lib.connect import open_broker
-from eda_lib.domain.orders import OrderCreated, OrderShipped
-from eda_lib.domain.payments import PaymentSuccessful
+from eda_lib.domain.orders import OrderApproved, OrderCancelled, OrderCreated, OrderShipped
+from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
 from eda_lib.events import Event
+from eda_lib.explorer import events, events_by_partition
+from eda_lib.faults import ConsumerFaults, CrashOnce
+from eda_lib.messaging import Consumer, Producer
 from eda_lib.shop import (
     CARD_LIMITS,
     CARRIER_LIMIT,
+    PAYMENTS,
+    REVENUE,
     TOPICS,
+    CustomerEmailed,
+    PaymentRefunded,
+    ShipmentFailed,
     Shop,
     ShopOrders,
     UnknownService,
     audit,
+    expected_outcome,
 )
 
 ORDERS = [("o-1", "ann", 12_000), ("o-2", "bob", 25_000), ("o-3", "cy", 150_000)]
@@ -133,9 +145,6 @@ def _saga(order_id: str, *, shipped_twice: bool = False) -> list[Event]:
     paid = created.follow_up(
         PaymentSuccessful, payment_id="p", order_id=order_id, amount=100, currency="USD"
     )
-    from eda_lib.domain.orders import OrderApproved
-    from eda_lib.shop import CustomerEmailed
-
     shipped = paid.follow_up(OrderShipped, order_id=order_id)
     events = [created, paid, paid.follow_up(OrderApproved, order_id=order_id), shipped]
     events.append(shipped.follow_up(CustomerEmailed, order_id=order_id, about="on its way"))
@@ -153,18 +162,29 @@ def test_the_audit_skips_repeats_but_catches_a_second_shipment() -> None:
     assert not unfinished.consistent and unfinished.orders[0].waiting_for == "a shipment"
 
 
+async def _three_endings() -> list[Event]:
+    async with Shop(memory()) as shop:
+        for order in ORDERS:
+            shop.place(*order)
+        await shop.run()
+        return await shop.events()
+
+
+SAGAS = asyncio.run(_three_endings())  # shipped, declined, refunded: every kind of fact
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.randoms(use_true_random=False))
 def test_the_read_model_is_the_same_whatever_order_events_arrive_in(rng: random.Random) -> None:
-    events = _saga("o-1") + _saga("o-2")
     in_order, shuffled = ShopOrders(), ShopOrders()
-    for event in events:
+    for event in SAGAS:
         in_order.apply(event)
-    mixed = list(events)
+    mixed = list(SAGAS)
     rng.shuffle(mixed)
     for event in mixed:
         shuffled.apply(event)
     assert shuffled.table() == in_order.table()
+    assert in_order.statuses() == {"o-1": "shipped", "o-2": "cancelled", "o-3": "cancelled"}
 
 
 @pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.kafka)])
@@ -184,3 +204,110 @@ async def test_the_same_shop_runs_on_either_broker(any_broker) -> None:  # type:
         checked = await shop.audit()
         assert checked.consistent, str(checked)
         assert checked.outcomes() == {"declined": 1, "refunded": 1, "shipped": 1}
+
+
+async def test_a_long_outage_outlasts_the_retries_and_the_audit_names_the_parked_event() -> None:
+    async with Shop(memory()) as shop:
+        shop.place("o-1", "ann", 12_000)
+        await shop.publish_orders()
+        shop.outage(60)  # longer than the ~31 s the retries wait in all
+        await shop.run()
+        checked = await shop.audit()
+        assert not checked.consistent and checked.outcome("o-1") == "unfinished"
+        waiting = checked.orders[0].waiting_for
+        assert "OrderCreated is parked by shop-payments: handler_error" in waiting, waiting
+
+
+async def test_an_order_still_in_the_outbox_is_unfinished_not_missing() -> None:
+    async with Shop(memory()) as shop:
+        await shop.take_down("orders")
+        shop.place("o-1", "ann", 12_000)
+        await shop.run()
+        checked = await shop.audit()
+        assert not checked.consistent
+        assert checked.orders[0].waiting_for == "publishing: it is still in the outbox"
+
+
+async def test_a_crash_before_the_commit_is_skipped_on_redelivery_as_already_applied() -> None:
+    crash = ConsumerFaults(crash_before_commit=CrashOnce(frozenset({"o-1"})))
+    async with Shop(memory(), faults={"payments": crash}) as shop:
+        shop.place("o-1", "ann", 12_000)
+        await shop.run()
+        checked = await shop.audit()
+        assert shop.restarts == 1 and checked.consistent and checked.repeats == 0
+        assert shop.services["payments"].reader.duplicates == 1  # type: ignore[union-attr]
+
+
+async def test_handled_again_with_its_memory_lost_a_service_publishes_the_same_event() -> None:
+    async with Shop(memory()) as shop:
+        shop.place("o-1", "ann", 12_000)
+        await shop.run()
+        payments = shop.services["payments"].reader
+        assert isinstance(payments, Consumer)
+        shop.idempotency["payments"].forget()  # type: ignore[attr-defined]
+        for partition in await payments.assignment():  # as if its commits never happened
+            await payments.seek(partition, 0)
+        await shop.run()
+        checked = await shop.audit()
+        assert checked.repeats == 1  # the payment again: the same id, so one fact
+        assert checked.consistent and checked.outcome("o-1") == "shipped"
+        assert shop.read_model.statuses() == {"o-1": "shipped"}
+
+
+async def test_analytics_counts_a_repeated_payment_once_and_survives_a_restart() -> None:
+    with reproducible(seed=3) as repro:  # event times on the broker's virtual clock
+        await _analytics_check(Shop(InMemoryBroker(seed=1, clock=repro.clock)))
+
+
+async def _analytics_check(shop: Shop) -> None:
+    async with shop:
+        shop.place("o-1", "ann", 12_000)
+        shop.place("o-2", "cy", 30_000)
+        await shop.run()
+        paid = next(e for e in await shop.events() if isinstance(e, PaymentSuccessful))
+        repeat = await Producer(shop.broker, "payments").send(PAYMENTS, paid)  # again, same id
+        await shop.take_down("analytics")
+        await shop.bring_up("analytics")
+        shop.broker.clock.advance(120)  # type: ignore[attr-defined]
+        for n in range(3, 12):  # later payments close the first minute on every partition
+            shop.place(f"o-{n}", "ann", 1_000)
+        await shop.run()
+        by_hand: Counter[tuple[int, datetime]] = Counter()
+        found = await events_by_partition(shop.broker, PAYMENTS, skip_unreadable=True)
+        for partition, payments in found.items():
+            for p in {e.id: e for e in payments if isinstance(e, PaymentSuccessful)}.values():
+                by_hand[partition, p.time.replace(second=0, microsecond=0)] += p.amount
+        revenue = {
+            (r.source_partition, r.window_start): r.total
+            for r in await events(shop.broker, REVENUE)
+        }
+        assert (repeat.partition, paid.time.replace(second=0, microsecond=0)) in revenue
+        assert revenue == {slot: total for slot, total in by_hand.items() if slot in revenue}
+
+
+def test_the_audit_holds_each_order_to_the_rules() -> None:
+    created = OrderCreated(order_id="o-9", customer_id="bob", amount=25_000)  # over bob's limit
+    money = {"payment_id": "p", "order_id": "o-9", "amount": 25_000, "currency": "USD"}
+    paid = created.follow_up(PaymentSuccessful, **money)
+    shipped = paid.follow_up(OrderShipped, order_id="o-9")
+    flow = [created, paid, paid.follow_up(OrderApproved, order_id="o-9"), shipped]
+    flow.append(shipped.follow_up(CustomerEmailed, order_id="o-9", about="sent"))
+    assert audit(flow).consistent  # the saga's own promises hold...
+    judged = audit(flow, expected=expected_outcome)  # ...but the rules say it must be declined
+    assert judged.problems() == ["o-9: ended shipped, but the rules say declined"]
+
+    failed = paid.follow_up(ShipmentFailed, **money, reason="lost")
+    short = failed.follow_up(PaymentRefunded, **{**money, "amount": 1}, reason="x")
+    refunded = [
+        created,
+        paid,
+        failed,
+        short,
+        short.follow_up(OrderCancelled, order_id="o-9", reason="r"),
+    ]
+    refunded.append(refunded[-1].follow_up(CustomerEmailed, order_id="o-9", about="sorry"))
+    assert audit(refunded).problems() == ["o-9: refunded 1 of the 25000 paid"]
+
+    declined = created.follow_up(PaymentFailed, **money, reason="no")
+    approved = [created, declined, declined.follow_up(OrderApproved, order_id="o-9")]
+    assert "declined, yet approved" in audit(approved).problems()[0]

@@ -48,9 +48,9 @@ async def test_sigterm_and_sigkill_mid_stream_lose_nothing(
             fleet.start_all(slow=0.1)  # slow enough to be caught with work in hand
             for n in range(30):
                 fleet.place(*order(n))
-            await wait_for(lambda: fleet.processed("payments") >= 5)
+            await wait_for(lambda: fleet.read("payments") >= 5)
             assert fleet.kill("payments") == -9
-            await wait_for(lambda: fleet.processed("shipping") >= 3)
+            await wait_for(lambda: fleet.read("shipping") >= 3)
             assert fleet.terminate("shipping") == 0  # finished its event, committed, left
             assert read_statuses(tmp_path)["shipping"].state == "stopped"
 

@@ -12,7 +12,9 @@ keyed input, all of a key's events are on one partition, so each key and window 
 An event that arrives out of order still counts while its window is open. One whose windows have
 all closed is too late, and goes to the dead-letter topic with the reason; one that is too late
 for some of its (sliding) windows counts in the others and is dead-lettered too, naming the
-windows it missed, so no count goes missing silently.
+windows it missed, so no count goes missing silently. The same event published again upstream (a
+new record with an id already seen, after a producer crashed before committing) counts once: the
+processor remembers the last `REMEMBERED_IDS` ids per partition.
 
 Crash and resume, without double counting: the window state is rebuilt from the input, not
 saved. The processor commits, per partition, only up to the first offset that an open window
@@ -52,6 +54,32 @@ class _Tally:
     total: int = 0
 
 
+REMEMBERED_IDS = 10_000
+"""Per partition, how many event ids a processor remembers to skip a repeat: the same event
+published again upstream (after a crash before a commit) comes as a new record soon after."""
+
+
+class _RecentIds:
+    """At least the last `limit` ids seen (at most twice as many), for a quick "seen it?": two
+    generations of a set, the older dropped whole when the newer fills, so nothing is kept in
+    order one id at a time. Ids are kept as ints, which hash fast."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._newer: set[int] = set()
+        self._older: set[int] = set()
+
+    def repeat(self, event_id: uuid.UUID) -> bool:
+        """Whether `event_id` came before; remembers it if not."""
+        number = event_id.int
+        if number in self._newer or number in self._older:
+            return True
+        self._newer.add(number)
+        if len(self._newer) >= self.limit:
+            self._older, self._newer = self._newer, set()
+        return False
+
+
 @dataclass
 class _PartitionClock:
     """One source partition's event time and what of it is closed."""
@@ -60,6 +88,7 @@ class _PartitionClock:
     closed_through: datetime | None = None  # its windows ending here or before are closed...
     closed_last: set[str] = field(default_factory=set)  # ...for these keys, if ending just here
     read_before: int = 0  # offsets below this were read before a restart
+    seen: _RecentIds = field(default_factory=lambda: _RecentIds(REMEMBERED_IDS))
 
     def watermark(self, lateness: timedelta) -> datetime:
         return datetime.min.replace(tzinfo=UTC) if self.latest is None else self.latest - lateness
@@ -90,6 +119,7 @@ class ProcessorReport:
     dropped: int = 0  # a step dropped them
     unreadable: int = 0  # not an event: dead-lettered
     replayed: int = 0  # read again after a restart, their windows already published
+    repeats: int = 0  # the same event (same id) in a new record: counted once
     emitted: int = 0
     stopped_because: str = ""
 
@@ -159,7 +189,11 @@ class WindowedCount:
         await self.stop()
 
     async def start(self) -> None:
-        """Find how far this processor's results go, then join the group."""
+        """Forget what is not yet published (it is read again), find how far this processor's
+        results go, then join the group."""
+        self.open.clear()
+        self.clocks.clear()
+        self._next.clear()
         await self._dead_letters.ensure_topics([self.source])
         await self._restore_closed()
         await self.broker.join(self.group, [self.source], member=self.name)
@@ -226,6 +260,11 @@ class WindowedCount:
             report.unreadable += 1
             await self._dead_letters.park(record, error.problem, str(error))
             return
+        clock = self.clocks.get(record.partition) or self._clock(record.partition)
+        if clock.seen.repeat(event.id):
+            report.repeats += 1
+            self._member.hop("ignored", record, event, "a repeat of an event already counted")
+            return
         kept = apply(self.steps, event) if self.steps else event
         if kept is None:
             report.dropped += 1
@@ -238,7 +277,6 @@ class WindowedCount:
             if len(self._windows) > 4096:  # events come in time order, near enough: keep it small
                 self._windows.clear()
             windows = self._windows[moment] = self.window.windows(moment)
-        clock = self.clocks.get(record.partition) or self._clock(record.partition)
         if clock.latest is None and clock.closed_through is None:
             still_open = list(windows)  # nothing has closed yet on this partition
         else:

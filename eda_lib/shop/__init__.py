@@ -2,7 +2,7 @@
 analytics, joined by a saga with compensations; in one process (`Shop`) or as one OS process
 per service (`python -m eda_lib.shop`)."""
 
-from eda_lib.shop.audit import OrderAudit, ShopAudit, audit
+from eda_lib.shop.audit import DeadLetter, OrderAudit, ShopAudit, audit
 from eda_lib.shop.events import CustomerEmailed, PaymentRefunded, ShipmentFailed
 from eda_lib.shop.read_model import ShopOrders
 from eda_lib.shop.services import (
@@ -14,8 +14,9 @@ from eda_lib.shop.services import (
     REVENUE,
     SHIPMENTS,
     TOPICS,
+    expected_outcome,
 )
-from eda_lib.shop.shop import DeadLetter, Shop
+from eda_lib.shop.shop import Shop
 from eda_lib.shop.wiring import FLOW, UnknownService
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "ShopOrders",
     "UnknownService",
     "audit",
+    "expected_outcome",
 ]

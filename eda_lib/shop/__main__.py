@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 
 from eda_lib.brokers.base import BrokerError
 from eda_lib.shop.process import (
@@ -26,6 +27,7 @@ from eda_lib.shop.process import (
     serve,
     status_table,
 )
+from eda_lib.sourcing.aggregate import RuleBroken
 
 
 def _bootstrap() -> str:
@@ -39,15 +41,24 @@ def _bootstrap() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eda_lib.shop", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m eda_lib.shop",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # --data before or after the command: both are what people type
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--data", type=Path, default=argparse.SUPPRESS, help="state directory")
     parser.add_argument("--data", type=Path, default=Path("shop-data"), help="state directory")
     commands = parser.add_subparsers(dest="command", required=True)
-    serving = commands.add_parser("serve", help="run one service until SIGTERM")
+    serving = commands.add_parser("serve", parents=[data], help="run one service until SIGTERM")
     serving.add_argument("service", choices=PROCESS_SERVICES)
     serving.add_argument("--slow", type=float, default=0.0, help="seconds per event (a demo)")
-    checking = commands.add_parser("status", help="liveness and lag of every service")
+    checking = commands.add_parser(
+        "status", parents=[data], help="liveness and lag of every service"
+    )
     checking.add_argument("--no-lag", action="store_true", help="do not ask the broker")
-    placing = commands.add_parser("place", help="place an order")
+    placing = commands.add_parser("place", parents=[data], help="place an order")
     placing.add_argument("order_id")
     placing.add_argument("customer")
     placing.add_argument("amount", type=int, help="in cents")
@@ -57,7 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return asyncio.run(serve(args.service, args.data, _bootstrap(), slow=args.slow))
     if args.command == "place":
-        place_order(args.data, args.order_id, args.customer, args.amount, args.currency)
+        try:
+            place_order(args.data, args.order_id, args.customer, args.amount, args.currency)
+        except (RuleBroken, ValidationError) as error:
+            print(f"order not placed: {_first_line(error)}", file=sys.stderr)
+            return 1
+        print(f"placed {args.order_id}: the orders service's outbox publishes it")
         return 0
     statuses = read_statuses(args.data)
     lag = None
@@ -69,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     print(status_table(statuses, lag))
     everyone = all(s.alive() for s in statuses.values()) and len(statuses) == len(PROCESS_SERVICES)
     return 0 if everyone else 1
+
+
+def _first_line(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+    return str(error).splitlines()[0]
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from eda_lib.brokers.base import Broker
 from eda_lib.shop.audit import ShopAudit, audit
 from eda_lib.shop.process import PROCESS_SERVICES, place_order, read_statuses
+from eda_lib.shop.services import expected_outcome
 from eda_lib.shop.shop import shop_events
 
 
@@ -113,9 +114,10 @@ class Fleet:
     def place(self, order_id: str, customer: str, amount: int, currency: str = "USD") -> None:
         place_order(self.data, order_id, customer, amount, currency)
 
-    def processed(self, service: str) -> int:
+    def read(self, service: str) -> int:
+        """How many records `service` has read, as its status file says."""
         status = read_statuses(self.data).get(service)
-        return 0 if status is None else status.processed
+        return 0 if status is None else status.read
 
     def status(self) -> tuple[int, str]:
         """`python -m eda_lib.shop status`, run as another process would: exit code and text."""
@@ -141,7 +143,7 @@ async def settle(
         disable=not progress,
     ) as bar:
         while True:
-            found = audit(await shop_events(broker))
+            found = audit(await shop_events(broker), expected=expected_outcome)
             ended = sum(1 for order in found.orders if order.outcome != "unfinished")
             bar.update(min(ended, orders) - bar.n)
             if (found.consistent and len(found.orders) >= orders) or time.monotonic() > deadline:

@@ -27,6 +27,7 @@ from eda_lib.brokers.kafka_topics import KafkaTopics
 from eda_lib.domain.order_commands import PlaceOrder, order_bus
 from eda_lib.faults import ConsumerFaults
 from eda_lib.messaging.consumer import Consumer
+from eda_lib.processing.counting import WindowedCount
 from eda_lib.resilience import SqliteProcessedEvents
 from eda_lib.shop.wiring import FLOW, build, check_service, group_of
 from eda_lib.store.sqlite import SQLiteEventStore
@@ -44,7 +45,7 @@ class Status:
     pid: int
     state: str  # "running", "stopping" or "stopped"
     heartbeat: float  # time.time() of the last write
-    processed: int
+    read: int  # records read so far, those it ignored included
 
     def alive(self, now: float | None = None) -> bool:
         """Running, its process there, and its heartbeat fresh."""
@@ -91,6 +92,7 @@ def place_order(
 ) -> None:
     """The shop front: record a new order in the orders service's store (its outbox, in the
     orders process, publishes it)."""
+    data.mkdir(parents=True, exist_ok=True)
     store = orders_store(data)
     try:
         order_bus(store).dispatch(
@@ -129,26 +131,48 @@ async def serve(service: str, data: Path, bootstrap: str, *, slow: float = 0.0) 
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, stop_soon)
-    processed = 0
+    read = 0
+
+    def status(state: str) -> None:
+        _write_status(data, Status(service, os.getpid(), state, time.time(), read))
+
+    async def heartbeat() -> None:  # its own task: a handler retrying for 30 s is still alive
+        while not stopping.is_set():
+            status("running")
+            await asyncio.sleep(HEARTBEAT_S)
+
     await reader.start()
+    beating = asyncio.create_task(heartbeat())
     try:
         while not stopping.is_set():
-            _write_status(data, Status(service, os.getpid(), "running", time.time(), processed))
             if shop_service.orders is not None:
                 with contextlib.suppress(BrokerError):  # the store keeps them: next time
                     await shop_service.orders.outbox.publish_pending()
             if isinstance(reader, Consumer):
-                processed += (await reader.run(timeout=HEARTBEAT_S)).processed
+                read += (await reader.run(timeout=HEARTBEAT_S)).processed
             else:
-                processed += (await reader.run(timeout=HEARTBEAT_S)).read
-        _write_status(data, Status(service, os.getpid(), "stopping", time.time(), processed))
+                read += await _count(reader)
+        status("stopping")
     finally:
+        stopping.set()
+        await beating
         await reader.stop()  # commits what it finished, leaves the group
         await broker.close()
         if store is not None:
             store.close()
-    _write_status(data, Status(service, os.getpid(), "stopped", time.time(), processed))
+    status("stopped")
     return 0
+
+
+async def _count(processor: WindowedCount) -> int:
+    """One run of the analytics processor. If the broker refuses its results, it does what it
+    would do after a crash: leave, rejoin, rebuild its open windows from the input."""
+    try:
+        return (await processor.run(timeout=HEARTBEAT_S)).read
+    except BrokerError:
+        await processor.crash()
+        await processor.start()
+        return 0
 
 
 async def lags(bootstrap: str) -> dict[str, int]:
@@ -186,7 +210,7 @@ def _offset(meta: object) -> int:
 
 def status_table(statuses: dict[str, Status], lag: dict[str, int] | None) -> str:
     now = time.time()
-    rows = [("service", "alive", "state", "heartbeat", "processed", "lag")]
+    rows = [("service", "alive", "state", "heartbeat", "read", "lag")]
     for service in PROCESS_SERVICES:
         status = statuses.get(service)
         if status is None:
@@ -198,7 +222,7 @@ def status_table(statuses: dict[str, Status], lag: dict[str, int] | None) -> str
                 "yes" if status.alive(now) else "no",
                 status.state,
                 f"{now - status.heartbeat:.1f} s ago",
-                str(status.processed),
+                str(status.read),
                 "?" if lag is None else str(lag.get(service, "-")),
             )
         )

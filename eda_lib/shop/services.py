@@ -38,6 +38,14 @@ CARRIER_LIMIT = 100_000
 """The carrier insures parcels worth up to 1,000.00: shipping cannot send a dearer one."""
 
 
+def expected_outcome(order: OrderCreated) -> str:
+    """How the rules say an order ends: 'declined' over the customer's card limit, else
+    'refunded' over the carrier's limit, else 'shipped'."""
+    if order.amount > CARD_LIMITS.get(order.customer_id, 0):
+        return "declined"
+    return "refunded" if order.amount > CARRIER_LIMIT else "shipped"
+
+
 def payment_id(order_id: str) -> str:
     return f"pay-{order_id}"
 

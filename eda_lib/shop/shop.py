@@ -9,21 +9,22 @@ service that is up read until there is nothing left to do, a round at a time; `t
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Self
 from uuid import UUID
 
 from eda_lib import explorer
-from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, Broker, BrokerUnavailable
+from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, Broker, BrokerUnavailable, Record
 from eda_lib.brokers.memory import InMemoryBroker
-from eda_lib.events import Event
-from eda_lib.faults import BrokerFaults
+from eda_lib.domain.orders import OrderCreated
+from eda_lib.events import Event, InvalidEvent
+from eda_lib.faults import BrokerFaults, ConsumerFaults
 from eda_lib.messaging.consumer import Consumer
 from eda_lib.resilience import InMemoryProcessedEvents, ProcessedEvents, RetryPolicy, wait
-from eda_lib.shop.audit import ShopAudit, audit
+from eda_lib.shop.audit import DeadLetter, ShopAudit, audit
 from eda_lib.shop.read_model import ShopOrders
-from eda_lib.shop.services import ORDERS, PAYMENTS, REVENUE, TOPICS
+from eda_lib.shop.services import ORDERS, PAYMENTS, REVENUE, TOPICS, expected_outcome
 from eda_lib.shop.wiring import (
     BUSINESS_TOPICS,
     FLOW,
@@ -37,25 +38,25 @@ from eda_lib.store.base import EventStore
 from eda_lib.store.memory import InMemoryEventStore
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    topic: str
-    group: str
-    reason: str
-    error: str
-
-
 class Shop:
     """The shop on `broker`: orders (event-sourced in `store`), payments, shipping,
     notifications, a read model and revenue analytics. Use it as `async with Shop(broker)`."""
 
     def __init__(
-        self, broker: Broker, *, store: EventStore | None = None, retry: RetryPolicy = RETRY
+        self,
+        broker: Broker,
+        *,
+        store: EventStore | None = None,
+        retry: RetryPolicy = RETRY,
+        faults: Mapping[str, ConsumerFaults] | None = None,
     ) -> None:
         self.broker = broker
         self.store = store or InMemoryEventStore()
         self.read_model = ShopOrders()
         self.down: set[str] = set()
+        self.restarts = 0
+        """Services that died (a fault on purpose) and were started again, as a process
+        manager restarts a crashed process."""
         self.idempotency: dict[str, ProcessedEvents] = {}
         self.services: dict[str, Service] = {}
         for name in FLOW:
@@ -67,6 +68,7 @@ class Shop:
                 store=self.store,
                 read_model=self.read_model,
                 retry=retry,
+                faults=(faults or {}).get(name),
             )
         orders = self.services["orders"].orders
         assert orders is not None
@@ -116,6 +118,11 @@ class Shop:
             # idle poll, not one per service.
             up = [name for name in self.services if name not in self.down]
             reads = await asyncio.gather(*(self._read(self.services[name]) for name in up))
+            for name in up:  # one that died is started again, from its last commit
+                reader = self.services[name].reader
+                if isinstance(reader, Consumer) and not reader.running:
+                    await reader.start()
+                    self.restarts += 1
             for name, read in zip(up, reads, strict=True):
                 done[name] += read
                 progress += read
@@ -127,9 +134,15 @@ class Shop:
 
     @staticmethod
     async def _read(service: Service) -> int:
-        if isinstance(service.reader, Consumer):
-            return (await service.reader.run(until_idle=True)).processed
-        return (await service.reader.run()).read
+        reader = service.reader
+        if isinstance(reader, Consumer):
+            return (await reader.run(until_idle=True)).processed
+        try:
+            return (await reader.run()).read
+        except BrokerUnavailable:  # its results were refused: restart, as after a crash
+            await reader.crash()
+            await reader.start()
+            return 0
 
     async def publish_orders(self) -> int:
         """The orders service's outbox: publish what its store holds and the topic does not."""
@@ -184,7 +197,22 @@ class Shop:
         return await shop_events(self.broker)
 
     async def audit(self) -> ShopAudit:
-        return audit(await self.events())
+        """`audit` of the shop's topics, against its rules, the orders its store holds, and what
+        its services dead-lettered."""
+        return audit(
+            await self.events(),
+            expected=expected_outcome,
+            placed=self.placed(),
+            parked=await self.dead_letters(),
+        )
+
+    def placed(self) -> list[str]:
+        """Every order the orders service has taken, from its event store."""
+        found, position = [], 1
+        while page := self.store.read_all(position, 1_000):  # bounded: the store has an end
+            found += [s.event.order_id for s in page if isinstance(s.event, OrderCreated)]
+            position = page[-1].position + 1
+        return found
 
     async def story(self, order_id: str) -> list[Event]:
         """Every event of one order, each under its cause: its saga, told by its correlation
@@ -205,15 +233,7 @@ class Shop:
             parked = f"{topic}{DEAD_LETTER_SUFFIX}"
             for number in range(topics.get(parked, 0)):
                 for record in await self.broker.read(parked, number):
-                    headers = {k: v.decode("utf-8", "replace") for k, v in record.headers}
-                    letters.append(
-                        DeadLetter(
-                            topic,
-                            headers.get("dlt-group", "?"),
-                            headers.get("dlt-reason", "?"),
-                            headers.get("dlt-error", ""),
-                        )
-                    )
+                    letters.append(_dead_letter(self.broker, topic, record))
         return sorted(letters, key=lambda letter: (letter.topic, letter.group))
 
     async def lag(self) -> dict[str, int]:
@@ -231,3 +251,19 @@ async def shop_events(broker: Broker) -> list[Event]:
         if topic in existing:
             found += await explorer.events(broker, topic, limit=100_000, skip_unreadable=True)
     return found
+
+
+def _dead_letter(broker: Broker, topic: str, record: Record) -> DeadLetter:
+    headers = {k: v.decode("utf-8", "replace") for k, v in record.headers}
+    try:
+        event: Event | None = broker.codec.decode(record.value, record.headers)
+    except InvalidEvent:
+        event = None
+    return DeadLetter(
+        topic,
+        headers.get("dlt-group", "?"),
+        headers.get("dlt-reason", "?"),
+        headers.get("dlt-error", ""),
+        "" if event is None else event.event_type,
+        str(getattr(event, "order_id", "")),
+    )

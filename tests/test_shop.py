@@ -216,6 +216,12 @@ async def test_a_long_outage_outlasts_the_retries_and_the_audit_names_the_parked
         assert not checked.consistent and checked.outcome("o-1") == "unfinished"
         waiting = checked.orders[0].waiting_for
         assert "OrderCreated is parked by shop-payments: handler_error" in waiting, waiting
+        shop.broker.clock.advance(60)  # type: ignore[attr-defined]  # the broker is back
+        await shop.poison()  # a record no one can read: redrive must leave it parked
+        await shop.run()
+        assert await shop.redrive() == 1 and await shop.redrive() == 0  # each goes back once
+        await shop.run()
+        assert (await shop.audit()).consistent
 
 
 async def test_an_order_still_in_the_outbox_is_unfinished_not_missing() -> None:

@@ -9,7 +9,7 @@ service that is up read until there is nothing left to do, a round at a time; `t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Self
 from uuid import UUID
@@ -55,6 +55,7 @@ class Shop:
         self.read_model = ShopOrders()
         self.down: set[str] = set()
         self.restarts = 0
+        self._redriven: dict[tuple[str, int], int] = {}  # dead-letter partition -> next offset
         """Services that died (a fault on purpose) and were started again, as a process
         manager restarts a crashed process."""
         self.idempotency: dict[str, ProcessedEvents] = {}
@@ -202,15 +203,16 @@ class Shop:
         return audit(
             await self.events(),
             expected=expected_outcome,
-            placed=self.placed(),
+            placed=[order.order_id for order in await self.placed_orders()],
             parked=await self.dead_letters(),
         )
 
-    def placed(self) -> list[str]:
+    async def placed_orders(self) -> list[OrderCreated]:
         """Every order the orders service has taken, from its event store."""
-        found, position = [], 1
+        found: list[OrderCreated] = []
+        position = 1
         while page := self.store.read_all(position, 1_000):  # bounded: the store has an end
-            found += [s.event.order_id for s in page if isinstance(s.event, OrderCreated)]
+            found += [s.event for s in page if isinstance(s.event, OrderCreated)]
             position = page[-1].position + 1
         return found
 
@@ -235,6 +237,33 @@ class Shop:
                 for record in await self.broker.read(parked, number):
                     letters.append(_dead_letter(self.broker, topic, record))
         return sorted(letters, key=lambda letter: (letter.topic, letter.group))
+
+    async def redrive(self, reasons: Collection[str] = ("handler_error",)) -> int:
+        """Put back on its topic each parked record whose reason was passing (by default a
+        handler that kept failing, as in an outage), once the cause is gone; a record that can
+        never be read (`not_json`, ...) stays parked. Kafka has no redrive of its own: an
+        operator's tool does this. Readers that had handled a record skip it by its id; the one
+        that parked it handles it now. How far each dead-letter partition was redriven is kept,
+        so a record goes back once. Returns how many went back."""
+        topics = await self.broker.topics()
+        sent = 0
+        for topic in BUSINESS_TOPICS:
+            parked = f"{topic}{DEAD_LETTER_SUFFIX}"
+            for number in range(topics.get(parked, 0)):
+                start = self._redriven.get((parked, number), 0)
+                for record in await self.broker.read(parked, number, start=start, limit=10_000):
+                    self._redriven[parked, number] = record.offset + 1
+                    if dict(record.headers).get("dlt-reason", b"").decode() in reasons:
+                        original = tuple(h for h in record.headers if not h[0].startswith("dlt-"))
+                        await self.broker.produce(
+                            topic,
+                            record.value,
+                            key=record.key,
+                            headers=original,
+                            producer="redrive",
+                        )
+                        sent += 1
+        return sent
 
     async def lag(self) -> dict[str, int]:
         """Per service: events on its topics that its group has not yet committed."""

@@ -163,7 +163,7 @@ def document() -> dict[str, object]:
         (lambda d: _with(d, type=...), "missing_attribute", "type", "missing"),
         (lambda d: _with(d, time=...), "missing_attribute", "time", "missing"),
         (lambda d: _with(d, data=...), "missing_attribute", "data", "missing"),
-        (lambda d: _with(d, type="PaymentRefunded"), "unknown_type", "type", "PaymentRefunded"),
+        (lambda d: _with(d, type="PaymentTeleported"), "unknown_type", "type", "PaymentTeleported"),
         (lambda d: _with(d, type=7), "bad_attribute", "type", "string"),
         (lambda d: _with(d, id="not-a-uuid"), "invalid_field", "id", "UUID"),
         (lambda d: _with(d, time="yesterday"), "invalid_field", "time", "RFC 3339"),

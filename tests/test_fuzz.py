@@ -58,7 +58,7 @@ def wrong_type(rng: random.Random) -> bytes:
 
 def unknown_type(rng: random.Random) -> bytes:
     document = _document(rng)
-    document["type"] = rng.choice(["PaymentRefunded", "", "payment", "ORDER", "🙂"]) + str(
+    document["type"] = rng.choice(["PaymentTeleported", "", "payment", "ORDER", "🙂"]) + str(
         rng.randrange(100)
     )
     return json.dumps(document).encode()

@@ -235,7 +235,7 @@ async def test_an_event_that_cannot_be_read_names_its_reason(broker: InMemoryBro
     )
     report = await producer.send("payments", event)
     bad = (await broker.read("payments", report.partition))[0].value.replace(
-        b'"PaymentFailed"', b'"PaymentRefunded"'
+        b'"PaymentFailed"', b'"PaymentTeleported"'
     )
     await broker.produce("payments", bad, key=b"o")
     consumer = Consumer(broker, "g", "payments", lambda e: None, name="m")
@@ -243,7 +243,7 @@ async def test_an_event_that_cannot_be_read_names_its_reason(broker: InMemoryBro
     await consumer.run()
     [dead] = await broker.read("payments.dead-letter", 0)
     assert dead.header("dlt-reason") == b"unknown_type"
-    assert b"PaymentRefunded" in (dead.header("dlt-error") or b"")
+    assert b"PaymentTeleported" in (dead.header("dlt-error") or b"")
 
 
 async def test_batch_commits_once_per_poll_and_loses_nothing(broker: InMemoryBroker) -> None:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eda_lib import Consumer, InMemoryBroker, OrderApproved, OrderCancelled, OrderCreated, Producer
-from eda_lib.domain import BankAccount, MoneyDeposited, Order
+from eda_lib.domain import BankAccount, MoneyDeposited, Order, PaymentFailed
 from eda_lib.events import Event
 from eda_lib.faults import CrashOnce
 from eda_lib.resilience import InMemoryProcessedEvents
@@ -382,3 +382,17 @@ def test_replay_cost_is_capped_below_the_snapshot_interval() -> None:
     # Worked out by hand: the latest snapshot is at the last multiple of 5, so a load reads
     # what came after it (a stream shorter than 5 has no snapshot yet).
     assert cost["snapshot every 5"] == [n if n < 5 else n % 5 for n in range(1, 31)]
+
+
+def test_events_recorded_within_caused_by_join_the_causes_chain() -> None:
+    order = Order.place("o-1", "ann", 100)
+    declined = PaymentFailed(
+        payment_id="p", order_id="o-1", amount=100, currency="USD", reason="card declined"
+    )
+    with order.caused_by(declined):
+        order.cancel("payment failed")
+    created, cancelled = order.pending_events
+    assert created.causation_id is None and created.correlation == created.id
+    assert cancelled.causation_id == declined.id and cancelled.correlation == declined.correlation
+    assert cancelled.reason == "payment failed" and order.status == "cancelled"
+    assert order.__dict__.get("_cause") is None  # the chain ends with the block

@@ -24,6 +24,8 @@ from eda_lib.brokers.kafka_members import KafkaMembers
 from eda_lib.brokers.kafka_topics import KafkaTopics, to_record
 
 Offsets = dict[KafkaTopicPartition, int]
+OFFSET_TRIES = 3
+OFFSETS_WITHIN_S = 10.0
 
 
 class KafkaInspector:
@@ -48,13 +50,30 @@ class KafkaInspector:
         return await self._probe.beginning_offsets(tps), await self._probe.end_offsets(tps)
 
     async def describe(self, wanted: Collection[str] | None = None) -> BrokerState:
-        if wanted is None:
-            topics = await self.topics.all()
-        else:
-            names = sorted({*wanted, *(t + DEAD_LETTER_SUFFIX for t in wanted)})
-            topics = await self.topics.describe(names)
-        tps = [KafkaTopicPartition(t, p) for t, n in topics.items() for p in range(n)]
-        begins, ends = await self._offsets(tps) if tps else ({}, {})
+        for attempt in range(1, OFFSET_TRIES + 1):
+            if wanted is None:
+                topics = await self.topics.all()
+            else:
+                names = sorted({*wanted, *(t + DEAD_LETTER_SUFFIX for t in wanted)})
+                topics = await self.topics.describe(names)
+            tps = [KafkaTopicPartition(t, p) for t, n in topics.items() for p in range(n)]
+            try:
+                begins, ends = (
+                    await asyncio.wait_for(self._offsets(tps), OFFSETS_WITHIN_S)
+                    if tps
+                    else ({}, {})
+                )
+                break
+            except (KafkaError, TimeoutError):
+                # A topic deleted a moment ago can still be listed while its partitions are
+                # already gone; the client then waits for them until its request times out.
+                # Ask again which topics there are, through a new client with fresh metadata.
+                for probe in self.pop_probe():
+                    with contextlib.suppress(Exception):
+                        await probe.stop()
+                if attempt == OFFSET_TRIES:
+                    raise
+                await asyncio.sleep(0.5)
         partitions = tuple(
             PartitionState(tp.topic, tp.partition, begins[tp], ends[tp]) for tp in tps
         )

@@ -3,9 +3,9 @@ records them (lessons 09 and 10)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from eda_lib.events import CurrencyCode, E, Event, MinorUnits, NonEmptyStr
+from eda_lib.events import CurrencyCode, Event, MinorUnits, NonEmptyStr
 from eda_lib.sourcing.aggregate import Aggregate, RuleBroken
 
 
@@ -66,20 +66,18 @@ class Order(Aggregate):
         order.record(created)
         return order
 
-    def approve(self, *, caused_by: Event | None = None) -> None:
+    def approve(self) -> None:
         if self.status == "cancelled":
             raise RuleBroken(
                 f"order {self.id} was cancelled ({self.reason}) and cannot be approved",
                 fix="place a new order",
             )
         if self.status == "created":
-            self.record(_made(OrderApproved, caused_by, order_id=self.id))
+            self.record(OrderApproved(order_id=self.id))
 
-    def cancel(self, reason: str, *, caused_by: Event | None = None) -> None:
-        """`caused_by`: the event that made someone cancel (a failed payment, say); the
-        cancellation then joins that event's chain (its correlation id, lesson 15)."""
+    def cancel(self, reason: str) -> None:
         if self.status != "cancelled":
-            self.record(_made(OrderCancelled, caused_by, order_id=self.id, reason=reason))
+            self.record(OrderCancelled(order_id=self.id, reason=reason))
 
     def apply(self, event: Event) -> None:
         match event:
@@ -95,7 +93,3 @@ class Order(Aggregate):
                 self.reason = event.reason
             case _:
                 raise self.unexpected(event)
-
-
-def _made(event_class: type[E], cause: Event | None, **fields: Any) -> E:
-    return event_class(**fields) if cause is None else cause.follow_up(event_class, **fields)

@@ -150,7 +150,8 @@ class OrderService:
     def paid(self, event: PaymentSuccessful) -> None:
         order = self.orders.load(event.order_id)
         if order.status == "created":
-            order.approve(caused_by=event)
+            with order.caused_by(event):
+                order.approve()
             self.orders.save(order)
 
     def declined(self, event: PaymentFailed) -> None:
@@ -161,5 +162,6 @@ class OrderService:
 
     def _cancel(self, cause: PaymentFailed | PaymentRefunded, order_id: str, reason: str) -> None:
         order = self.orders.load(order_id)
-        order.cancel(reason, caused_by=cause)
+        with order.caused_by(cause):
+            order.cancel(reason)
         self.orders.save(order)

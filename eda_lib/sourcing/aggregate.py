@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar, Self
 
 import orjson
@@ -130,8 +131,24 @@ class Aggregate(ABC):
 
     def record(self, event: Event) -> None:
         """Apply a new event and keep it until the repository saves it."""
+        cause = self.__dict__.get("_cause")
+        if cause is not None and event.causation_id is None:
+            fields = event.model_dump(exclude={"id", "time", "correlation_id", "causation_id"})
+            event = cause.follow_up(type(event), **fields)
         self._replay_one(event)
         self._pending.append(event)
+
+    @contextmanager
+    def caused_by(self, cause: Event) -> Iterator[None]:
+        """Within it, every event recorded joins `cause`'s chain: it carries `cause`'s
+        correlation id, and `cause` as its causation id (lesson 15: an order cancelled because
+        its payment failed is part of that payment's story)."""
+        previous = self.__dict__.get("_cause")
+        object.__setattr__(self, "_cause", cause)
+        try:
+            yield
+        finally:
+            object.__setattr__(self, "_cause", previous)
 
     def _replay_one(self, event: Event) -> None:
         object.__setattr__(self, "_applying", True)

@@ -1,4 +1,4 @@
-"""The shop's read model (lesson 15): one row per order, fed from three topics.
+"""The shop's read model (lesson 15): one row per order, fed from four topics.
 
 Events of one order come from different topics, so they can arrive in any order between topics
 (an order's cancellation on the orders topic may come before the failed payment that caused it

@@ -1,5 +1,5 @@
 """Pictures of lesson 15's shop: its services and topics as one flow graph (services down
-greyed, each reader's lag on its arrow), and where each order's saga stands."""
+greyed, each reader's lag on its box), and where each order's saga stands."""
 
 from __future__ import annotations
 

@@ -15,22 +15,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from eda_lib.domain.orders import OrderApproved, OrderCancelled, OrderCreated, OrderShipped
-from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
+from eda_lib.domain.orders import OrderCreated
+from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.events import Event
-from eda_lib.shop.events import CustomerEmailed, PaymentRefunded, ShipmentFailed
-
-_STEPS: dict[type[Event], str] = {
-    OrderCreated: "placed",
-    PaymentSuccessful: "paid",
-    PaymentFailed: "declined",
-    OrderApproved: "approved",
-    OrderShipped: "shipped",
-    ShipmentFailed: "shipment failed",
-    PaymentRefunded: "refunded",
-    OrderCancelled: "cancelled",
-    CustomerEmailed: "emailed",
-}
+from eda_lib.shop.events import SAGA_STEPS, PaymentRefunded
 
 
 @dataclass(frozen=True)
@@ -101,7 +89,7 @@ def audit(
             continue
         seen.add(event.id)
         order_id = getattr(event, "order_id", None)
-        if type(event) in _STEPS and isinstance(order_id, str):
+        if type(event) in SAGA_STEPS and isinstance(order_id, str):
             facts[order_id].append(event)
     stuck: defaultdict[str, list[DeadLetter]] = defaultdict(list)
     for letter in parked:
@@ -118,8 +106,8 @@ def _order(
     expected: Callable[[OrderCreated], str] | None,
     parked: list[DeadLetter],
 ) -> OrderAudit:
-    n = Counter(_STEPS[type(event)] for event in events)
-    problems = [f"{step} {n[step]} times" for step in _STEPS.values() if n[step] > 1]
+    n = Counter(SAGA_STEPS[type(event)] for event in events)
+    problems = [f"{step} {n[step]} times" for step in SAGA_STEPS.values() if n[step] > 1]
     problems += _broken_rules(n, _amounts(events))
     outcome, needs = _progress(n)
     missing = [step for step in needs if not n[step]]
@@ -138,7 +126,7 @@ def _order(
 
 def _amounts(events: list[Event]) -> Mapping[str, int]:
     return {
-        _STEPS[type(e)]: e.amount
+        SAGA_STEPS[type(e)]: e.amount
         for e in events
         if isinstance(e, (PaymentSuccessful, PaymentRefunded, OrderCreated))
     }

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from eda_lib.domain.payments import _Payment
+from eda_lib.domain.orders import OrderApproved, OrderCancelled, OrderCreated, OrderShipped
+from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful, _Payment
 from eda_lib.events import CurrencyCode, Event, MinorUnits, NonEmptyStr
 
 
@@ -39,3 +40,18 @@ class CustomerEmailed(Event):
 
     order_id: NonEmptyStr
     about: NonEmptyStr
+
+
+SAGA_STEPS: dict[type[Event], str] = {
+    OrderCreated: "placed",
+    PaymentSuccessful: "paid",
+    PaymentFailed: "declined",
+    OrderApproved: "approved",
+    OrderShipped: "shipped",
+    ShipmentFailed: "shipment failed",
+    PaymentRefunded: "refunded",
+    OrderCancelled: "cancelled",
+    CustomerEmailed: "emailed",
+}
+"""Each event of an order's saga, as the step it records: what the audit counts per order and
+what the read model marks on its row."""

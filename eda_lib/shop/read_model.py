@@ -12,22 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from eda_lib.cqrs.projections import Projection
-from eda_lib.domain.orders import OrderApproved, OrderCancelled, OrderCreated, OrderShipped
-from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful, format_money
+from eda_lib.domain.orders import OrderCancelled, OrderCreated
+from eda_lib.domain.payments import format_money
 from eda_lib.events import Event
-from eda_lib.shop.events import CustomerEmailed, PaymentRefunded, ShipmentFailed
+from eda_lib.shop.events import SAGA_STEPS
 
-_FACTS: dict[type[Event], str] = {
-    OrderCreated: "placed",
-    PaymentSuccessful: "paid",
-    PaymentFailed: "declined",
-    OrderApproved: "approved",
-    OrderShipped: "shipped",
-    ShipmentFailed: "shipment failed",
-    PaymentRefunded: "refunded",
-    OrderCancelled: "cancelled",
-    CustomerEmailed: "emailed",
-}
 # The furthest fact decides the status: later steps of the saga win over earlier ones.
 _PRECEDENCE = (
     "cancelled",
@@ -65,7 +54,7 @@ class ShopOrders(Projection):
         return f"ShopOrders({len(self.rows)} orders)"
 
     def apply(self, event: Event) -> None:
-        fact = _FACTS.get(type(event))
+        fact = SAGA_STEPS.get(type(event))
         order_id = getattr(event, "order_id", None)
         if fact is None or not isinstance(order_id, str):
             return

@@ -12,6 +12,7 @@ from matplotlib.patches import Rectangle
 
 from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.processing.windows import WindowCounted
+from eda_lib.shop.events import SAGA_STEPS
 from eda_lib.shop.read_model import ShopOrders
 from eda_lib.shop.wiring import FLOW
 
@@ -30,17 +31,7 @@ _PLACES = {
     "read-model": (6.0, -1.1),
 }
 _SERVICE, _TOPIC, _DOWN = "#4c72b0", "#dd8452", "#b0b0b0"
-_STEPS = (
-    "placed",
-    "paid",
-    "declined",
-    "approved",
-    "shipped",
-    "shipment failed",
-    "refunded",
-    "cancelled",
-    "emailed",
-)
+_STEPS = tuple(SAGA_STEPS.values())  # the columns, in the saga's order
 _GOOD, _BAD = "#55a868", "#c44e52"
 _BAD_STEPS = {"declined", "shipment failed", "refunded", "cancelled"}
 

@@ -10,6 +10,7 @@ import networkx as nx
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from eda_lib.brokers.base import DEAD_LETTER_SUFFIX
 from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.processing.windows import WindowCounted
 from eda_lib.shop.events import SAGA_STEPS
@@ -59,14 +60,22 @@ def draw_shop(
     *,
     down: Collection[str] = (),
     lag: Mapping[str, int] | None = None,
+    parked: Mapping[str, int] | None = None,
     title: str = "",
 ) -> Figure:
     """The shop's flow graph: services (blue boxes) publish to topics (orange); arrows run the
-    way events flow. A service in `down` is grey; `lag` puts each reader's lag on its box."""
+    way events flow. A service in `down` is grey; `lag` puts each reader's lag on its box;
+    `parked` (topic -> records) adds each topic's dead-letter topic, in red, with its count."""
     graph = shop_graph()
+    for topic, count in (parked or {}).items():
+        if count and topic in graph:
+            letters = f"{topic}{DEAD_LETTER_SUFFIX}"
+            x, y = _PLACES[topic]
+            graph.add_node(letters, kind="dead-letter", count=count, place=(x - 1.1, y - 0.75))
+            graph.add_edge(topic, letters)
     figure = Figure(figsize=(11.5, 4.4), dpi=100)
     ax = figure.add_subplot()
-    places = {node: _PLACES.get(node, (0.0, -2.0)) for node in graph}
+    places = {node: graph.nodes[node].get("place") or _PLACES[node] for node in graph}
     for wide in (False, True):  # edges into the wide orders box stop further out
         nx.draw_networkx_edges(
             graph,
@@ -83,6 +92,8 @@ def draw_shop(
     for node, (x, y) in places.items():
         kind = graph.nodes[node]["kind"]
         label = node
+        if kind == "dead-letter":
+            label = f"{node}\n{graph.nodes[node]['count']} parked"
         if kind == "service":
             label = f"{node}\nservice" + ("\n(event-sourced)" if node == "orders" else "")
             if lag is not None and lag.get(node):
@@ -92,6 +103,8 @@ def draw_shop(
         colour = _TOPIC if kind == "topic" else _DOWN if node in down else _SERVICE
         if kind == "front":
             colour = "#8172b2"
+        if kind == "dead-letter":
+            colour = _BAD
         ax.text(
             x,
             y,
@@ -101,7 +114,7 @@ def draw_shop(
             fontsize=8,
             color="white",
             bbox={
-                "boxstyle": "round,pad=0.5" if kind != "topic" else "sawtooth,pad=0.4",
+                "boxstyle": "round,pad=0.5" if kind in ("service", "front") else "sawtooth,pad=0.4",
                 "fc": colour,
                 "ec": "none",
             },

@@ -8,7 +8,7 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and some CI machines are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab test test-kafka-lessons lint notebooks bench kafka kafka-stop clean
+.PHONY: help install lab test test-kafka-lessons lint notebooks bench kafka kafka-cluster kafka-stop clean
 
 help:
 	@echo "make lab    - set up .venv if needed and open JupyterLab on the first lesson"
@@ -16,6 +16,7 @@ help:
 	@echo "make test-kafka-lessons - run every lesson on a real Kafka broker (EDA_BROKER=kafka)"
 	@echo "make bench  - run the benchmarks (figures are printed as JSON)"
 	@echo "make kafka  - start a local Kafka broker on 127.0.0.1:9092 (make kafka-stop stops it)"
+	@echo "make kafka-cluster - start a local cluster of three Kafka nodes (make kafka-stop stops it)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "eda-notebooks needs Python 3.11 or newer; run: make PYTHON=python3.11 ...")'
@@ -75,6 +76,10 @@ bench: install
 kafka: install
 	@echo "==> starting a local Kafka broker (jars fetched with Maven into ~/.cache on first use)"
 	$(BIN)/python -m eda_lib.kafka_local start
+
+kafka-cluster: install
+	@echo "==> starting a local cluster of three Kafka nodes (status, kill N, restart N: see README)"
+	$(BIN)/python -m eda_lib.kafka_local start --brokers 3
 
 kafka-stop: install
 	$(BIN)/python -m eda_lib.kafka_local stop

@@ -14,7 +14,7 @@ from eda_lib import InMemoryBroker, open_broker
 from eda_lib.brokers.kafka import KafkaBroker
 from eda_lib.kafka_local import KafkaSetupError, LocalKafka
 from eda_lib.kafka_local import __main__ as cli
-from eda_lib.kafka_local.broker import fetch_jars
+from eda_lib.kafka_local.tools import fetch_jars
 
 
 @pytest.fixture

@@ -1,17 +1,19 @@
-"""A single-node Apache Kafka broker for the lessons and tests, built from Kafka's own jars on
-Maven Central: no Docker, no download site. See `LocalKafka` and `python -m eda_lib.kafka_local`."""
+"""Local Apache Kafka for the lessons and tests, built from Kafka's own jars on Maven Central: no
+Docker, no download site. `LocalKafka` is one node, `LocalCluster` several as one cluster; see
+also `python -m eda_lib.kafka_local`."""
 
-from eda_lib.kafka_local.broker import (
+from eda_lib.kafka_local.broker import LocalKafka, running_broker
+from eda_lib.kafka_local.cluster import LocalCluster
+from eda_lib.kafka_local.tools import (
     DEFAULT_KAFKA_VERSION,
     KafkaSetupError,
-    LocalKafka,
     bootstrap_from_env,
-    running_broker,
 )
 
 __all__ = [
     "DEFAULT_KAFKA_VERSION",
     "KafkaSetupError",
+    "LocalCluster",
     "LocalKafka",
     "bootstrap_from_env",
     "running_broker",

@@ -1,4 +1,8 @@
-"""`python -m eda_lib.kafka_local start|stop|status`: a local Kafka broker for the lessons."""
+"""`python -m eda_lib.kafka_local start|stop|status|kill|restart`: local Kafka for the lessons.
+
+`start` runs one broker (as in the course); `start --brokers 3` runs a cluster of three nodes
+(lesson 16). `kill N` and `restart N` act on node N of the running cluster.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,34 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
-from eda_lib.kafka_local.broker import (
+from eda_lib.kafka_local.broker import STATE_FILE, LocalKafka, running_broker
+from eda_lib.kafka_local.cluster import LocalCluster, pid_alive, read_layout, signal_node
+from eda_lib.kafka_local.quorum import describe_quorum
+from eda_lib.kafka_local.tools import (
     DEFAULT_KAFKA_VERSION,
-    STATE_FILE,
     KafkaSetupError,
-    LocalKafka,
     cache_root,
-    running_broker,
+    live_brokers,
 )
 
 
-def start(port: int, version: str) -> int:
+def cluster_dir() -> Path:
+    return cache_root() / "run" / "cluster"
+
+
+def running_cluster() -> LocalCluster | None:
+    """The cluster an earlier `start --brokers N` left running (any of its nodes alive)."""
+    if read_layout(cluster_dir()) is None:
+        return None
+    cluster = LocalCluster.existing(cluster_dir())
+    return cluster if cluster.up() else None
+
+
+def start(port: int, version: str, brokers: int) -> int:
+    if brokers > 1:
+        return start_cluster(brokers, version)
     state = running_broker()
     if state is not None:
         print(
@@ -48,50 +68,132 @@ def start(port: int, version: str) -> int:
     return 0
 
 
-def stop() -> int:
-    state = running_broker()
-    if state is None:
-        print("no local broker is running")
+def start_cluster(nodes: int, version: str) -> int:
+    running = running_cluster()
+    if running is not None:
+        print("a cluster from an earlier start is running; not starting another", file=sys.stderr)
+        print(running.bootstrap)
         return 0
-    pid = int(state["pid"])
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(300):
-        if running_broker() is None:
-            break
+    cluster = LocalCluster(nodes=nodes, data_dir=cluster_dir(), version=version)
+    cluster.start(detach=True)
+    print(
+        f"a Kafka {version} cluster of {nodes} nodes ready in {cluster.started_in:.1f} s "
+        f"(logs in {cluster_dir()}/node-*/kafka.log)",
+        file=sys.stderr,
+    )
+    print(cluster.bootstrap)
+    return 0
+
+
+def _wait_gone(pids: list[int], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    (cache_root() / "run" / STATE_FILE).unlink(missing_ok=True)
-    print(f"stopped the broker (pid {pid})")
+    for pid in pids:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def stop() -> int:
+    stopped = False
+    cluster = running_cluster()
+    if cluster is not None:
+        pids = [pid for i in cluster.node_ids if (pid := cluster.pid(i)) is not None]
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+        _wait_gone(pids)
+        print(f"stopped the cluster (pids {', '.join(map(str, pids))})")
+        stopped = True
+    state = running_broker()
+    if state is not None:
+        pid = int(state["pid"])
+        os.kill(pid, signal.SIGTERM)
+        _wait_gone([pid])
+        (cache_root() / "run" / STATE_FILE).unlink(missing_ok=True)
+        print(f"stopped the broker (pid {pid})")
+        stopped = True
+    if not stopped:
+        print("no local broker or cluster is running")
     return 0
 
 
 def status() -> int:
-    state = running_broker()
-    if state is None:
-        print("no local broker is running")
+    state, cluster = running_broker(), running_cluster()
+    if state is not None:
+        print(
+            f"broker: pid {state['pid']} at {state['bootstrap']} (Kafka {state['version']}), "
+            f"log {state['log']}"
+        )
+    if cluster is not None:
+        print(cluster_status(cluster))
+    if state is None and cluster is None:
+        print("no local broker or cluster is running")
         return 1
-    print(
-        f"running: pid {state['pid']} at {state['bootstrap']} (Kafka {state['version']}), "
-        f"log {state['log']}"
-    )
+    return 0
+
+
+def cluster_status(cluster: LocalCluster) -> str:
+    """Which node is up, registered with the controller, and the active controller."""
+    bootstrap = cluster.bootstrap
+    registered = set(live_brokers(bootstrap))
+    try:
+        controller: int | None = describe_quorum(bootstrap).leader
+    except Exception:  # no node answers, or no quorum: say so rather than fail
+        controller = None
+    lines = [f"cluster at {bootstrap}"]
+    for node_id in cluster.node_ids:
+        pid = cluster.pid(node_id)
+        lines.append(
+            f"  node {node_id}: {'up' if pid else 'down':4}  pid {pid or '-':<7}  "
+            f"{cluster.node(node_id).bootstrap}"
+            + ("  registered" if node_id in registered else "")
+            + ("  active controller" if node_id == controller else "")
+        )
+    if controller is None:
+        lines.append("  no active controller: most of the voters must be up for a quorum")
+    return "\n".join(lines)
+
+
+def kill(node_id: int) -> int:
+    pid = signal_node(cluster_dir(), node_id, signal.SIGKILL)
+    print(f"killed node {node_id} (pid {pid}) with SIGKILL")
+    return 0
+
+
+def restart(node_id: int) -> int:
+    cluster = LocalCluster.existing(cluster_dir())
+    if cluster.pid(node_id) is not None:
+        print(f"node {node_id} is already running (pid {cluster.pid(node_id)})")
+        return 0
+    took = cluster.restart(node_id, detach=True)
+    print(f"node {node_id} is back (pid {cluster.pid(node_id)}) in {took:.1f} s")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eda_lib.kafka_local", description=__doc__)
-    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("command", choices=["start", "stop", "status", "kill", "restart"])
+    parser.add_argument("node", nargs="?", type=int, help="the node id, for kill and restart")
     parser.add_argument(
         "--port",
         type=int,
         default=9092,
-        help="port on 127.0.0.1 (default 9092, as in the course; 0 = any free)",
+        help="port on 127.0.0.1 for a single broker (default 9092, as in the course; 0 = any)",
+    )
+    parser.add_argument(
+        "--brokers", type=int, default=1, help="nodes: 1 (default), or 3 for a cluster"
     )
     parser.add_argument("--version", default=DEFAULT_KAFKA_VERSION, help="Apache Kafka version")
     args = parser.parse_args(argv)
+    if args.command in ("kill", "restart") and args.node is None:
+        parser.error(f"say which node to {args.command}, e.g. `{args.command} 2`")
     try:
         if args.command == "start":
-            return start(args.port, args.version)
+            return start(args.port, args.version, args.brokers)
+        if args.command == "kill":
+            return kill(args.node)
+        if args.command == "restart":
+            return restart(args.node)
         return stop() if args.command == "stop" else status()
     except KafkaSetupError as error:
         print(f"error: {error}", file=sys.stderr)

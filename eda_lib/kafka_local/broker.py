@@ -1,178 +1,40 @@
-"""Start, check and stop a local KRaft Kafka broker (one combined broker+controller node).
+"""Start, check and stop one local KRaft Kafka node (a combined broker and controller).
 
-The jars are fetched once with Maven into a per-version cache; the broker listens on 127.0.0.1
-only, with a small heap, and logs to a file. Ready means a metadata request succeeded.
+Alone it is the lessons' single broker; `LocalCluster` runs several as one cluster. The jars are
+fetched once with Maven into a per-version cache; a node listens on 127.0.0.1 only, with a small
+heap, and logs to a file. Ready means a metadata request to it succeeded.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import logging
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-DEFAULT_KAFKA_VERSION = "4.4.0"
+from eda_lib.kafka_local.tools import (
+    DEFAULT_KAFKA_VERSION,
+    KafkaSetupError,
+    _mkdir,
+    _port_taken,
+    _run,
+    _tool,
+    cache_root,
+    fetch_jars,
+    free_port,
+    is_ready,
+    who_listens,
+)
+
 HEAP = "-Xmx512m"  # plenty for a teaching broker, and kind to a 2-core machine
-
-
-class KafkaSetupError(RuntimeError):
-    """The local broker could not be set up; the message says why and what to do."""
-
-
-def cache_root() -> Path:
-    base = os.environ.get("EDA_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "eda-notebooks" / "kafka"
-
-
-def bootstrap_from_env() -> str | None:
-    """`KAFKA_BOOTSTRAP` points everything at an existing cluster instead of a local broker."""
-    return os.environ.get("KAFKA_BOOTSTRAP") or None
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        advice = {
-            "java": "install a JDK 17 or newer (e.g. `apt-get install openjdk-17-jre-headless`, "
-            "or `conda install -c conda-forge openjdk>=17`)",
-            "mvn": "install Maven (e.g. `apt-get install maven`, or `conda install -c conda-forge "
-            "maven`), or set KAFKA_BOOTSTRAP to an existing Kafka cluster",
-        }[name]
-        raise KafkaSetupError(f"`{name}` is not on PATH: {advice}")
-    return path
-
-
-def fetch_jars(version: str = DEFAULT_KAFKA_VERSION) -> Path:
-    """The broker's jars, fetched with Maven on first use and reused from the cache after."""
-    libs = cache_root() / version / "libs"
-    if (libs / ".complete").exists():
-        return libs
-    mvn = _tool("mvn")
-    pom = resources.files("eda_lib.kafka_local") / "pom.xml"
-    staging = Path(tempfile.mkdtemp(prefix="libs-", dir=_mkdir(cache_root() / version)))
-    with resources.as_file(pom) as pom_path:
-        result = _run(
-            [
-                mvn,
-                "-B",
-                "-q",
-                "-f",
-                str(pom_path),
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={staging}",
-                f"-Dkafka.version={version}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-    if result.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
-        shutil.rmtree(staging, ignore_errors=True)
-        said = (result.stdout + result.stderr).strip().splitlines()[-15:]
-        raise KafkaSetupError(
-            f"Maven could not fetch Apache Kafka {version} from Maven Central "
-            f"(exit {result.returncode}). Maven said:\n" + "\n".join(said)
-        )
-    shutil.rmtree(libs, ignore_errors=True)
-    staging.rename(libs)
-    (libs / ".complete").touch()
-    return libs
-
-
-def _run(command: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(command, **options)
-    except subprocess.TimeoutExpired as error:
-        raise KafkaSetupError(
-            f"`{' '.join(command[:3])} ...` did not finish within {error.timeout:.0f} s"
-        ) from None
-
-
-def _mkdir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_taken(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
-def who_listens(port: int) -> str | None:
-    """The process listening on a local port, if `ss` can tell."""
-    if shutil.which("ss") is None:
-        return None
-    result = subprocess.run(
-        ["ss", "-H", "-ltnp", f"sport = :{port}"], capture_output=True, text=True, check=False
-    )
-    line = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
-    return line.split("users:", 1)[1] if "users:" in line else None
-
-
-def _run_in_thread(coroutine: Any) -> Any:
-    """Run a coroutine to completion even when the caller is inside an event loop (a notebook)."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as error:
-            outcome["error"] = error
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
-
-
-async def _answers_metadata(bootstrap: str) -> bool:
-    from aiokafka import AIOKafkaClient
-
-    aiokafka_log = logging.getLogger("aiokafka")
-    level = aiokafka_log.level
-    aiokafka_log.setLevel(logging.CRITICAL)  # refused connections are expected while starting
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-    try:
-        await client.bootstrap()
-        return bool(client.cluster.brokers())
-    except Exception:
-        return False
-    finally:
-        await client.close()
-        aiokafka_log.setLevel(level)
-
-
-def is_ready(bootstrap: str) -> bool:
-    """True when a broker at `bootstrap` answers a metadata request."""
-    return bool(_run_in_thread(_answers_metadata(bootstrap)))
 
 
 def _alive(pid: int) -> bool:
@@ -210,16 +72,24 @@ class LocalKafka:
     """One local Kafka node. Use it as a context manager, or `start()` and `stop()` it.
 
     `port=None` picks a free port; `data_dir=None` keeps the data in a temporary directory that
-    `stop()` deletes. With a `data_dir`, a restart finds the data already there.
+    `stop()` deletes. With a `data_dir`, a restart finds the data already there. Alone, the node
+    is its own controller quorum; a `LocalCluster` gives each node its `node_id`, the shared
+    `voters` and `cluster_id`, and the `settings` that make replication work.
     """
 
     port: int | None = None
     data_dir: Path | None = None
     version: str = DEFAULT_KAFKA_VERSION
     ready_timeout: float = 120.0
+    node_id: int = 1
+    controller_port: int | None = None
+    voters: str | None = None
+    cluster_id: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+    format_options: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     started_in: float = field(default=0.0, init=False)
-    _controller_port: int = field(default=0, init=False, repr=False)
+    _began: float = field(default=0.0, init=False, repr=False)
     _temporary: tempfile.TemporaryDirectory[str] | None = field(
         default=None, init=False, repr=False
     )
@@ -233,19 +103,29 @@ class LocalKafka:
         assert self.data_dir is not None, "start the broker first"
         return self.data_dir / "kafka.log"
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def start(self, *, detach: bool = False) -> LocalKafka:
+        self.launch(detach=detach)
+        self.wait_until_ready()
+        return self
+
+    def launch(self, *, detach: bool = False) -> None:
+        """Start the node's JVM without waiting for it (a cluster launches all its nodes first)."""
         java = _tool("java")
         libs = fetch_jars(self.version)
-        began = time.monotonic()
+        self._began = time.monotonic()
         if self.data_dir is None:
             self._temporary = tempfile.TemporaryDirectory(prefix="eda-kafka-")
             self.data_dir = Path(self._temporary.name)
         self.data_dir = _mkdir(Path(self.data_dir))
         if self.port is None:
             self.port = free_port()
-        if self._controller_port == 0:
-            self._controller_port = free_port()
-        for port in (self.port, self._controller_port):
+        if self.controller_port is None:
+            self.controller_port = free_port()
+        for port in (self.port, self.controller_port):
             if _port_taken(port):
                 holder = who_listens(port)
                 raise KafkaSetupError(
@@ -277,13 +157,10 @@ class LocalKafka:
                 stdin=subprocess.DEVNULL,
                 start_new_session=detach,
             )
-        self._wait_until_ready()
-        self.started_in = time.monotonic() - began
-        return self
 
     def _format(self, java: str, classpath: str, logging_config: str, config: Path) -> None:
         assert self.data_dir is not None
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = self.cluster_id or new_cluster_id()
         formatted = _run(
             [
                 java,
@@ -296,6 +173,7 @@ class LocalKafka:
                 "-c",
                 str(config),
                 "--ignore-formatted",
+                *self.format_options,
             ],
             capture_output=True,
             text=True,
@@ -303,16 +181,20 @@ class LocalKafka:
             timeout=120,
         )
         if formatted.returncode != 0:
-            raise KafkaSetupError(f"formatting the broker's storage failed:\n{formatted.stderr}")
+            raise KafkaSetupError(
+                f"formatting node {self.node_id}'s storage failed:\n{formatted.stderr}"
+            )
 
-    def _write_config(self) -> Path:
+    def server_properties(self) -> dict[str, str]:
+        """The node's `server.properties`: a single node's defaults, then `settings` on top."""
         assert self.data_dir is not None
+        voters = self.voters or f"{self.node_id}@127.0.0.1:{self.controller_port}"
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self._controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": voters,
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},"
-            f"CONTROLLER://127.0.0.1:{self._controller_port}",
+            f"CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -328,8 +210,14 @@ class LocalKafka:
             "group.initial.rebalance.delay.ms": "0",
             "auto.create.topics.enable": "false",
         }
+        return settings | self.settings
+
+    def _write_config(self) -> Path:
+        assert self.data_dir is not None
         config = self.data_dir / "server.properties"
-        config.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+        config.write_text(
+            "".join(f"{key}={value}\n" for key, value in self.server_properties().items())
+        )
         (self.data_dir / "log4j2.properties").write_text(
             "status = warn\n"
             "appender.file.type = File\n"
@@ -342,28 +230,32 @@ class LocalKafka:
         )
         return config
 
-    def _wait_until_ready(self) -> None:
+    def wait_until_ready(self, deadline: float | None = None) -> None:
+        """Until the node answers a metadata request; else stop it and say why, with its log."""
         assert self.process is not None
-        deadline = time.monotonic() + self.ready_timeout
+        deadline = deadline or time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 problem = (
-                    f"the Kafka broker exited with code {self.process.returncode} while starting"
+                    f"Kafka node {self.node_id} exited with code {self.process.returncode} "
+                    "while starting"
                 )
                 break
             if is_ready(self.bootstrap):
+                self.started_in = time.monotonic() - self._began
                 return
             time.sleep(0.3)
         else:
             problem = (
-                f"the Kafka broker did not answer on {self.bootstrap} within "
+                f"Kafka node {self.node_id} did not answer on {self.bootstrap} within "
                 f"{self.ready_timeout:.0f} s"
             )
-        message = f"{problem}. Last lines of {self.log_file}:\n{self._tail()}"
+        message = f"{problem}. Last lines of {self.log_file}:\n{self.tail()}"
         self.stop()  # after reading the log: a temporary data directory goes with it
         raise KafkaSetupError(message)
 
-    def _tail(self, lines: int = 15) -> str:
+    def tail(self, lines: int = 15) -> str:
+        """The last lines the node logged (its log file, else what the JVM printed)."""
         for name in ("kafka.log", "stdout.log"):
             assert self.data_dir is not None
             path = self.data_dir / name
@@ -372,7 +264,7 @@ class LocalKafka:
         return "(no log written)"
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM, so the broker shuts down cleanly; SIGKILL only if it does not in time."""
+        """SIGTERM, so the node shuts down cleanly; SIGKILL only if it does not in time."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -387,8 +279,8 @@ class LocalKafka:
             self.data_dir = None
 
     def kill(self) -> None:
-        """SIGKILL: the broker dies at once, as in a power cut. `start()` restarts it on the
-        same port and data directory."""
+        """SIGKILL: the node dies at once, as in a power cut. `start()` restarts it on the
+        same ports and data directory."""
         if self.process is not None:
             self.process.kill()
             self.process.wait(10)
@@ -404,3 +296,8 @@ class LocalKafka:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def new_cluster_id() -> str:
+    """A random cluster id in the form `kafka-storage random-uuid` prints."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

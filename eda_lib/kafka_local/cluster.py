@@ -1,0 +1,305 @@
+"""A local Kafka cluster: N combined broker+controller nodes in KRaft with a static voter set.
+
+Each node is its own JVM with its own data directory and two ports on 127.0.0.1 (clients, and the
+controller quorum). The cluster's layout (ports, cluster id) is kept in `cluster.json` in its data
+directory, so a stopped cluster comes back on the same ports with its data, and another process
+(the command line) can kill or restart one node by id.
+
+Timeouts are tuned for a teaching cluster, where a node is killed on purpose and the learner
+waits for the cluster to notice (see `TEACHING_TIMEOUTS`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from eda_lib.kafka_local.broker import LocalKafka, new_cluster_id
+from eda_lib.kafka_local.tools import (
+    DEFAULT_KAFKA_VERSION,
+    KafkaSetupError,
+    _mkdir,
+    free_port,
+    live_brokers,
+)
+
+LAYOUT_FILE = "cluster.json"
+
+# What a production cluster waits for is tuned down so a killed node is noticed in seconds:
+# the controller fences a broker that missed heartbeats for `broker.session.timeout.ms` (default
+# 9 s, heartbeats every 2 s) and only then moves its partitions' leadership; a follower that
+# stopped fetching leaves the ISR after `replica.lag.time.max.ms` (default 30 s).
+TEACHING_TIMEOUTS = {
+    "broker.heartbeat.interval.ms": "500",
+    "broker.session.timeout.ms": "3000",
+    "replica.lag.time.max.ms": "10000",
+}
+
+
+def replication_settings(nodes: int) -> dict[str, str]:
+    """Kafka's own topics replicated like a production cluster's, as far as `nodes` allows."""
+    factor, min_isr = str(min(nodes, 3)), str(min(nodes, 2))
+    return {
+        "default.replication.factor": factor,
+        "offsets.topic.replication.factor": factor,
+        "transaction.state.log.replication.factor": factor,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": factor,
+        "share.coordinator.state.topic.min.isr": min_isr,
+    }
+
+
+@dataclass
+class LocalCluster:
+    """`nodes` local Kafka nodes as one cluster. `with LocalCluster() as cluster:` starts it and
+    stops it at the end; `kill(node)`, `stop_node(node)` and `restart(node)` act on one node.
+
+    `data_dir=None` keeps the data in a temporary directory that `stop()` deletes; with a
+    `data_dir`, `start()` after `stop()` brings the same cluster back with its data.
+    """
+
+    nodes: int = 3
+    data_dir: Path | None = None
+    version: str = DEFAULT_KAFKA_VERSION
+    ready_timeout: float = 180.0
+    settings: dict[str, str] = field(default_factory=dict)
+    members: dict[int, LocalKafka] = field(default_factory=dict, init=False, repr=False)
+    started_in: float = field(default=0.0, init=False)
+    _layout: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _temporary: tempfile.TemporaryDirectory[str] | None = field(
+        default=None, init=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.nodes <= 9:
+            raise ValueError(f"a local cluster has 1 to 9 nodes, not {self.nodes}")
+
+    @property
+    def bootstrap(self) -> str:
+        """Every node's address: a client finds the cluster through whichever answers."""
+        return ",".join(node.bootstrap for node in self.members.values())
+
+    @property
+    def node_ids(self) -> list[int]:
+        return sorted(self.members)
+
+    def node(self, node_id: int) -> LocalKafka:
+        if node_id not in self.members:
+            raise KafkaSetupError(
+                f"there is no node {node_id} in this cluster: its nodes are {self.node_ids}"
+            )
+        return self.members[node_id]
+
+    def up(self) -> list[int]:
+        """The nodes whose process is running."""
+        return [i for i in sorted(self.members) if self.pid(i) is not None]
+
+    def start(self, *, detach: bool = False) -> LocalCluster:
+        """Launch every node at once (the quorum forms only when most voters are up), then wait
+        until each answers and the cluster lists all its brokers."""
+        began = time.monotonic()
+        if not self.members:
+            self._plan()
+        for node in self.members.values():
+            if not node.running:
+                node.launch(detach=detach)
+        self._save()
+        deadline = time.monotonic() + self.ready_timeout
+        for node in self.members.values():
+            self._wait(node, deadline)
+        self.wait_for_brokers(len(self.members), deadline)
+        self.started_in = time.monotonic() - began
+        return self
+
+    def _plan(self) -> None:
+        if self.data_dir is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="eda-kafka-cluster-")
+            self.data_dir = Path(self._temporary.name)
+        self.data_dir = _mkdir(Path(self.data_dir))
+        layout = read_layout(self.data_dir)
+        if layout is None:
+            ports = {i: (free_port(), free_port()) for i in range(1, self.nodes + 1)}
+            layout = {
+                "cluster_id": new_cluster_id(),
+                "version": self.version,
+                "nodes": [
+                    {"id": i, "port": port, "controller_port": controller}
+                    for i, (port, controller) in ports.items()
+                ],
+            }
+        elif len(layout["nodes"]) != self.nodes:
+            raise KafkaSetupError(
+                f"{self.data_dir} holds a cluster of {len(layout['nodes'])} nodes, not "
+                f"{self.nodes}. Fix: ask for {len(layout['nodes'])} nodes, or use another data "
+                "directory"
+            )
+        voters = ",".join(f"{n['id']}@127.0.0.1:{n['controller_port']}" for n in layout["nodes"])
+        settings = replication_settings(self.nodes) | TEACHING_TIMEOUTS | self.settings
+        for n in layout["nodes"]:
+            self.members[int(n["id"])] = LocalKafka(
+                port=int(n["port"]),
+                controller_port=int(n["controller_port"]),
+                data_dir=self.data_dir / f"node-{n['id']}",
+                version=str(layout["version"]),
+                node_id=int(n["id"]),
+                voters=voters,
+                cluster_id=str(layout["cluster_id"]),
+                settings=settings,
+            )
+        self._layout = layout
+
+    @classmethod
+    def existing(cls, data_dir: Path) -> LocalCluster:
+        """The cluster started in `data_dir` (by this process or another), to act on one node:
+        `LocalCluster.existing(path).restart(2)`."""
+        layout = read_layout(data_dir)
+        if layout is None:
+            raise KafkaSetupError(
+                f"no cluster has been started in {data_dir}. Fix: start one with "
+                "`python -m eda_lib.kafka_local start --brokers 3`"
+            )
+        cluster = cls(nodes=len(layout["nodes"]), data_dir=data_dir, version=layout["version"])
+        cluster._plan()
+        return cluster
+
+    def pid(self, node_id: int) -> int | None:
+        """The node's process id, whichever process started it; None if it is not running."""
+        node = self.node(node_id)
+        if node.process is not None:
+            return node.process.pid if node.running else None
+        started_elsewhere = {int(n["id"]): n.get("pid") for n in self._layout["nodes"]}
+        pid = started_elsewhere.get(node_id)
+        return int(pid) if pid is not None and pid_alive(int(pid)) else None
+
+    def _save(self) -> None:
+        assert self.data_dir is not None
+        layout = dict(self._layout)
+        layout["nodes"] = [
+            {
+                "id": i,
+                "port": node.port,
+                "controller_port": node.controller_port,
+                "pid": self.pid(i),
+            }
+            for i, node in sorted(self.members.items())
+        ]
+        (self.data_dir / LAYOUT_FILE).write_text(json.dumps(layout, indent=1))
+        self._layout = layout
+
+    def _wait(self, node: LocalKafka, deadline: float) -> None:
+        try:
+            node.wait_until_ready(deadline)
+        except KafkaSetupError as error:
+            others = [i for i in self.members if i != node.node_id]
+            self.stop()
+            raise KafkaSetupError(
+                f"{error}\nA node waits for a quorum of its controllers: if nodes {others} also "
+                "did not come up, look at their logs too"
+            ) from None
+
+    def wait_for_brokers(self, count: int, deadline: float | None = None) -> None:
+        """Until the cluster's metadata lists `count` brokers (a node that answers may not have
+        registered with the controller yet)."""
+        deadline = deadline or time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if len(live_brokers(self.bootstrap)) >= count:
+                return
+            time.sleep(0.2)
+        raise KafkaSetupError(
+            f"the cluster did not list {count} brokers in time: the controller quorum may not "
+            f"have formed. Last lines of node {self.node_ids[0]}'s log:\n"
+            + self.node(self.node_ids[0]).tail()
+        )
+
+    def kill(self, node_id: int) -> None:
+        """SIGKILL one node: it dies mid-write, as in a power cut."""
+        self.node(node_id).kill()
+        self._save()
+
+    def stop_node(self, node_id: int) -> None:
+        """SIGTERM one node: it hands its leaderships over and shuts down cleanly."""
+        self.node(node_id).stop()
+        self._save()
+
+    def restart(self, node_id: int, *, wait: bool = True, detach: bool = False) -> float:
+        """Start one stopped or killed node again on its ports and data; returns the seconds
+        until the cluster lists it again (with `wait=False`, returns at once: `wait_for_brokers`
+        later)."""
+        node = self.node(node_id)
+        began = time.monotonic()
+        if self.pid(node_id) is None:
+            node.launch(detach=detach)
+            self._save()
+        if wait:
+            node.wait_until_ready()
+            self.wait_for_brokers(len(self.up()))
+        return time.monotonic() - began
+
+    def stop(self) -> None:
+        """Stop every node; a temporary data directory goes with them."""
+        for node in self.members.values():
+            node.stop()
+        if self.data_dir is not None and self.members and self._temporary is None:
+            self._save()
+        self.members.clear()
+        if self._temporary is not None:
+            self._temporary.cleanup()
+            self._temporary = None
+            self.data_dir = None
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def read_layout(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        layout = json.loads((Path(data_dir) / LAYOUT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return layout if isinstance(layout, dict) else None
+
+
+def pid_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def signal_node(data_dir: Path, node_id: int, sig: signal.Signals) -> int:
+    """Send `sig` to a node that another process started (the command line); returns its pid."""
+    layout = read_layout(data_dir)
+    if layout is None:
+        raise KafkaSetupError(f"no cluster has been started in {data_dir}")
+    for node in layout["nodes"]:
+        if int(node["id"]) == node_id:
+            pid = node.get("pid")
+            if not pid_alive(pid):
+                raise KafkaSetupError(f"node {node_id} is not running")
+            os.kill(int(pid), sig)
+            deadline = time.monotonic() + 30
+            while pid_alive(int(pid)) and time.monotonic() < deadline:
+                time.sleep(0.05)  # a signal is asynchronous: return once the node is gone
+            return int(pid)
+    ids = [int(n["id"]) for n in layout["nodes"]]
+    raise KafkaSetupError(f"there is no node {node_id}: the cluster's nodes are {ids}")

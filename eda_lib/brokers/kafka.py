@@ -83,6 +83,11 @@ class KafkaBroker:
     async def __aexit__(self, *exc_info: object) -> None:  # on an error too: never linger
         await self.close()
 
+    async def admin(self) -> Any:
+        """The cluster's aiokafka admin client (started on first use, closed by `close()`), for
+        what the `Broker` protocol does not cover: replica placement, topic configuration."""
+        return await self._topics.admin()
+
     def producer_settings(self) -> dict[str, Any]:
         """What every producer of this broker uses (the benchmark gives plain aiokafka the same)."""
         return {"acks": "all", "enable_idempotence": True, "linger_ms": self.linger_ms}

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from eda_lib.kafka_local.broker import STATE_FILE, LocalKafka, running_broker
-from eda_lib.kafka_local.cluster import LocalCluster, pid_alive, read_layout, signal_node
+from eda_lib.kafka_local.cluster import LocalCluster, pid_alive, read_layout
 from eda_lib.kafka_local.quorum import describe_quorum
 from eda_lib.kafka_local.tools import (
     DEFAULT_KAFKA_VERSION,
@@ -155,7 +155,11 @@ def cluster_status(cluster: LocalCluster) -> str:
 
 
 def kill(node_id: int) -> int:
-    pid = signal_node(cluster_dir(), node_id, signal.SIGKILL)
+    cluster = LocalCluster.existing(cluster_dir())
+    pid = cluster.pid(node_id)
+    if pid is None:
+        raise KafkaSetupError(f"node {node_id} is not running")
+    cluster.kill(node_id)
     print(f"killed node {node_id} (pid {pid}) with SIGKILL")
     return 0
 

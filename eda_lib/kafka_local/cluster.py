@@ -220,12 +220,22 @@ class LocalCluster:
 
     def kill(self, node_id: int) -> None:
         """SIGKILL one node: it dies mid-write, as in a power cut."""
-        self.node(node_id).kill()
-        self._save()
+        self._signal(node_id, signal.SIGKILL)
 
     def stop_node(self, node_id: int) -> None:
         """SIGTERM one node: it hands its leaderships over and shuts down cleanly."""
-        self.node(node_id).stop()
+        self._signal(node_id, signal.SIGTERM)
+
+    def _signal(self, node_id: int, sig: signal.Signals) -> None:
+        node, pid = self.node(node_id), self.pid(node_id)
+        if node.process is not None:  # started by this process
+            if sig == signal.SIGKILL:
+                node.kill()
+            else:
+                node.stop()
+        elif pid is not None:  # started by another process (the command line)
+            os.kill(pid, sig)
+            _wait_gone(pid, 30.0 if sig == signal.SIGTERM else 10.0)
         self._save()
 
     def restart(self, node_id: int, *, wait: bool = True, detach: bool = False) -> float:
@@ -286,20 +296,9 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
-def signal_node(data_dir: Path, node_id: int, sig: signal.Signals) -> int:
-    """Send `sig` to a node that another process started (the command line); returns its pid."""
-    layout = read_layout(data_dir)
-    if layout is None:
-        raise KafkaSetupError(f"no cluster has been started in {data_dir}")
-    for node in layout["nodes"]:
-        if int(node["id"]) == node_id:
-            pid = node.get("pid")
-            if not pid_alive(pid):
-                raise KafkaSetupError(f"node {node_id} is not running")
-            os.kill(int(pid), sig)
-            deadline = time.monotonic() + 30
-            while pid_alive(int(pid)) and time.monotonic() < deadline:
-                time.sleep(0.05)  # a signal is asynchronous: return once the node is gone
-            return int(pid)
-    ids = [int(n["id"]) for n in layout["nodes"]]
-    raise KafkaSetupError(f"there is no node {node_id}: the cluster's nodes are {ids}")
+def _wait_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # a signal is asynchronous: return once the node is gone
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,296 @@
+"""Replication and failover on a local three-node Kafka cluster (lesson 16).
+
+`ReplicationLab` owns one replicated topic of payments. It writes them while a node is killed,
+reads the log back and checks what the producer was told against what the log holds, shows that
+`acks=all` with too few in-sync replicas is refused, and runs `acks` trials: the same stream with
+the leader killed in the middle, counted. Each action is a method, so the broker panel and the
+lesson's code take the same path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiokafka.errors import KafkaError
+
+from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.brokers.kafka_replicas import (
+    PartitionReplicas,
+    create_placed_topic,
+    replicas,
+    set_topic_config,
+    wait_for,
+)
+from eda_lib.domain.payments import PaymentSuccessful
+from eda_lib.kafka_local import LocalCluster
+from eda_lib.messaging import Consumer, Producer
+
+Acks = Literal[0, 1, "all"]
+TOPIC = "payments-replicated"
+# Each partition's preferred leader is a different node, so killing any node moves a leader.
+PLACEMENT = {0: (1, 2, 3), 1: (2, 3, 1), 2: (3, 1, 2)}
+CUSTOMERS = ("ann", "bob", "cy", "dee", "eve", "fay")
+
+
+def payment(customer: str, seq: int) -> PaymentSuccessful:
+    """The `seq`-th payment of `customer`: keyed by customer, so one customer's stay in order."""
+    return PaymentSuccessful(
+        payment_id=f"{customer}-{seq}", order_id=customer, amount=100 + seq, currency="EUR"
+    )
+
+
+def sequence_of(event: PaymentSuccessful) -> tuple[str, int]:
+    customer, seq = event.payment_id.rsplit("-", 1)
+    return customer, int(seq)
+
+
+@dataclass
+class Written:
+    """What a producer was told: each acknowledged payment and where it was stored."""
+
+    acknowledged: list[tuple[str, int, int, int]] = field(default_factory=list)
+    killed: int | None = None
+    failover_seconds: float | None = None  # from the kill to the first acknowledgement after it
+
+
+@dataclass(frozen=True)
+class LogCheck:
+    """What the producer was told, held against what the log holds."""
+
+    acknowledged: int
+    in_log: int
+    missing: tuple[str, ...]
+    duplicated: tuple[str, ...]
+    out_of_order: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Every acknowledged payment is in the log once, each customer's in the order sent."""
+        return not (self.missing or self.duplicated or self.out_of_order)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    error: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One `acks` trial: the leader killed mid-stream. `told` counts the sends the producer
+    reported as successful; `survived` those of them the log still holds afterwards."""
+
+    acks: Acks
+    sent: int
+    told: int
+    survived: int
+    duplicated: int
+
+    @property
+    def lost(self) -> int:
+        return self.told - self.survived
+
+
+class ReplicationLab:
+    """One replicated topic on a `LocalCluster`, written and read through a `KafkaBroker`."""
+
+    def __init__(self, cluster: LocalCluster, broker: KafkaBroker, topic: str = TOPIC) -> None:
+        self.cluster = cluster
+        self.broker = broker
+        self.topic = topic
+        self.written = Written()
+        self.next_seq: Counter[str] = Counter()
+        self.consumed: list[tuple[str, int]] = []
+
+    async def create(self, *, min_insync: int = 2) -> list[PartitionReplicas]:
+        configs = {"min.insync.replicas": str(min_insync)}
+        return await create_placed_topic(self.broker, self.topic, PLACEMENT, configs)
+
+    async def partitions(self) -> list[PartitionReplicas]:
+        return await replicas(self.broker, [self.topic])
+
+    async def leader_of(self, partition: int) -> int:
+        leader = (await self.partitions())[partition].leader
+        if leader is None:
+            raise RuntimeError(f"partition {partition} has no leader: its replicas are all down")
+        return leader
+
+    async def kill(self, node: int) -> None:
+        await asyncio.to_thread(self.cluster.kill, node)
+
+    async def restart(self, node: int) -> float:
+        return await asyncio.to_thread(self.cluster.restart, node)
+
+    async def wait_until_in_sync(self, timeout: float = 60.0) -> list[PartitionReplicas]:
+        """Until every partition has all its replicas in sync again (after a restart)."""
+        return await wait_for(
+            self.broker, [self.topic], lambda ps: not any(p.under_replicated for p in ps), timeout
+        )
+
+    async def wait_for_new_leader(self, node: int, timeout: float = 30.0) -> None:
+        await wait_for(
+            self.broker, [self.topic], lambda ps: all(p.leader != node for p in ps), timeout
+        )
+
+    async def write(
+        self, count: int, *, kill: int | None = None, after: int = 0, chunk: int = 6
+    ) -> Written:
+        """Send `count` payments, `chunk` at a time with `acks=all` and idempotence (the
+        broker's producer); with `kill`, SIGKILL that node once `after` have been sent, while
+        the next chunk is in flight. Every acknowledgement is kept in `self.written`."""
+        producer = Producer(self.broker, "payments")
+        killing: asyncio.Task[None] | None = None
+        killed_at = 0.0
+        for first in range(0, count, chunk):
+            if kill is not None and killing is None and first >= after:
+                killed_at = time.monotonic()
+                killing = asyncio.create_task(self.kill(kill))
+                self.written.killed = kill
+            events = [self._next() for _ in range(min(chunk, count - first))]
+            reports = await producer.send_all(self.topic, events)
+            if killing is not None and self.written.failover_seconds is None:
+                self.written.failover_seconds = time.monotonic() - killed_at
+            for event, report in zip(events, reports, strict=True):
+                customer, seq = sequence_of(event)
+                self.written.acknowledged.append((customer, seq, report.partition, report.offset))
+        if killing is not None:
+            await killing
+        return self.written
+
+    def _next(self) -> PaymentSuccessful:
+        customer = CUSTOMERS[sum(self.next_seq.values()) % len(CUSTOMERS)]
+        self.next_seq[customer] += 1
+        return payment(customer, self.next_seq[customer])
+
+    async def log(self) -> list[tuple[str, int]]:
+        """Every payment in the topic, partition by partition, in offset order."""
+        found = []
+        for p in await self.partitions():
+            start = 0
+            while True:
+                batch = await self.broker.read(self.topic, p.partition, start=start, limit=500)
+                for record in batch:
+                    event = self.broker.codec.decode(record.value, record.headers)
+                    assert isinstance(event, PaymentSuccessful)
+                    found.append(sequence_of(event))
+                if len(batch) < 500:
+                    break
+                start = batch[-1].offset + 1
+        return found
+
+    async def check(self) -> LogCheck:
+        return check_log(self.written.acknowledged, await self.log())
+
+    async def consume(self, group: str = "receipts", timeout: float = 30.0) -> int:
+        """A consumer group reads everything there is (it may have read part of it before a
+        node died); returns how many it read this time."""
+
+        async def note(event: PaymentSuccessful) -> None:
+            self.consumed.append(sequence_of(event))
+
+        async with Consumer(self.broker, group, self.topic, note, poll_timeout=0.5) as consumer:
+            report = await consumer.run(timeout=timeout, until_idle=True)
+        return report.handled
+
+    async def refused_send(self, request_timeout_ms: int = 3000) -> Refusal:
+        """One `acks=all` send from a plain producer that gives up after `request_timeout_ms`
+        (aiokafka's idempotent producer would retry this one without end)."""
+        from aiokafka import AIOKafkaProducer
+
+        client = AIOKafkaProducer(
+            bootstrap_servers=self.broker.bootstrap,
+            acks="all",
+            enable_idempotence=False,
+            request_timeout_ms=request_timeout_ms,
+        )
+        await client.start()
+        began = time.monotonic()
+        try:
+            await client.send_and_wait(self.topic, b"refused?", key=b"ann")
+            return Refusal("", time.monotonic() - began)
+        except Exception as error:  # the point is to show which error: keep it
+            return Refusal(type(error).__name__, time.monotonic() - began)
+        finally:
+            await client.stop()
+
+    async def set_min_insync(self, replicas_needed: int) -> None:
+        await set_topic_config(
+            self.broker, self.topic, {"min.insync.replicas": str(replicas_needed)}
+        )
+
+
+def check_log(
+    acknowledged: Sequence[tuple[str, int, int, int]], log: Sequence[tuple[str, int]]
+) -> LogCheck:
+    """Each acknowledged payment must be in the log exactly once, and each customer's payments
+    must appear in the order they were sent."""
+    counts = Counter(log)
+    told = {(c, s) for c, s, _, _ in acknowledged}
+    per_customer: dict[str, list[int]] = {}
+    for customer, seq in log:
+        per_customer.setdefault(customer, []).append(seq)
+    return LogCheck(
+        acknowledged=len(told),
+        in_log=len(log),
+        missing=tuple(f"{c}-{s}" for c, s in sorted(told - set(counts))),
+        duplicated=tuple(f"{c}-{s}" for (c, s), n in sorted(counts.items()) if n > 1),
+        out_of_order=tuple(c for c, seqs in sorted(per_customer.items()) if seqs != sorted(seqs)),
+    )
+
+
+async def acks_trial(
+    lab: ReplicationLab, acks: Acks, *, sent: int = 3000, partition: int = 0, tag: str = ""
+) -> Trial:
+    """Stream `sent` records to one partition with `acks`, SIGKILL its leader halfway, bring the
+    node back, and count what the producer was told against what survived."""
+    from aiokafka import AIOKafkaProducer
+
+    leader = await lab.leader_of(partition)
+    before = await lab.broker.describe([lab.topic])
+    start = next(p.end_offset for p in before.partitions if p.partition == partition)
+    client = AIOKafkaProducer(
+        bootstrap_servers=lab.broker.bootstrap,
+        acks=acks,
+        enable_idempotence=False,
+        request_timeout_ms=3000,
+        linger_ms=0,
+    )
+    await client.start()
+    pending: dict[str, asyncio.Future[Any]] = {}
+    try:
+        for i in range(sent):
+            if i == sent // 2:
+                await lab.kill(leader)
+            value = f"{tag}{acks}-{i}"
+            with contextlib.suppress(KafkaError):  # refused at once (no leader for too long)
+                pending[value] = await client.send(lab.topic, value.encode(), partition=partition)
+        outcomes = await asyncio.gather(*pending.values(), return_exceptions=True)
+    finally:
+        await client.stop()
+    told = {v for v, o in zip(pending, outcomes, strict=True) if not isinstance(o, BaseException)}
+    # What survived is what the new leader holds: the old one, when it is back, truncates its
+    # log to match, so there is no need to wait for it.
+    await lab.wait_for_new_leader(leader)
+    restarting = asyncio.create_task(lab.restart(leader))
+    kept: Counter[str] = Counter()
+    offset = start
+    while True:
+        batch = await lab.broker.read(lab.topic, partition, start=offset, limit=1000)
+        kept.update(r.value.decode() for r in batch if r.value.startswith(f"{tag}{acks}-".encode()))
+        if len(batch) < 1000:
+            break
+        offset = batch[-1].offset + 1
+    await restarting
+    return Trial(
+        acks=acks,
+        sent=sent,
+        told=len(told),
+        survived=len(told & set(kept)),
+        duplicated=sum(1 for n in kept.values() if n > 1),
+    )

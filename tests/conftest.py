@@ -7,7 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from eda_lib import reproducible
-from eda_lib.kafka_local import KafkaSetupError, LocalKafka, bootstrap_from_env, running_broker
+from eda_lib.kafka_local import (
+    KafkaSetupError,
+    LocalCluster,
+    LocalKafka,
+    bootstrap_from_env,
+    running_broker,
+)
 
 # The broker contract lives outside a test_ module (and is imported after this file): have pytest
 # explain its failed assertions too.
@@ -67,3 +73,20 @@ def local_kafka() -> Iterator[LocalKafka]:
         _cannot_run_kafka(f"the local Kafka broker did not start: {error}")
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A local cluster of three Kafka nodes for the `cluster` tests, which kill and restart its
+    nodes (each test leaves all three up). Its data directory survives a stop, so a test can stop
+    the whole cluster and start it again."""
+    missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
+    if missing:
+        _cannot_run_kafka(f"the cluster tests need {' and '.join(missing)} to start three nodes")
+    cluster = LocalCluster(nodes=3, data_dir=tmp_path_factory.mktemp("cluster"))
+    try:
+        cluster.start()
+    except KafkaSetupError as error:
+        _cannot_run_kafka(f"the local Kafka cluster did not start: {error}")
+    yield cluster
+    cluster.stop()

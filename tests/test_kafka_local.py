@@ -110,7 +110,8 @@ def test_a_taken_port_is_named(kafka_bootstrap: str) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        with pytest.raises(KafkaSetupError, match=rf"port {port} on 127.0.0.1 is already taken"):
+        taken = rf"port {port} on 127.0.0.1 \(node 1\) is already taken"
+        with pytest.raises(KafkaSetupError, match=taken):
             LocalKafka(port=port).start()
 
 

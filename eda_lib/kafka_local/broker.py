@@ -121,18 +121,7 @@ class LocalKafka:
             self._temporary = tempfile.TemporaryDirectory(prefix="eda-kafka-")
             self.data_dir = Path(self._temporary.name)
         self.data_dir = _mkdir(Path(self.data_dir))
-        if self.port is None:
-            self.port = free_port()
-        if self.controller_port is None:
-            self.controller_port = free_port()
-        for port in (self.port, self.controller_port):
-            if _port_taken(port):
-                holder = who_listens(port)
-                raise KafkaSetupError(
-                    f"port {port} on 127.0.0.1 is already taken"
-                    + (f" by {holder}" if holder else "")
-                    + ". Stop that process, or choose another port (port=None picks a free one)"
-                )
+        self.check_ports()
         config = self._write_config()
         classpath = f"{libs}/*"
         logging_config = f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}"
@@ -157,6 +146,21 @@ class LocalKafka:
                 stdin=subprocess.DEVNULL,
                 start_new_session=detach,
             )
+
+    def check_ports(self) -> None:
+        """Pick free ports where none were given; name the holder of one that is taken."""
+        if self.port is None:
+            self.port = free_port()
+        if self.controller_port is None:
+            self.controller_port = free_port()
+        for port in (self.port, self.controller_port):
+            if _port_taken(port):
+                holder = who_listens(port)
+                raise KafkaSetupError(
+                    f"port {port} on 127.0.0.1 (node {self.node_id}) is already taken"
+                    + (f" by {holder}" if holder else "")
+                    + ". Stop that process, or choose another port (port=None picks a free one)"
+                )
 
     def _format(self, java: str, classpath: str, logging_config: str, config: Path) -> None:
         assert self.data_dir is not None
@@ -249,6 +253,11 @@ class LocalKafka:
             problem = (
                 f"Kafka node {self.node_id} did not answer on {self.bootstrap} within "
                 f"{self.ready_timeout:.0f} s"
+            )
+        if self.voters and self.voters.count("@") > 1:
+            problem += (
+                " (a node of a cluster starts only once most of the controller quorum's voters "
+                f"are up: {self.voters}; start the others too, and look at their logs)"
             )
         message = f"{problem}. Last lines of {self.log_file}:\n{self.tail()}"
         self.stop()  # after reading the log: a temporary data directory goes with it

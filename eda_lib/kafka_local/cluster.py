@@ -107,9 +107,11 @@ class LocalCluster:
         began = time.monotonic()
         if not self.members:
             self._plan()
-        for node in self.members.values():
-            if not node.running:
-                node.launch(detach=detach)
+        waiting = [node for i, node in self.members.items() if self.pid(i) is None]
+        for node in waiting:
+            node.check_ports()  # all of them before any JVM starts
+        for node in waiting:
+            node.launch(detach=detach)
         self._save()
         deadline = time.monotonic() + self.ready_timeout
         for node in self.members.values():

@@ -1,0 +1,212 @@
+"""Replication and failover on a local cluster of three Kafka nodes (lesson 16): what a learner
+is told about killed leaders, refused writes, the controller and restarts holds on real Kafka.
+
+Every test leaves all three nodes up for the next one."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from eda_lib import quiet_kafka_logs
+from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.brokers.kafka_replicas import replicas, wait_for
+from eda_lib.kafka_local import KafkaSetupError, LocalCluster
+from eda_lib.kafka_local.__main__ import cluster_status
+from eda_lib.kafka_local.cluster import TEACHING_TIMEOUTS
+from eda_lib.kafka_local.quorum import describe_quorum
+from eda_lib.labs.replication import PLACEMENT, ReplicationLab, acks_trial, check_log
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+async def broker(kafka_cluster: LocalCluster) -> AsyncIterator[KafkaBroker]:
+    quiet_kafka_logs()  # a killed node's refused connections are the point here, not news
+    for node in kafka_cluster.node_ids:  # a test that failed half-way may have left one down
+        if kafka_cluster.pid(node) is None:
+            await asyncio.to_thread(kafka_cluster.restart, node)
+    async with KafkaBroker(kafka_cluster.bootstrap) as broker:
+        yield broker
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.mark.parametrize("partition", sorted(PLACEMENT))
+async def test_killing_a_partitions_leader_loses_no_acknowledged_write(
+    kafka_cluster: LocalCluster, broker: KafkaBroker, partition: int
+) -> None:
+    lab = ReplicationLab(kafka_cluster, broker, topic=_name("failover"))
+    await lab.create(min_insync=2)
+    await lab.write(30)
+    assert await lab.consume("receipts") == 30
+    leader = await lab.leader_of(partition)
+    assert leader == PLACEMENT[partition][0]  # placed by hand: the preferred leader leads
+
+    written = await lab.write(90, kill=leader, after=12)
+
+    assert written.killed == leader and kafka_cluster.pid(leader) is None
+    after = await lab.partitions()
+    assert after[partition].leader not in (None, leader), "the leadership moved"
+    assert all(leader not in p.isr for p in after), "the dead node left every ISR"
+    check = await lab.check()
+    assert check.ok, check
+    assert check.acknowledged == check.in_log == 120  # each acknowledged write once, no extra
+    # The consumer group carries on: it reads the rest, at least once each, in order per key.
+    await lab.consume("receipts")
+    assert set(lab.consumed) == {(c, s) for c, s, _, _ in written.acknowledged}
+    assert written.failover_seconds is not None and written.failover_seconds < 20
+    await lab.restart(leader)
+    assert all(len(p.isr) == 3 for p in await lab.wait_until_in_sync())
+
+
+async def test_acks_all_is_refused_when_too_few_replicas_are_in_sync(
+    kafka_cluster: LocalCluster, broker: KafkaBroker
+) -> None:
+    lab = ReplicationLab(kafka_cluster, broker, topic=_name("refused"))
+    await lab.create(min_insync=2)
+    await lab.write(12)
+    victim = await lab.leader_of(1)
+    await lab.kill(victim)
+    await lab.wait_for_new_leader(victim)
+    await lab.set_min_insync(3)  # two in sync, three needed: as if a second node had gone
+    refusal = await lab.refused_send(request_timeout_ms=3000)
+    assert refusal.error == "NotEnoughReplicasError"
+    assert refusal.seconds < 10, "the refusal surfaces within seconds, not the 40 s default"
+    await lab.set_min_insync(2)
+    await lab.write(12)  # two in sync, two needed: accepted again
+    await lab.restart(victim)
+    await lab.wait_until_in_sync()
+    assert (await lab.check()).ok
+
+
+async def test_losing_two_of_three_nodes_loses_the_quorum_but_no_acknowledged_write(
+    kafka_cluster: LocalCluster, broker: KafkaBroker
+) -> None:
+    lab = ReplicationLab(kafka_cluster, broker, topic=_name("quorum"))
+    await lab.create(min_insync=2)
+    await lab.write(24)
+    first, second = PLACEMENT[0][:2]
+    await lab.kill(first)
+    await lab.wait_for_new_leader(first)
+    await lab.kill(second)
+    refusal = await lab.refused_send(request_timeout_ms=3000)
+    assert refusal.error, "with one node of three left, an acks=all write is not acknowledged"
+    assert refusal.seconds < 15
+    await asyncio.gather(lab.restart(first), lab.restart(second))
+    await lab.wait_until_in_sync(timeout=90)
+    assert (await lab.check()).ok
+
+
+async def test_a_new_controller_is_elected_and_topics_can_still_be_created(
+    kafka_cluster: LocalCluster, broker: KafkaBroker
+) -> None:
+    before = await asyncio.to_thread(describe_quorum, kafka_cluster.bootstrap)
+    assert before.leader in kafka_cluster.node_ids
+    assert f"node {before.leader}: up" in cluster_status(kafka_cluster).replace("  ", " ")
+    await asyncio.to_thread(kafka_cluster.kill, before.leader)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            after = await asyncio.to_thread(describe_quorum, kafka_cluster.bootstrap)
+            if after.leader != before.leader and after.leader != -1:
+                break
+        except Exception:  # the asked node may be the dead one, or the election still on
+            pass
+        assert time.monotonic() < deadline, "no new controller within 30 s"
+        await asyncio.sleep(0.3)
+    assert after.epoch > before.epoch, "an election starts a new epoch"
+    topic = _name("after-election")
+    await broker.create_topic(topic, partitions=2)
+    assert (await broker.topics())[topic] == 2
+    await asyncio.to_thread(kafka_cluster.restart, before.leader)
+
+
+async def test_acks_trials_count_what_the_producer_was_told_against_what_survived(
+    kafka_cluster: LocalCluster, broker: KafkaBroker
+) -> None:
+    lab = ReplicationLab(kafka_cluster, broker, topic=_name("trials"))
+    await lab.create(min_insync=2)
+    trial = await acks_trial(lab, "all", sent=600)
+    assert trial.lost == 0 and trial.duplicated == 0, trial
+    assert 0 < trial.told <= trial.sent
+    for acks in (1, 0):  # a loss here depends on timing: counted, never asserted
+        trial = await acks_trial(lab, acks, sent=600)
+        assert 0 <= trial.survived <= trial.told <= trial.sent
+
+
+def test_check_log_names_what_is_missing_duplicated_or_out_of_order() -> None:
+    told = [("ann", 1, 0, 0), ("ann", 2, 0, 1), ("bob", 1, 1, 0)]
+    assert check_log(told, [("ann", 1), ("ann", 2), ("bob", 1)]).ok
+    bad = check_log(told, [("ann", 2), ("ann", 1), ("ann", 1)])
+    assert bad.missing == ("bob-1",)
+    assert bad.duplicated == ("ann-1",)
+    assert bad.out_of_order == ("ann",)
+
+
+def test_teaching_timeouts_are_shorter_than_kafkas_defaults() -> None:
+    defaults = {"broker.session.timeout.ms": 9000, "replica.lag.time.max.ms": 30000}
+    for setting, default in defaults.items():
+        assert int(TEACHING_TIMEOUTS[setting]) < default
+
+
+async def test_default_replication_factor_on_a_cluster_is_three(
+    kafka_cluster: LocalCluster, broker: KafkaBroker
+) -> None:
+    topic = _name("default-rf")
+    await broker.create_topic(topic, partitions=2)
+    found = await replicas(broker, [topic])
+    assert [len(p.replicas) for p in found] == [3, 3]
+
+
+def test_a_port_taken_is_named(kafka_cluster: LocalCluster, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cluster = LocalCluster(nodes=3, data_dir=tmp_path)
+        cluster._plan()
+        cluster.node(2).port = port
+        with pytest.raises(
+            KafkaSetupError, match=f"port {port} on 127.0.0.1 \\(node 2\\) is already taken"
+        ):
+            cluster.start()
+        cluster.stop()
+
+
+def test_a_quorum_that_cannot_form_says_so(kafka_cluster: LocalCluster, tmp_path: Path) -> None:
+    cluster = LocalCluster(nodes=3, data_dir=tmp_path, ready_timeout=12)
+    cluster._plan()
+    lonely = cluster.node(1)
+    lonely.ready_timeout = 12
+    lonely.launch()  # one voter of three: no majority, so no controller and no broker
+    with pytest.raises(KafkaSetupError, match="did not answer") as refused:
+        lonely.wait_until_ready()
+    assert "quorum" in str(refused.value) and "Last lines of" in str(refused.value)
+    cluster.stop()
+
+
+async def test_the_whole_cluster_stops_and_starts_with_its_data(
+    kafka_cluster: LocalCluster, broker: KafkaBroker
+) -> None:
+    lab = ReplicationLab(kafka_cluster, broker, topic=_name("durable"))
+    await lab.create(min_insync=2)
+    await lab.write(30)
+    await broker.close()
+    await asyncio.to_thread(kafka_cluster.stop)
+    assert kafka_cluster.up() == []
+    await asyncio.to_thread(kafka_cluster.start)
+    assert kafka_cluster.up() == [1, 2, 3]
+    async with KafkaBroker(kafka_cluster.bootstrap) as again:
+        lab.broker = again
+        await wait_for(again, [lab.topic], lambda ps: all(len(p.isr) == 3 for p in ps), 60)
+        assert (await lab.check()).ok
+        assert (await lab.check()).in_log == 30

@@ -57,10 +57,11 @@ async def open_broker(
     deleted, with the offsets groups committed on it, so the lesson starts as on a new broker.
     `clock` is the in-memory broker's (a `VirtualClock` makes waits free); Kafka keeps real time.
 
-    For "kafka": the cluster named by `KAFKA_BOOTSTRAP` if set, else a local broker started for
-    this process (once, and stopped when it exits). If no Kafka can be had, or the one named
-    cannot be reached, it says why in one line and returns an `InMemoryBroker`; with
-    `EDA_REQUIRE_KAFKA=1` it raises instead.
+    For "kafka": the cluster named by `KAFKA_BOOTSTRAP` if set (secured as the
+    `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_...` and `KAFKA_SSL_...` variables say: see
+    `KafkaSecurity`), else a local broker started for this process (once, and stopped when it
+    exits). If no Kafka can be had, or the one named cannot be connected to, it says why in one
+    line and returns an `InMemoryBroker`; with `EDA_REQUIRE_KAFKA=1` it raises instead.
     """
     chosen = kind or os.environ.get("EDA_BROKER") or "memory"
     if chosen == "memory":
@@ -69,20 +70,25 @@ async def open_broker(
         raise ValueError(f"unknown broker kind {chosen!r}: use 'memory' or 'kafka'")
 
     from eda_lib.brokers.kafka import KafkaBroker
+    from eda_lib.brokers.kafka_security import KafkaSecurity
     from eda_lib.kafka_local import KafkaSetupError, bootstrap_from_env
 
     try:
         bootstrap = bootstrap_from_env()
         origin = "from KAFKA_BOOTSTRAP"
+        security = None  # the KAFKA_SECURITY_... variables, which describe that cluster
         if bootstrap is None:
             bootstrap, origin = await _local_bootstrap()
-        broker = await KafkaBroker.connect(bootstrap, seed=seed)
+            security = KafkaSecurity()  # the local broker speaks PLAINTEXT, whatever they say
+        broker = await KafkaBroker.connect(bootstrap, seed=seed, security=security)
     except (KafkaSetupError, BrokerError) as error:
         if os.environ.get("EDA_REQUIRE_KAFKA") == "1":
             raise
         reason = str(error).splitlines()[0]
         print(f"Kafka is not available here ({reason}); using InMemoryBroker instead.")
         return InMemoryBroker(seed=seed)
+    if broker.security.protocol != "PLAINTEXT":
+        origin += f"; {broker.security.describe()}"
     print(f"Using Kafka at {bootstrap} ({origin}).")
     await _clear(broker, fresh)
     return broker

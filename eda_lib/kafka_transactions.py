@@ -10,7 +10,8 @@ the process dies in the middle and starts again.
 
 Where it stops: at Kafka's edge. An effect outside Kafka (an email, a row in another database)
 is not part of the transaction; for those, lesson 12's idempotent consumer is the tool. The
-in-memory broker has no transactions: these functions take a Kafka bootstrap address.
+in-memory broker has no transactions: these functions take a Kafka bootstrap address, and the
+cluster's `KafkaSecurity` (else it is read from the environment, as `KafkaBroker` does).
 """
 
 from __future__ import annotations
@@ -18,20 +19,36 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
+
+from eda_lib.brokers.kafka_security import KafkaSecurity
 
 
 class SimulatedCrash(RuntimeError):
     """The transforming process dies on purpose, in the middle of a transaction."""
 
 
+def _connection(bootstrap: str, security: KafkaSecurity | None) -> dict[str, Any]:
+    chosen = KafkaSecurity.from_env() if security is None else security
+    return {"bootstrap_servers": bootstrap, **chosen.client_options()}
+
+
 async def write_in_transaction(
-    bootstrap: str, topic: str, values: Sequence[bytes], *, transactional_id: str, commit: bool
+    bootstrap: str,
+    topic: str,
+    values: Sequence[bytes],
+    *,
+    transactional_id: str,
+    commit: bool,
+    security: KafkaSecurity | None = None,
 ) -> None:
     """Write `values` to `topic` in one transaction, then commit it or abort it."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=transactional_id)
+    producer = AIOKafkaProducer(
+        **_connection(bootstrap, security), transactional_id=transactional_id
+    )
     await producer.start()
     try:
         await producer.begin_transaction()
@@ -46,13 +63,19 @@ async def write_in_transaction(
 
 
 async def read_all(
-    bootstrap: str, topic: str, *, committed_only: bool, expect: int, timeout_s: float = 15.0
+    bootstrap: str,
+    topic: str,
+    *,
+    committed_only: bool,
+    expect: int,
+    timeout_s: float = 15.0,
+    security: KafkaSecurity | None = None,
 ) -> list[bytes]:
     """Every value in `topic` from the start, as a reader with no group sees it: at least
     `expect` of them, or whatever came within `timeout_s`."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **_connection(bootstrap, security),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -91,21 +114,23 @@ async def transform_exactly_once(
     expect: int,
     crash_after: int | None = None,
     timeout_s: float = 20.0,
+    security: KafkaSecurity | None = None,
 ) -> TransformReport:
     """Read `source` as `group` (committed records only), write `transform(value)` to `target`
     and commit the group's offsets, one transaction per polled batch of a partition, until
     `expect` records were committed in this run. With `crash_after=n`, the process dies while
     handling its n-th record: that transaction is aborted and `SimulatedCrash` raised; run it
     again (a restart) and it resumes from the offsets the last committed transaction saved."""
+    connection = _connection(bootstrap, security)
     consumer = AIOKafkaConsumer(
         source,
-        bootstrap_servers=bootstrap,
+        **connection,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,  # offsets are committed inside the transaction instead
         isolation_level="read_committed",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=transactional_id)
+    producer = AIOKafkaProducer(**connection, transactional_id=transactional_id)
     await consumer.start()
     await producer.start()
     report = TransformReport(0, 0)

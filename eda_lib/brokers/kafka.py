@@ -5,6 +5,9 @@ Producers use `acks=all` and the idempotent producer; keys are placed by the sam
 the value). A thin front over three parts: `KafkaTopics` (the admin client), `KafkaMembers`
 (one `AIOKafkaConsumer` per group member, manual commits) and `KafkaInspector` (offsets, lag).
 
+Security settings (TLS, SASL) come from `security`, else from the `KAFKA_SECURITY_PROTOCOL`,
+`KAFKA_SASL_...` and `KAFKA_SSL_...` environment variables: see `kafka_security.KafkaSecurity`.
+
 aiokafka logs every refused connection and coordinator hop it retries; call
 `eda_lib.quiet_kafka_logs()` where that would drown a lesson's output.
 """
@@ -35,6 +38,7 @@ from eda_lib.brokers.base import (
 )
 from eda_lib.brokers.kafka_inspect import KafkaInspector
 from eda_lib.brokers.kafka_members import CONSUMER_SETTINGS, KafkaMembers
+from eda_lib.brokers.kafka_security import KafkaSecurity
 from eda_lib.brokers.kafka_topics import KafkaTopics, to_datetime
 from eda_lib.clock import Clock
 from eda_lib.codecs import Codec, Headers, KafkaBinary
@@ -52,6 +56,7 @@ class KafkaBroker:
         self,
         bootstrap: str,
         *,
+        security: KafkaSecurity | None = None,
         seed: int = 0,
         clock: Clock | None = None,
         trace: bool = True,
@@ -65,14 +70,18 @@ class KafkaBroker:
         self.linger_ms = linger_ms
         self._rng = random.Random(seed)
         self._producer: AIOKafkaProducer | None = None
-        self._topics = KafkaTopics(bootstrap)
+        self._topics = KafkaTopics(bootstrap, security)  # None: from the environment
+        self.security = self._topics.security
         self._members = KafkaMembers(self._topics, self.trace, join_timeout)
         self._inspector = KafkaInspector(self._topics, self._members)
 
     @classmethod
-    async def connect(cls, bootstrap: str, **options: Any) -> KafkaBroker:
-        """A broker whose cluster answered (else `BrokerError`, with how to start one)."""
-        broker = cls(bootstrap, **options)
+    async def connect(
+        cls, bootstrap: str, *, security: KafkaSecurity | None = None, **options: Any
+    ) -> KafkaBroker:
+        """A broker whose cluster answered; else a `BrokerError` that says in one line why not
+        (nothing there, a certificate not trusted, credentials refused...) and the fix."""
+        broker = cls(bootstrap, security=security, **options)
         await broker._topics.admin()
         return broker
 
@@ -88,6 +97,12 @@ class KafkaBroker:
         what the `Broker` protocol does not cover: replica placement, topic configuration."""
         return await self._topics.admin()
 
+    def client_options(self) -> dict[str, Any]:
+        """`bootstrap_servers` and the security settings, for a plain aiokafka client on the
+        same cluster: `AIOKafkaConsumer(**broker.client_options(), ...)`. They hold the
+        password: hand them to the client, never print them."""
+        return self._topics.client_options()
+
     def producer_settings(self) -> dict[str, Any]:
         """What every producer of this broker uses (the benchmark gives plain aiokafka the same)."""
         return {"acks": "all", "enable_idempotence": True, "linger_ms": self.linger_ms}
@@ -98,9 +113,22 @@ class KafkaBroker:
     # --- topics -------------------------------------------------------------------------
 
     async def create_topic(
-        self, topic: str, partitions: int = 1, *, retention: Retention | None = None
+        self,
+        topic: str,
+        partitions: int = 1,
+        *,
+        retention: Retention | None = None,
+        replication_factor: int | None = None,
+        configs: Mapping[str, str] | None = None,
     ) -> None:
-        await self._topics.create(topic, partitions, retention)
+        """`replication_factor=None` is the cluster's `default.replication.factor`; `configs`
+        are topic-level configs such as `{"min.insync.replicas": "2"}`."""
+        await self._topics.create(topic, partitions, retention, replication_factor, configs)
+
+    async def default_replication_factor(self) -> int:
+        """The cluster's `default.replication.factor`: what `create_topic` asks for unless told
+        otherwise (read from a broker's configuration once per `KafkaBroker`)."""
+        return await self._topics.default_replication()
 
     async def delete_topic(self, topic: str) -> None:
         """Delete a topic; returns once Kafka no longer lists it."""
@@ -130,7 +158,7 @@ class KafkaBroker:
         count = await self._topics.count(topic)
         if self._producer is None:
             self._producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap, **self.producer_settings()
+                **self._topics.client_options(), **self.producer_settings()
             )
             await self._producer.start()
         client = self._producer

@@ -38,9 +38,7 @@ class KafkaInspector:
 
     async def _offsets(self, tps: list[KafkaTopicPartition]) -> tuple[Offsets, Offsets]:
         if self._probe is None:
-            probe = AIOKafkaConsumer(
-                bootstrap_servers=self.topics.bootstrap, enable_auto_commit=False
-            )
+            probe = AIOKafkaConsumer(**self.topics.client_options(), enable_auto_commit=False)
             try:
                 await probe.start()
             except KafkaError:
@@ -109,7 +107,7 @@ class KafkaInspector:
     async def read(self, topic: str, partition: int, start: int, limit: int) -> list[Record]:
         check_read(topic, partition, await self.topics.count(topic), start, limit)
         tp = KafkaTopicPartition(topic, partition)
-        reader = AIOKafkaConsumer(bootstrap_servers=self.topics.bootstrap, enable_auto_commit=False)
+        reader = AIOKafkaConsumer(**self.topics.client_options(), enable_auto_commit=False)
         try:
             await reader.start()
             reader.assign([tp])

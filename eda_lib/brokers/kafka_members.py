@@ -102,7 +102,7 @@ class KafkaMembers:
         for topic in topics:
             await self.topics.count(topic)
         consumer = AIOKafkaConsumer(  # closed by leave(), or below if joining fails
-            bootstrap_servers=self.topics.bootstrap,
+            **self.topics.client_options(),
             group_id=group,
             client_id=member,
             auto_offset_reset=start,

@@ -1,14 +1,19 @@
-"""Kafka topics through aiokafka's admin client: create, delete, list, count partitions."""
+"""Kafka topics through aiokafka's admin client: create, delete, list, count partitions.
+
+The admin client is also the first client a `KafkaBroker` starts, so a cluster that cannot be
+connected to is reported here, in one line with the fix (`kafka_diagnose` finds the cause).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from eda_lib.brokers.base import (
@@ -20,8 +25,13 @@ from eda_lib.brokers.base import (
     check_new_topic,
     make_record,
 )
+from eda_lib.brokers.kafka_diagnose import why_not
+from eda_lib.brokers.kafka_security import KafkaConnectError, KafkaSecurity
 
 _TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
+_INVALID_REPLICATION_FACTOR = 38
+CONNECT_WITHIN_S = 10.0
+"""How long the first connection may take; aiokafka alone would wait 40 s for a silent host."""
 
 
 _last_stamp: tuple[int, datetime] = (-1, datetime.fromtimestamp(0, UTC))
@@ -46,45 +56,101 @@ def to_record(r: Any) -> Record:
 class KafkaTopics:
     """The admin side of a `KafkaBroker`, with a cache of partition counts."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, security: KafkaSecurity | None = None) -> None:
         self.bootstrap = bootstrap
+        self.security = KafkaSecurity.from_env() if security is None else security
         self._admin: AIOKafkaAdminClient | None = None
+        self._replication: int | None = None  # the cluster's default.replication.factor
         self.partitions: dict[str, int] = {}
+
+    def client_options(self) -> dict[str, Any]:
+        """Where the cluster is and how to connect to it: for every aiokafka client we make."""
+        return {"bootstrap_servers": self.bootstrap, **self.security.client_options()}
 
     async def admin(self) -> AIOKafkaAdminClient:
         if self._admin is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+            admin = AIOKafkaAdminClient(**self.client_options())
             try:
-                await admin.start()
-            except KafkaError as error:
+                await asyncio.wait_for(admin.start(), CONNECT_WITHIN_S)
+            except (KafkaError, TimeoutError) as error:
                 await admin.close()
-                raise BrokerError(
-                    f"cannot reach Kafka at {self.bootstrap} ({type(error).__name__}). Fix: start "
-                    "one with `make kafka`, or set KAFKA_BOOTSTRAP to a running cluster"
-                ) from None
+                raise await self._cannot_connect(error) from None
             self._admin = admin
         return self._admin
 
-    async def create(self, topic: str, partitions: int, retention: Retention | None) -> None:
-        check_new_topic(topic, partitions)
-        configs: dict[str, str] = {}
-        if retention is not None:
-            if retention.max_records is not None:
+    async def _cannot_connect(self, error: Exception) -> KafkaConnectError:
+        if isinstance(error, TimeoutError):  # probing a silent host would only wait again
+            return KafkaConnectError(
+                f"Kafka at {self.bootstrap} did not answer within {CONNECT_WITHIN_S:.0f} s. "
+                "Fix: check the host and port in KAFKA_BOOTSTRAP, and that the network lets "
+                "you through to it"
+            )
+        reason = await why_not(self.bootstrap, self.security)
+        return KafkaConnectError(
+            reason
+            or f"cannot reach Kafka at {self.bootstrap} ({type(error).__name__}). Fix: start "
+            "one with `make kafka`, or set KAFKA_BOOTSTRAP to a running cluster"
+        )
+
+    async def default_replication(self) -> int:
+        """The cluster's `default.replication.factor`, asked once. CreateTopics in the versions
+        aiokafka speaks cannot leave the factor to the broker, so it is read and sent."""
+        if self._replication is None:
+            admin = await self.admin()
+            brokers = (await admin.describe_cluster())["brokers"]
+            if not brokers:
                 raise BrokerError(
-                    "Kafka keeps records by age or size, never by count. Fix: use "
-                    "Retention(max_age=...) on Kafka; max_records is an InMemoryBroker feature"
+                    f"Kafka at {self.bootstrap} lists no brokers to read "
+                    "default.replication.factor from. Fix: wait until the cluster has started, or "
+                    "pass replication_factor=... to create_topic"
                 )
-            if retention.max_age is not None:
-                configs["retention.ms"] = str(int(retention.max_age.total_seconds() * 1000))
+            broker = str(min(b["node_id"] for b in brokers))
+            wanted = ConfigResource(
+                ConfigResourceType.BROKER, broker, {"default.replication.factor": None}
+            )
+            [response] = await admin.describe_configs([wanted])
+            [(code, message, _, _, entries)] = response.resources
+            values = {entry[0]: entry[1] for entry in entries}
+            if code or "default.replication.factor" not in values:
+                raise BrokerError(
+                    f"cannot read the cluster's default.replication.factor from broker {broker} "
+                    f"(error {code}: {message}). Fix: pass replication_factor=... to create_topic"
+                )
+            self._replication = int(values["default.replication.factor"])
+        return self._replication
+
+    async def create(
+        self,
+        topic: str,
+        partitions: int,
+        retention: Retention | None,
+        replication: int | None = None,
+        configs: Mapping[str, str] | None = None,
+    ) -> None:
+        check_new_topic(topic, partitions)
+        if replication is not None and replication < 1:
+            raise ValueError(f"a topic needs a replication factor of at least 1, not {replication}")
+        settings = _topic_configs(retention, configs)
         admin = await self.admin()
+        factor = await self.default_replication() if replication is None else replication
         response = await admin.create_topics(
-            [NewTopic(topic, partitions, 1, topic_configs=configs)]
+            [NewTopic(topic, partitions, factor, topic_configs=settings)]
         )
         for _, code, *rest in response.topic_errors:
             if code == _TOPIC_EXISTS:
                 existing = await self.count(topic, refresh=True)
                 if existing != partitions:
                     raise TopicConflict(topic, existing, partitions)
+            elif code == _INVALID_REPLICATION_FACTOR:
+                brokers = len((await admin.describe_cluster())["brokers"])
+                origin = (
+                    " (the cluster's default.replication.factor)" if replication is None else ""
+                )
+                raise BrokerError(
+                    f"topic '{topic}' needs {factor} replicas{origin}, but the cluster has "
+                    f"{brokers} broker(s) running. Fix: pass replication_factor={brokers} or "
+                    "less, or start more brokers"
+                )
             elif code:
                 raise BrokerError(f"Kafka refused to create topic '{topic}': error {code} {rest}")
         for _ in range(600):  # wait until every partition has a leader, so sends go through
@@ -137,3 +203,25 @@ class KafkaTopics:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._admin.close(), timeout)
             self._admin = None
+
+
+def _topic_configs(
+    retention: Retention | None, configs: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The topic-level configs to create a topic with: `configs`, and what `retention` means."""
+    settings = dict(configs or {})
+    if retention is None:
+        return settings
+    if retention.max_records is not None:
+        raise BrokerError(
+            "Kafka keeps records by age or size, never by count. Fix: use "
+            "Retention(max_age=...) on Kafka; max_records is an InMemoryBroker feature"
+        )
+    if retention.max_age is not None:
+        retention_ms = str(int(retention.max_age.total_seconds() * 1000))
+        if settings.setdefault("retention.ms", retention_ms) != retention_ms:
+            raise ValueError(
+                f"retention says {retention_ms} ms and configs['retention.ms'] says "
+                f"{settings['retention.ms']}: give the retention once"
+            )
+    return settings

@@ -180,7 +180,7 @@ async def lags(bootstrap: str) -> dict[str, int]:
     of the topics it reads, the end offset minus what its group has committed."""
     topics = KafkaTopics(bootstrap)
     probe = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=10_000
+        **topics.client_options(), enable_auto_commit=False, request_timeout_ms=10_000
     )
     try:
         wanted = sorted({topic for reads, _ in FLOW.values() for topic in reads})

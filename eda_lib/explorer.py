@@ -1,5 +1,6 @@
 """A topic explorer for any broker (lesson 08): topics, partitions and offsets, the messages in
-them (decoded, as rows or as events), and consumer groups with their lag. It is what the course's
+them (decoded, as rows or as events), consumer groups with their lag, and on Kafka each partition's
+leader, replicas and in-sync replicas. It is what the course's
 learners get from Kafdrop, as plain text a notebook can print and a test can compare. Also: one
 chain of events across topics, causes first (lesson 06), and what readers of each schema version
 make of a topic's messages."""
@@ -134,6 +135,14 @@ async def explore(broker: Broker, topic: str | None = None, *, limit: int = 5) -
     """Everything at once: topics and offsets, groups and lag, and (for `topic`) its messages."""
     state = await broker.describe()
     parts = ["TOPICS", topics_table(state)]
+    if broker.name == "kafka":  # copies on nodes: the in-memory broker keeps one, in memory
+        from eda_lib.brokers.kafka import KafkaBroker
+        from eda_lib.brokers.kafka_replicas import replicas, replicas_table
+
+        assert isinstance(broker, KafkaBroker)
+        topics = sorted({p.topic for p in state.partitions})
+        if topics:
+            parts += ["", "REPLICAS", replicas_table(await replicas(broker, topics))]
     if state.groups:
         parts += ["", "CONSUMER GROUPS", groups_table(state)]
     if topic is not None:

@@ -15,7 +15,11 @@ from nbclient import NotebookClient
 
 pytestmark = [pytest.mark.kafka, pytest.mark.kafka_lessons]
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-LESSONS = sorted(path.name for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+# Lesson 16 runs on a cluster of its own whatever EDA_BROKER says, and `make test` runs it already.
+CLUSTER_ONLY = {"16_replication_and_failover.ipynb"}
+LESSONS = sorted(
+    path.name for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if path.name not in CLUSTER_ONLY
+)
 
 
 @pytest.mark.parametrize("name", LESSONS)

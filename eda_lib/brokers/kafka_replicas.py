@@ -21,6 +21,7 @@ from eda_lib.brokers.base import BrokerError, check_new_topic
 from eda_lib.brokers.kafka import KafkaBroker
 
 T = TypeVar("T")
+_TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,16 @@ async def create_placed_topic(
     )
     response: Any = await _retrying(lambda: admin.create_topics([new]), "creating a topic")
     for _, code, *rest in response.topic_errors:
-        if code:
+        if code == _TOPIC_EXISTS:  # a cell run again: the same topic is fine, another is not
+            found = await replicas(broker, [topic])
+            if {p.partition: p.replicas for p in found} != {
+                p: tuple(nodes) for p, nodes in placement.items()
+            }:
+                raise BrokerError(
+                    f"topic '{topic}' exists with other replicas:\n{replicas_table(found)}\nFix: "
+                    "delete it first (broker.delete_topic), or choose another name"
+                )
+        elif code:
             raise BrokerError(f"Kafka refused to create topic '{topic}': error {code} {rest}")
     await broker.topics()  # the broker learns the new topic's partition count
     return await wait_for(broker, [topic], lambda ps: all(p.leader is not None for p in ps))
@@ -171,3 +181,20 @@ async def set_topic_config(broker: KafkaBroker, topic: str, configs: Mapping[str
         for code, message, *_ in response.resources:
             if code:
                 raise BrokerError(f"Kafka refused the configuration {dict(configs)}: {message}")
+
+
+async def topic_config(broker: KafkaBroker, topic: str, names: Collection[str]) -> dict[str, str]:
+    """The values a topic has for the settings `names` (its own, else the cluster's default), as
+    `kafka-configs.sh --describe --all` shows them."""
+    admin = await broker.admin()
+    resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs=dict.fromkeys(names))
+    responses: list[Any] = await _retrying(
+        lambda: admin.describe_configs([resource]), "reading a topic's configuration"
+    )
+    found: dict[str, str] = {}
+    for response in responses:
+        for code, message, _, _, entries in response.resources:
+            if code:
+                raise BrokerError(f"Kafka would not describe topic '{topic}': {message}")
+            found |= {entry[0]: entry[1] for entry in entries}
+    return found

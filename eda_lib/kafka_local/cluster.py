@@ -11,6 +11,8 @@ waits for the cluster to notice (see `TEACHING_TIMEOUTS`).
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import json
 import os
 import signal
@@ -255,7 +257,11 @@ class LocalCluster:
         return time.monotonic() - began
 
     def stop(self) -> None:
-        """Stop every node; a temporary data directory goes with them."""
+        """Stop every node (all asked at once, then each waited for); a temporary data
+        directory goes with them."""
+        for node in self.members.values():
+            if node.process is not None and node.running:
+                node.process.send_signal(signal.SIGTERM)
         for node in self.members.values():
             node.stop()
         if self.data_dir is not None and self.members and self._temporary is None:
@@ -304,3 +310,21 @@ def _wait_gone(pid: int, timeout: float) -> None:
         time.sleep(0.05)  # a signal is asynchronous: return once the node is gone
     if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
+
+
+_lesson_cluster: LocalCluster | None = None  # one per process, however often a cell re-runs
+
+
+async def open_cluster(nodes: int = 3) -> LocalCluster:
+    """A local cluster for this process (a notebook): started on first use, stopped when the
+    process exits. Without Java or Maven it raises `KafkaSetupError` saying what to install."""
+    global _lesson_cluster
+    if _lesson_cluster is None or not _lesson_cluster.members:
+        cluster = LocalCluster(nodes=nodes)
+        await asyncio.to_thread(cluster.start)
+        atexit.register(cluster.stop)
+        _lesson_cluster = cluster
+    for node in _lesson_cluster.node_ids:  # a cell re-run after a kill: bring the node back
+        if _lesson_cluster.pid(node) is None:
+            await asyncio.to_thread(_lesson_cluster.restart, node)
+    return _lesson_cluster

@@ -72,6 +72,7 @@ bench: install
 	$(BIN)/python benchmarks/failure_lab_redraw.py
 	$(BIN)/python benchmarks/event_store.py
 	$(BIN)/python benchmarks/windowed_count.py
+	$(BIN)/python benchmarks/acks_trials.py
 
 kafka: install
 	@echo "==> starting a local Kafka broker (jars fetched with Maven into ~/.cache on first use)"

@@ -21,7 +21,7 @@ from eda_lib.brokers.base import (
     check_read,
 )
 from eda_lib.brokers.kafka_members import KafkaMembers
-from eda_lib.brokers.kafka_topics import KafkaTopics, to_record
+from eda_lib.brokers.kafka_topics import KafkaTopics, steadily, to_record
 
 Offsets = dict[KafkaTopicPartition, int]
 OFFSET_TRIES = 3
@@ -83,7 +83,9 @@ class KafkaInspector:
         self, group: str, topics: dict[str, int], begins: Offsets, ends: Offsets
     ) -> GroupState:
         admin = await self.topics.admin()
-        raw = await admin.list_consumer_group_offsets(group)
+        raw = await steadily(
+            lambda: admin.list_consumer_group_offsets(group), "reading a group's offsets"
+        )
         committed = {
             TopicPartition(tp.topic, tp.partition): meta.offset
             for tp, meta in raw.items()

@@ -32,7 +32,7 @@ from eda_lib.brokers.base import (
     check_poll,
     refuse_stale_commit,
 )
-from eda_lib.brokers.kafka_topics import KafkaTopics, to_record
+from eda_lib.brokers.kafka_topics import KafkaTopics, steadily, to_record
 from eda_lib.trace import Trace
 
 CONSUMER_SETTINGS: dict[str, Any] = {
@@ -138,7 +138,9 @@ class KafkaMembers:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.join_timeout
         while loop.time() < deadline:
-            [described] = await admin.describe_consumer_groups([group])
+            [described] = await steadily(
+                lambda: admin.describe_consumer_groups([group]), "describing a group"
+            )
             [info] = described.groups
             claimed = [(tp.topic, tp.partition) for m in ours for tp in m.consumer.assignment()]
             everyone_ours = len(info[5]) == len(ours)

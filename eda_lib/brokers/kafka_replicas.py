@@ -9,18 +9,17 @@ killed: on a cluster, some node is always allowed to be down.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from aiokafka.admin import NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError
 
 from eda_lib.brokers.base import BrokerError, check_new_topic
 from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.brokers.kafka_topics import steadily
 
-T = TypeVar("T")
 _TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
 
 
@@ -45,26 +44,10 @@ class PartitionReplicas:
         return tuple(r for r in self.replicas if r != self.leader)
 
 
-async def _retrying(action: Callable[[], Awaitable[T]], what: str, attempts: int = 40) -> T:
-    """The admin client asks one node at a time; when that node was just killed, ask again
-    (its metadata drops the dead node within a moment)."""
-    last: Exception | None = None
-    for _ in range(attempts):
-        try:
-            return await action()
-        except KafkaError as error:
-            last = error
-            await asyncio.sleep(0.25)
-    raise BrokerError(
-        f"{what} failed {attempts} times ({type(last).__name__}): is most of the cluster down? "
-        "Fix: restart the nodes (`python -m eda_lib.kafka_local status` shows which are up)"
-    )
-
-
 async def replicas(broker: KafkaBroker, topics: Collection[str]) -> list[PartitionReplicas]:
     """Each partition of `topics`, in order: its leader, replicas and in-sync replicas."""
     admin = await broker.admin()
-    described: list[Any] = await _retrying(
+    described: list[Any] = await steadily(
         lambda: admin.describe_topics(sorted(topics)), "describing topics"
     )
     found = []
@@ -130,7 +113,7 @@ async def create_placed_topic(
         replica_assignments={p: list(nodes) for p, nodes in placement.items()},
         topic_configs=dict(configs or {}),
     )
-    response: Any = await _retrying(lambda: admin.create_topics([new]), "creating a topic")
+    response: Any = await steadily(lambda: admin.create_topics([new]), "creating a topic")
     for _, code, *rest in response.topic_errors:
         if code == _TOPIC_EXISTS:  # a cell run again: the same topic is fine, another is not
             found = await replicas(broker, [topic])
@@ -174,7 +157,7 @@ async def set_topic_config(broker: KafkaBroker, topic: str, configs: Mapping[str
     the whole set of the topic's own settings: one not named goes back to the cluster default."""
     admin = await broker.admin()
     resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs=dict(configs))
-    responses: list[Any] = await _retrying(
+    responses: list[Any] = await steadily(
         lambda: admin.alter_configs([resource]), "changing a topic's configuration"
     )
     for response in responses:
@@ -188,7 +171,7 @@ async def topic_config(broker: KafkaBroker, topic: str, names: Collection[str]) 
     `kafka-configs.sh --describe --all` shows them."""
     admin = await broker.admin()
     resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs=dict.fromkeys(names))
-    responses: list[Any] = await _retrying(
+    responses: list[Any] = await steadily(
         lambda: admin.describe_configs([resource]), "reading a topic's configuration"
     )
     found: dict[str, str] = {}

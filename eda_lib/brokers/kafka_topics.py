@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 
 from eda_lib.brokers.base import (
     BrokerError,
+    BrokerUnavailable,
     Record,
     Retention,
     TopicConflict,
@@ -35,6 +36,26 @@ CONNECT_WITHIN_S = 10.0
 
 
 _last_stamp: tuple[int, datetime] = (-1, datetime.fromtimestamp(0, UTC))
+T = TypeVar("T")
+
+
+async def steadily(call: Callable[[], Awaitable[T]], what: str, attempts: int = 40) -> T:
+    """An admin request, asked again while it fails for a reason that passes. The admin client
+    sends each request to one node it picks from its (possibly older) metadata; on a cluster that
+    node may just have been killed, and another will answer."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except KafkaError as error:
+            if not error.retriable:
+                raise
+            if attempt == attempts:
+                raise BrokerUnavailable(
+                    f"{what} failed {attempts} times ({type(error).__name__}). Fix: check that "
+                    "most of the cluster's nodes are up, then try again"
+                ) from error
+            await asyncio.sleep(0.25)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def to_datetime(milliseconds: int) -> datetime:
@@ -69,7 +90,8 @@ class KafkaTopics:
 
     async def admin(self) -> AIOKafkaAdminClient:
         if self._admin is None:
-            admin = AIOKafkaAdminClient(**self.client_options())
+            # Metadata refreshed often: on a cluster a node may die, and requests go elsewhere.
+            admin = AIOKafkaAdminClient(**self.client_options(), metadata_max_age_ms=5000)
             try:
                 await asyncio.wait_for(admin.start(), CONNECT_WITHIN_S)
             except (KafkaError, TimeoutError) as error:
@@ -97,7 +119,8 @@ class KafkaTopics:
         aiokafka speaks cannot leave the factor to the broker, so it is read and sent."""
         if self._replication is None:
             admin = await self.admin()
-            brokers = (await admin.describe_cluster())["brokers"]
+            described = await steadily(admin.describe_cluster, "describing the cluster")
+            brokers = described["brokers"]
             if not brokers:
                 raise BrokerError(
                     f"Kafka at {self.bootstrap} lists no brokers to read "
@@ -108,7 +131,9 @@ class KafkaTopics:
             wanted = ConfigResource(
                 ConfigResourceType.BROKER, broker, {"default.replication.factor": None}
             )
-            [response] = await admin.describe_configs([wanted])
+            [response] = await steadily(
+                lambda: admin.describe_configs([wanted]), "reading the broker configuration"
+            )
             [(code, message, _, _, entries)] = response.resources
             values = {entry[0]: entry[1] for entry in entries}
             if code or "default.replication.factor" not in values:
@@ -133,16 +158,16 @@ class KafkaTopics:
         settings = _topic_configs(retention, configs)
         admin = await self.admin()
         factor = await self.default_replication() if replication is None else replication
-        response = await admin.create_topics(
-            [NewTopic(topic, partitions, factor, topic_configs=settings)]
-        )
+        new = NewTopic(topic, partitions, factor, topic_configs=settings)
+        response = await steadily(lambda: admin.create_topics([new]), "creating a topic")
         for _, code, *rest in response.topic_errors:
             if code == _TOPIC_EXISTS:
                 existing = await self.count(topic, refresh=True)
                 if existing != partitions:
                     raise TopicConflict(topic, existing, partitions)
             elif code == _INVALID_REPLICATION_FACTOR:
-                brokers = len((await admin.describe_cluster())["brokers"])
+                cluster = await steadily(admin.describe_cluster, "describing the cluster")
+                brokers = len(cluster["brokers"])
                 origin = (
                     " (the cluster's default.replication.factor)" if replication is None else ""
                 )
@@ -166,7 +191,7 @@ class KafkaTopics:
         await self.count(topic, refresh=True)
         still_read(topic)
         admin = await self.admin()
-        await admin.delete_topics([topic])
+        await steadily(lambda: admin.delete_topics([topic]), "deleting a topic")
         self.partitions.pop(topic, None)
         for _ in range(200):
             if topic not in await self.describe():
@@ -176,7 +201,7 @@ class KafkaTopics:
     async def describe(self, topics: list[str] | None = None) -> dict[str, int]:
         """Topics whose every partition has a leader, and their partition counts."""
         admin = await self.admin()
-        described = await admin.describe_topics(topics)
+        described = await steadily(lambda: admin.describe_topics(topics), "describing topics")
         return {
             t["topic"]: len(t["partitions"])
             for t in described

@@ -35,6 +35,7 @@ from eda_lib.kafka_local.tools import (
 )
 
 HEAP = "-Xmx512m"  # plenty for a teaching broker, and kind to a 2-core machine
+JVM_OPTIONS = (HEAP, "-Xms128m", "-XX:+UseSerialGC")
 
 
 def _alive(pid: int) -> bool:
@@ -87,6 +88,7 @@ class LocalKafka:
     cluster_id: str | None = None
     settings: dict[str, str] = field(default_factory=dict)
     format_options: list[str] = field(default_factory=list)
+    jvm_options: tuple[str, ...] = JVM_OPTIONS
     process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     started_in: float = field(default=0.0, init=False)
     _began: float = field(default=0.0, init=False, repr=False)
@@ -131,9 +133,7 @@ class LocalKafka:
             self.process = subprocess.Popen(
                 [
                     java,
-                    HEAP,
-                    "-Xms128m",
-                    "-XX:+UseSerialGC",
+                    *self.jvm_options,
                     "-Djava.awt.headless=true",
                     logging_config,
                     "-cp",

@@ -5,6 +5,7 @@ format is declared here in aiokafka's own protocol types; any broker forwards it
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -118,3 +119,26 @@ def describe_quorum(bootstrap: str) -> Quorum:
     """The quorum, asked through any broker at `bootstrap` (callable inside a notebook's loop)."""
     quorum: Quorum = _run_in_thread(describe_quorum_async(bootstrap))
     return quorum
+
+
+async def active_controller(bootstrap: str, timeout_ms: int = 2000) -> int | None:
+    """The active controller's node id, or None when no node answers for a quorum leader."""
+    try:
+        quorum = await asyncio.wait_for(
+            describe_quorum_async(bootstrap, timeout_ms), timeout_ms / 1000 + 2
+        )
+    except Exception:  # no node answers, or the one asked knows no leader: there is none to name
+        return None
+    return quorum.leader if quorum.leader >= 0 else None
+
+
+async def wait_until_no_controller(bootstrap: str, timeout: float = 20.0) -> float:
+    """Until no node answers as active controller (after most voters died, the last leader
+    steps down once it notices no majority is in touch); returns the seconds it took."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    while await active_controller(bootstrap) is not None:
+        if loop.time() - began > timeout:
+            raise TimeoutError(f"a controller still answered after {timeout:.0f} s")
+        await asyncio.sleep(0.5)
+    return loop.time() - began

@@ -117,7 +117,7 @@ def plot_trials(trials: Sequence[Trial]) -> Figure:
         ax.annotate(f"lost {t.lost}", (i, max(t.told, t.survived)), ha="center", va="bottom")
     ax.set_xticks(list(positions), names)
     ax.set_ylabel("records")
-    ax.set_ylim(0, max([t.sent for t in trials] + [1]) * 1.25)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_ylim(0, max([t.sent for t in trials] + [1]) * 1.4)
+    ax.legend(fontsize=8, loc="upper center", ncol=2, frameon=False)
     figure.tight_layout()
     return figure

@@ -98,6 +98,8 @@ class BrokerPanel:
             self.lab.cluster.node_ids,
             up=self.lab.cluster.up(),
             controller=self.controller,
+            title=f"{self.lab.topic}: {len(self.lab.written.acknowledged)} acknowledged, "
+            f"{len(set(self.lab.consumed))} read",
         )
         self.picture.value = png(figure)
         self._show_counters()

@@ -46,8 +46,10 @@ async def steadily(call: Callable[[], Awaitable[T]], what: str, attempts: int = 
     for attempt in range(1, attempts + 1):
         try:
             return await call()
-        except KafkaError as error:
-            if not error.retriable:
+        except (KafkaError, TimeoutError) as error:
+            # A TimeoutError: aiokafka waited for a node that is gone (create_topics goes to the
+            # node its metadata names as controller); the next try reads fresher metadata.
+            if isinstance(error, KafkaError) and not error.retriable:
                 raise
             if attempt == attempts:
                 raise BrokerUnavailable(
@@ -56,6 +58,22 @@ async def steadily(call: Callable[[], Awaitable[T]], what: str, attempts: int = 
                 ) from error
             await asyncio.sleep(0.25)
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+async def _first_answer(admin: AIOKafkaAdminClient, brokers: list[str]) -> Any:
+    """`default.replication.factor` as the first of `brokers` that answers reports it."""
+    last: KafkaError | None = None
+    for broker in brokers:
+        wanted = ConfigResource(
+            ConfigResourceType.BROKER, broker, {"default.replication.factor": None}
+        )
+        try:
+            [response] = await admin.describe_configs([wanted])
+            return response
+        except KafkaError as error:
+            last = error
+    assert last is not None
+    raise last
 
 
 def to_datetime(milliseconds: int) -> datetime:
@@ -90,8 +108,11 @@ class KafkaTopics:
 
     async def admin(self) -> AIOKafkaAdminClient:
         if self._admin is None:
-            # Metadata refreshed often: on a cluster a node may die, and requests go elsewhere.
-            admin = AIOKafkaAdminClient(**self.client_options(), metadata_max_age_ms=5000)
+            # Metadata refreshed often and a shorter wait per request (aiokafka: 5 min, 40 s): on a
+            # cluster a node may die, and a request is better asked again of another.
+            admin = AIOKafkaAdminClient(
+                **self.client_options(), metadata_max_age_ms=5000, request_timeout_ms=10_000
+            )
             try:
                 await asyncio.wait_for(admin.start(), CONNECT_WITHIN_S)
             except (KafkaError, TimeoutError) as error:
@@ -127,14 +148,12 @@ class KafkaTopics:
                     "default.replication.factor from. Fix: wait until the cluster has started, or "
                     "pass replication_factor=... to create_topic"
                 )
-            broker = str(min(b["node_id"] for b in brokers))
-            wanted = ConfigResource(
-                ConfigResourceType.BROKER, broker, {"default.replication.factor": None}
+            # Any broker will do; the first listed may be one that was just killed.
+            response = await steadily(
+                lambda: _first_answer(admin, sorted(str(b["node_id"]) for b in brokers)),
+                "reading the broker configuration",
             )
-            [response] = await steadily(
-                lambda: admin.describe_configs([wanted]), "reading the broker configuration"
-            )
-            [(code, message, _, _, entries)] = response.resources
+            [(code, message, _, broker, entries)] = response.resources
             values = {entry[0]: entry[1] for entry in entries}
             if code or "default.replication.factor" not in values:
                 raise BrokerError(

@@ -68,6 +68,13 @@ _CASES = (
         frozenset({0, 1}),
     ),
     _Case(
+        "a partition that is short of copies in sync already refuses, whichever node is lost",
+        (_p(0, 1, (1, 2, 3), (1, 2, 3)), _p(1, 3, (3, 2, 4), (3,))),
+        1,
+        2,
+        frozenset({1}),
+    ),
+    _Case(
         "a copy that is not in sync does not count, even on a node that stays up",
         (_p(0, 2, (1, 2, 3), (2, 1)),),
         1,
@@ -105,12 +112,20 @@ async def check_safe_topic(
 ) -> Check:
     """Run the learner's `create(broker, name)`, read back what the cluster made, and if the
     settings look right, prove them: kill partition 0's leader while writing."""
-    existing = await broker.topics()
-    if name in existing:
+    for node in cluster.node_ids:  # the proof kills one node: the others must be up
+        if cluster.pid(node) is None:
+            await asyncio.to_thread(cluster.restart, node)
+    if name in await broker.topics():
         await broker.delete_topic(name)
-    acks = await create(broker, name)
-    if name not in await broker.topics():
+    try:
+        acks = await create(broker, name)
+    except Exception as error:  # the learner's code: say what it did, do not crash the lesson
+        return _fail(f"your function raised {type(error).__name__}: {error}", "see the error")
+    topics = await broker.topics()
+    if name not in topics:
         return _fail(f"no topic '{name}' was created", "call broker.create_topic(name, ...)")
+    if topics[name] != 3:
+        return _fail(f"'{name}' has {topics[name]} partitions", "ask for partitions=3")
     layout = await replicas(broker, [name])
     factor = min(len(p.replicas) for p in layout)
     configured = await topic_config(broker, name, ["min.insync.replicas"])
@@ -146,7 +161,19 @@ def _settings_problem(factor: int, min_insync: int, acks: object) -> tuple[str, 
             "that node dies, so do its events",
             "ask for replication_factor=3",
         )
-    if acks not in ("all", -1):
+    if factor < 3:
+        return (
+            f"replication factor {factor}: with one node down a single copy is left, so either "
+            "writes are refused (min.insync.replicas=2) or they rest on that one copy (1)",
+            "ask for replication_factor=3 and min.insync.replicas=2",
+        )
+    if acks in (0, "0"):
+        return (
+            "acks=0: the producer is told nothing, so whatever was on its way to a dying leader "
+            "is lost without a word",
+            "return 'all'",
+        )
+    if acks not in ("all", -1, "-1"):
         return (
             f"acks={acks!r}: the leader answers before any follower has the record, so a leader "
             "that dies right after answering takes acknowledged events with it",

@@ -87,11 +87,12 @@ def local_kafka() -> Iterator[LocalKafka]:
     broker.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """A local cluster of three Kafka nodes for the `cluster` tests, which kill and restart its
-    nodes (each test leaves all three up). Its data directory survives a stop, so a test can stop
-    the whole cluster and start it again."""
+    nodes (each test leaves all three up); stopped after the module, so that its JVMs do not
+    share the two cores with the lessons that run later. Its data directory survives a stop, so
+    a test can stop the whole cluster and start it again."""
     missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
     if missing:
         _cannot_run_kafka(f"the cluster tests need {' and '.join(missing)} to start three nodes")

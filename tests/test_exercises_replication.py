@@ -37,3 +37,8 @@ def test_counting_replicas_instead_of_the_isr_is_wrong() -> None:
 def test_a_rule_that_raises_is_reported_not_crashed() -> None:
     verdict = check_unwritable(lambda ps, node, m: 1 / 0)
     assert not verdict.passed and "ZeroDivisionError" in verdict.message
+
+
+def test_partitions_whose_isr_holds_the_node_is_wrong() -> None:
+    verdict = check_unwritable(lambda ps, node, m: {p.partition for p in ps if node in p.isr})
+    assert not verdict.passed

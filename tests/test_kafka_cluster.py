@@ -21,7 +21,13 @@ from eda_lib.kafka_local import KafkaSetupError, LocalCluster
 from eda_lib.kafka_local.__main__ import cluster_status
 from eda_lib.kafka_local.cluster import TEACHING_TIMEOUTS
 from eda_lib.kafka_local.quorum import describe_quorum
-from eda_lib.labs.replication import PLACEMENT, ReplicationLab, acks_trial, check_log
+from eda_lib.labs.replication import (
+    PLACEMENT,
+    ClusterStateError,
+    ReplicationLab,
+    acks_trial,
+    check_log,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -100,7 +106,9 @@ async def test_losing_two_of_three_nodes_loses_the_quorum_but_no_acknowledged_wr
     first, second = PLACEMENT[0][:2]
     await lab.kill(first)
     await lab.wait_for_new_leader(first)
-    await lab.kill(second)
+    with pytest.raises(ClusterStateError, match="too few for a controller quorum"):
+        await lab.kill(second)
+    await lab.kill(second, quorum_may_go=True)
     refusal = await lab.refused_send(request_timeout_ms=3000)
     assert refusal.error, "with one node of three left, an acks=all write is not acknowledged"
     assert refusal.seconds < 15
@@ -240,6 +248,8 @@ async def test_the_safe_topic_exercise_accepts_safe_settings_and_says_why_others
         (3, None, 1): "acks=1",
         (3, 1, "all"): "min.insync.replicas=1",
         (3, 3, "all"): "every acks=all write is refused",
+        (2, 2, "all"): "replication factor 2",
+        (3, 2, 0): "acks=0",
     }
     for (factor, min_insync, acks), why in wrong.items():
         verdict = await check_safe_topic(creating(factor, min_insync, acks), kafka_cluster, broker)

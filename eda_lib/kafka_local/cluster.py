@@ -29,6 +29,7 @@ from eda_lib.kafka_local.tools import (
     KafkaSetupError,
     _mkdir,
     free_port,
+    is_ready,
     live_brokers,
 )
 
@@ -79,6 +80,7 @@ class LocalCluster:
     members: dict[int, LocalKafka] = field(default_factory=dict, init=False, repr=False)
     started_in: float = field(default=0.0, init=False)
     _layout: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _detach: bool = field(default=False, init=False, repr=False)
     _temporary: tempfile.TemporaryDirectory[str] | None = field(
         default=None, init=False, repr=False
     )
@@ -111,6 +113,7 @@ class LocalCluster:
         """Launch every node at once (the quorum forms only when most voters are up), then wait
         until each answers and the cluster lists all its brokers."""
         began = time.monotonic()
+        self._detach = detach
         if not self.members:
             self._plan()
         waiting = [node for i, node in self.members.items() if self.pid(i) is None]
@@ -202,12 +205,19 @@ class LocalCluster:
         (self.data_dir / LAYOUT_FILE).write_text(json.dumps(layout, indent=1))
         self._layout = layout
 
-    def _wait(self, node: LocalKafka, deadline: float) -> None:
+    def _wait(self, node: LocalKafka, deadline: float, *, starting: bool = True) -> None:
+        if node.process is None:  # started by another process: it answers, or it does not
+            while not is_ready(node.bootstrap):
+                if time.monotonic() > deadline:
+                    raise KafkaSetupError(f"node {node.node_id} did not answer on {node.bootstrap}")
+                time.sleep(0.3)
+            return
         try:
             node.wait_until_ready(deadline)
         except KafkaSetupError as error:
             others = [i for i in self.members if i != node.node_id]
-            self.stop()
+            if starting:  # a cluster that did not start is stopped whole; a restart stops one
+                self.stop()
             raise KafkaSetupError(
                 f"{error}\nA node waits for a quorum of its controllers: if nodes {others} also "
                 "did not come up, look at their logs too"
@@ -247,19 +257,27 @@ class LocalCluster:
             _wait_gone(pid, 30.0 if sig == signal.SIGTERM else 10.0)
         self._save()
 
-    def restart(self, node_id: int, *, wait: bool = True, detach: bool = False) -> float:
+    def restart(self, node_id: int, *, wait: bool = True, detach: bool | None = None) -> float:
         """Start one stopped or killed node again on its ports and data; returns the seconds
-        until the cluster lists it again (with `wait=False`, returns at once: `wait_for_brokers`
-        later)."""
+        until the cluster lists it again. It returns at once with `wait=False`, and also while
+        fewer than a majority of the nodes run: a node cannot start without a controller quorum,
+        so it waits for the next one to be restarted."""
         node = self.node(node_id)
         began = time.monotonic()
         if self.pid(node_id) is None:
-            node.launch(detach=detach)
+            node.launch(detach=self._detach if detach is None else detach)
             self._save()
-        if wait:
-            node.wait_until_ready()
-            self.wait_for_brokers(len(self.up()))
+        if wait and len(self.up()) >= self.majority:
+            deadline = time.monotonic() + self.ready_timeout
+            for other in self.up():  # nodes that were waiting for a quorum come up with it
+                self._wait(self.node(other), deadline, starting=False)
+            self.wait_for_brokers(len(self.up()), deadline)
         return time.monotonic() - began
+
+    @property
+    def majority(self) -> int:
+        """How many nodes a controller quorum needs: more than half of the voters."""
+        return len(self.members) // 2 + 1
 
     def stop(self) -> None:
         """Stop every node (all asked at once, then each waited for); a temporary data
@@ -325,11 +343,9 @@ async def open_cluster(nodes: int = 3) -> LocalCluster:
     process exits. Without Java or Maven it raises `KafkaSetupError` saying what to install."""
     global _lesson_cluster
     if _lesson_cluster is None or not _lesson_cluster.members:
-        cluster = LocalCluster(nodes=nodes)
-        await asyncio.to_thread(cluster.start)
-        atexit.register(cluster.stop)
-        _lesson_cluster = cluster
-    for node in _lesson_cluster.node_ids:  # a cell re-run after a kill: bring the node back
-        if _lesson_cluster.pid(node) is None:
-            await asyncio.to_thread(_lesson_cluster.restart, node)
+        _lesson_cluster = LocalCluster(nodes=nodes)
+        atexit.register(_lesson_cluster.stop)
+    # Detached: interrupting the kernel (SIGINT to its process group) must not stop the nodes.
+    # Run again after kills, `start` brings every stopped node back at once.
+    await asyncio.to_thread(_lesson_cluster.start, detach=True)
     return _lesson_cluster

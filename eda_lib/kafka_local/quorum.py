@@ -92,6 +92,22 @@ class Quorum:
     voters: dict[int, int]
 
 
+class QuorumUnknown(RuntimeError):
+    """No node could say who leads the controller quorum (most voters down, or an election)."""
+
+
+async def _ask_each(client: Any) -> Any:
+    """DescribeQuorum, asked of each broker the metadata lists until one answers: the metadata
+    may still list a node that was just killed."""
+    last: Exception | None = None
+    for broker in sorted(client.cluster.brokers(), key=lambda b: b.nodeId):
+        try:
+            return await client.send(broker.nodeId, _DescribeQuorum())
+        except Exception as error:  # a dead or unready node: the next one may answer
+            last = error
+    raise QuorumUnknown(f"no node answered DescribeQuorum ({type(last).__name__})")
+
+
 async def describe_quorum_async(bootstrap: str, timeout_ms: int = 5000) -> Quorum:
     from aiokafka import AIOKafkaClient
 
@@ -101,12 +117,17 @@ async def describe_quorum_async(bootstrap: str, timeout_ms: int = 5000) -> Quoru
     client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
     try:
         await client.bootstrap()
-        response: Any = await client.send(client.get_random_node(), _DescribeQuorum())
+        response = await _ask_each(client)
     finally:
         await client.close()
         aiokafka_log.setLevel(level)
-    [topic] = response.to_object()["topics"]
+    answer = response.to_object()
+    if answer["error_code"] or not answer["topics"]:
+        raise QuorumUnknown(f"DescribeQuorum was refused (error {answer['error_code']})")
+    [topic] = answer["topics"]
     [partition] = topic["partitions"]
+    if partition["error_code"]:
+        raise QuorumUnknown(f"the quorum could not be described (error {partition['error_code']})")
     return Quorum(
         leader=int(partition["leader_id"]),
         epoch=int(partition["leader_epoch"]),

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from aiokafka.errors import KafkaError
 
+from eda_lib.brokers.base import DEAD_LETTER_SUFFIX
 from eda_lib.brokers.kafka import KafkaBroker
 from eda_lib.brokers.kafka_replicas import (
     PartitionReplicas,
@@ -99,6 +100,10 @@ class Trial:
         return self.told - self.survived
 
 
+class ClusterStateError(RuntimeError):
+    """An action that does not fit the cluster's state now; the message says what to do first."""
+
+
 class ReplicationLab:
     """One replicated topic on a `LocalCluster`, written and read through a `KafkaBroker`."""
 
@@ -112,6 +117,13 @@ class ReplicationLab:
         self.probes = 0  # single sends that were expected to be refused
 
     async def create(self, *, min_insync: int = 2) -> list[PartitionReplicas]:
+        """The topic, new and empty (one an earlier run left is deleted first, with its
+        dead-letter topic), and this lab's counts from zero."""
+        existing = await self.broker.topics()
+        for name in (self.topic, f"{self.topic}{DEAD_LETTER_SUFFIX}"):
+            if name in existing:
+                await self.broker.delete_topic(name)
+        self.written, self.next_seq, self.consumed, self.probes = Written(), Counter(), [], 0
         configs = {"min.insync.replicas": str(min_insync)}
         return await create_placed_topic(self.broker, self.topic, PLACEMENT, configs)
 
@@ -124,10 +136,27 @@ class ReplicationLab:
             raise RuntimeError(f"partition {partition} has no leader: its replicas are all down")
         return leader
 
-    async def kill(self, node: int) -> None:
+    async def kill(self, node: int, *, quorum_may_go: bool = False) -> None:
+        """SIGKILL `node`. Killing one that would leave fewer than most nodes up (the controller
+        quorum) is refused unless `quorum_may_go`: then nothing can elect a leader, and a
+        producer that retries without end (an idempotent one) would wait for ever."""
+        up = self.cluster.up()
+        if node not in up:
+            raise ClusterStateError(f"node {node} is already down. Fix: restart it first")
+        if len(up) - 1 < len(self.cluster.node_ids) // 2 + 1 and not quorum_may_go:
+            down = sorted(set(self.cluster.node_ids) - set(up))
+            raise ClusterStateError(
+                f"killing node {node} would leave {len(up) - 1} of {len(self.cluster.node_ids)} "
+                f"nodes, too few for a controller quorum. Fix: restart node(s) {down} first "
+                "(`await lab.restart(n)`), or pass quorum_may_go=True on purpose"
+            )
         await asyncio.to_thread(self.cluster.kill, node)
 
     async def restart(self, node: int) -> float:
+        """Start `node` again; returns the seconds until the cluster lists it (at once, without
+        waiting, if too few nodes are up for a quorum: the node waits for the others)."""
+        if self.cluster.pid(node) is not None:
+            raise ClusterStateError(f"node {node} is already running")
         return await asyncio.to_thread(self.cluster.restart, node)
 
     async def wait_until_in_sync(self, timeout: float = 60.0) -> list[PartitionReplicas]:
@@ -148,23 +177,33 @@ class ReplicationLab:
         broker's producer); with `kill`, SIGKILL that node once `after` have been sent, while
         the next chunk is in flight. Every acknowledgement is kept in `self.written`."""
         producer = Producer(self.broker, "payments")
-        killing: asyncio.Task[None] | None = None
-        killed_at = 0.0
+        killing: asyncio.Task[float] | None = None
         for first in range(0, count, chunk):
             if kill is not None and killing is None and first >= after:
-                killed_at = time.monotonic()
-                killing = asyncio.create_task(self.kill(kill))
+                killing = asyncio.create_task(self._kill_and_note(kill))
                 self.written.killed = kill
             events = [self._next() for _ in range(min(chunk, count - first))]
+            sent_at = time.monotonic()
             reports = await producer.send_all(self.topic, events)
-            if killing is not None and self.written.failover_seconds is None:
-                self.written.failover_seconds = time.monotonic() - killed_at
+            # Failover: from the moment the node was gone to the first acknowledgement of a
+            # chunk sent after that moment.
+            if (
+                killing is not None
+                and killing.done()
+                and self.written.failover_seconds is None
+                and sent_at >= (gone := killing.result())
+            ):
+                self.written.failover_seconds = time.monotonic() - gone
             for event, report in zip(events, reports, strict=True):
                 customer, seq = sequence_of(event)
                 self.written.acknowledged.append((customer, seq, report.partition, report.offset))
         if killing is not None:
             await killing
         return self.written
+
+    async def _kill_and_note(self, node: int) -> float:
+        await self.kill(node)
+        return time.monotonic()
 
     def _next(self) -> PaymentSuccessful:
         customer = CUSTOMERS[sum(self.next_seq.values()) % len(CUSTOMERS)]
@@ -302,6 +341,7 @@ async def acks_trial(
     # What survived is what the new leader holds: the old one, when it is back, truncates its
     # log to match, so there is no need to wait for it.
     await lab.wait_for_new_leader(leader)
+    await _settled_end(lab, partition)
     restarting = asyncio.create_task(lab.restart(leader))
     kept: Counter[str] = Counter()
     offset = start
@@ -319,6 +359,20 @@ async def acks_trial(
         survived=len(told & set(kept)),
         duplicated=sum(1 for n in kept.values() if n > 1),
     )
+
+
+async def _settled_end(lab: ReplicationLab, partition: int, attempts: int = 30) -> None:
+    """Until the partition's end offset stops moving. A reader sees a new leader's log only up
+    to its high watermark, which moves up once the remaining follower has fetched: counting
+    before that would call records lost that are merely not yet confirmed."""
+    last = -1
+    for _ in range(attempts):
+        state = await lab.broker.describe([lab.topic])
+        end = next(p.end_offset for p in state.partitions if p.partition == partition)
+        if end == last:
+            return
+        last = end
+        await asyncio.sleep(0.4)
 
 
 def _quiet_about_the_dead_leader(previous: Any) -> Any:

@@ -13,10 +13,12 @@ import ipywidgets as w
 from matplotlib.figure import Figure
 
 from eda_lib.kafka_local.quorum import describe_quorum_async
-from eda_lib.labs.replication import ReplicationLab
+from eda_lib.labs.replication import ClusterStateError, ReplicationLab
 from eda_lib.viz.lab import png
 from eda_lib.viz.replication import draw_cluster
 from eda_lib.viz.widgets import show
+
+ACTION_TIMEOUT_S = 90.0  # a restart on a busy machine takes up to about 20 s
 
 
 class BrokerPanel:
@@ -53,7 +55,10 @@ class BrokerPanel:
             for button in self.buttons:
                 button.disabled = True
             try:
-                await action()
+                await asyncio.wait_for(action(), ACTION_TIMEOUT_S)
+            except TimeoutError:
+                self.last = f"no answer within {ACTION_TIMEOUT_S:.0f} s: are most nodes up?"
+                self._show_counters()
             except Exception as error:  # shown in the panel: a click has nowhere else to say it
                 self.last = f"{type(error).__name__}: {error}"
                 self._show_counters()
@@ -78,6 +83,12 @@ class BrokerPanel:
     async def send(self) -> None:
         """`batch` payments with acks=all; returns once all are acknowledged (during a failover,
         once the new leader has them)."""
+        up, needed = self.lab.cluster.up(), self.lab.cluster.majority
+        if len(up) < needed:
+            raise ClusterStateError(
+                f"only node(s) {up} up: no controller quorum, so no new leader can be elected "
+                f"and the sends would wait for ever. Restart nodes until {needed} are up"
+            )
         await self.lab.write(self.batch)
         self.last = f"sent {self.batch} payments, all acknowledged"
         await self.refresh()
@@ -98,21 +109,28 @@ class BrokerPanel:
             self.lab.cluster.node_ids,
             up=self.lab.cluster.up(),
             controller=self.controller,
-            title=f"{self.lab.topic}: {len(self.lab.written.acknowledged)} acknowledged, "
-            f"{len(set(self.lab.consumed))} read",
+            title="{}: {} acknowledged, {} of them read".format(self.lab.topic, *self.counts()),
         )
         self.picture.value = png(figure)
         self._show_counters()
         return figure
 
     def _show_counters(self) -> None:
-        sent = len(self.lab.written.acknowledged)
-        read = len(set(self.lab.consumed))
+        sent, read, extra = self.counts()
         self.counters.value = (
-            f"<b>acknowledged</b> {sent} &nbsp; <b>read</b> {read} &nbsp; "
+            f"<b>acknowledged</b> {sent} &nbsp; <b>read</b> {read} of them"
+            + (f" (and {extra} never acknowledged)" if extra else "")
+            + " &nbsp; "
             f"<b>nodes up</b> {', '.join(map(str, self.lab.cluster.up())) or 'none'}"
             f"<br>{html.escape(self.last)}"
         )
+
+    def counts(self) -> tuple[int, int, int]:
+        """Payments acknowledged; how many of them the group read; and how many records it read
+        that were never acknowledged (a probe that timed out, yet landed)."""
+        acknowledged = {(c, s) for c, s, _, _ in self.lab.written.acknowledged}
+        read = set(self.lab.consumed)
+        return len(acknowledged), len(read & acknowledged), len(read - acknowledged)
 
     def _ipython_display_(self) -> None:
         show(self.view)

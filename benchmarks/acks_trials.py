@@ -44,6 +44,7 @@ async def run(trials: int) -> dict[str, object]:
                     results[str(acks)]["lost"].append(trial.lost)
                     results[str(acks)]["duplicated"].append(trial.duplicated)
                     print(f"acks={acks}: told {trial.told}, lost {trial.lost}", file=sys.stderr)
+            await lab.settle()
     return {
         "benchmark": "acks_trials",
         "trials_per_setting": trials,

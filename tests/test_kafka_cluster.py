@@ -156,6 +156,8 @@ async def test_acks_trials_count_what_the_producer_was_told_against_what_survive
     for acks in (1, 0):  # a loss here depends on timing: counted, never asserted
         trial = await acks_trial(lab, acks, sent=600)
         assert 0 <= trial.survived <= trial.told <= trial.sent
+    await lab.settle()
+    assert kafka_cluster.up() == [1, 2, 3], "the last trial's node is back"
 
 
 def test_check_log_names_what_is_missing_duplicated_or_out_of_order() -> None:
@@ -258,3 +260,42 @@ async def test_the_safe_topic_exercise_accepts_safe_settings_and_says_why_others
     assert verdict.passed, verdict.message
     assert "all 36 acknowledged" in verdict.message
     assert kafka_cluster.up() == [1, 2, 3], "the check brings the killed node back"
+
+
+def test_the_command_line_starts_kills_restarts_and_stops_a_cluster(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from eda_lib.kafka_local import DEFAULT_KAFKA_VERSION
+    from eda_lib.kafka_local.tools import fetch_jars
+
+    jars = fetch_jars(DEFAULT_KAFKA_VERSION).parent  # the cached jars, not fetched again
+    cache = tmp_path / "cache"
+    (cache / "eda-notebooks" / "kafka").mkdir(parents=True)
+    (cache / "eda-notebooks" / "kafka" / DEFAULT_KAFKA_VERSION).symlink_to(jars)
+    env = {**os.environ, "EDA_CACHE_DIR": str(cache)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "eda_lib.kafka_local", *args],
+            env=env, capture_output=True, text=True, timeout=240, check=False,
+        )  # fmt: skip
+
+    try:
+        started = cli("start", "--brokers", "3")
+        assert started.returncode == 0, started.stderr
+        assert "cluster of 3 nodes ready" in started.stderr
+        assert started.stdout.strip().count("127.0.0.1:") == 3
+        status = cli("status").stdout
+        assert status.count(": up") == 3 and status.count("active controller") == 1
+        assert "killed node 2" in cli("kill", "2").stdout
+        assert "node 2: down" in cli("status").stdout
+        assert "is not running" in cli("kill", "2").stderr
+        assert "node 2 is back" in cli("restart", "2").stdout
+        assert cli("status").stdout.count(": up") == 3
+        assert "there is no node 7" in cli("kill", "7").stderr
+    finally:
+        stopped = cli("stop")
+    assert "stopped the cluster" in stopped.stdout
+    assert cli("status").returncode == 1

@@ -36,7 +36,7 @@ def test_each_copy_is_drawn_with_its_role() -> None:
 def test_the_trials_chart_names_each_loss() -> None:
     figure = plot_trials([Trial(1, 2000, 2000, 1996, 0), Trial(0, 2000, 1500, 1461, 0)])
     texts = [t.get_text() for t in figure.axes[0].texts]
-    assert texts == ["lost 4", "lost 39"]
+    assert texts == ["lost 4 of 2000 told", "lost 39 of 1500 told"]
 
 
 class _Cluster:

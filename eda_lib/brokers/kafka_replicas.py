@@ -21,6 +21,7 @@ from eda_lib.brokers.kafka import KafkaBroker
 from eda_lib.brokers.kafka_topics import steadily
 
 _TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
+_UNKNOWN_TOPIC = 3  # UNKNOWN_TOPIC_OR_PARTITION
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,13 @@ class PartitionReplicas:
 async def replicas(broker: KafkaBroker, topics: Collection[str]) -> list[PartitionReplicas]:
     """Each partition of `topics`, in order: its leader, replicas and in-sync replicas."""
     admin = await broker.admin()
-    described: list[Any] = await steadily(
-        lambda: admin.describe_topics(sorted(topics)), "describing topics"
-    )
+    for _ in range(40):  # a node may not have heard of a topic created a moment ago
+        described: list[Any] = await steadily(
+            lambda: admin.describe_topics(sorted(topics)), "describing topics"
+        )
+        if all(t["error_code"] != _UNKNOWN_TOPIC for t in described):
+            break
+        await asyncio.sleep(0.25)
     found = []
     for topic in described:
         if topic["error_code"]:
@@ -171,13 +176,20 @@ async def topic_config(broker: KafkaBroker, topic: str, names: Collection[str]) 
     `kafka-configs.sh --describe --all` shows them."""
     admin = await broker.admin()
     resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs=dict.fromkeys(names))
-    responses: list[Any] = await steadily(
-        lambda: admin.describe_configs([resource]), "reading a topic's configuration"
-    )
-    found: dict[str, str] = {}
-    for response in responses:
-        for code, message, _, _, entries in response.resources:
-            if code:
-                raise BrokerError(f"Kafka would not describe topic '{topic}': {message}")
-            found |= {entry[0]: entry[1] for entry in entries}
-    return found
+    for _ in range(40):
+        responses: list[Any] = await steadily(
+            lambda: admin.describe_configs([resource]), "reading a topic's configuration"
+        )
+        found: dict[str, str] = {}
+        unknown = ""
+        for response in responses:
+            for code, message, _, _, entries in response.resources:
+                if code == _UNKNOWN_TOPIC:  # a new topic the node asked has not heard of yet
+                    unknown = message or "unknown topic"
+                elif code:
+                    raise BrokerError(f"Kafka would not describe topic '{topic}': {message}")
+                found |= {entry[0]: entry[1] for entry in entries}
+        if not unknown:
+            return found
+        await asyncio.sleep(0.25)
+    raise BrokerError(f"Kafka would not describe topic '{topic}': {unknown}")

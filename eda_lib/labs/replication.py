@@ -27,6 +27,7 @@ from eda_lib.brokers.kafka_replicas import (
     create_placed_topic,
     replicas,
     set_topic_config,
+    topic_config,
     wait_for,
 )
 from eda_lib.domain.payments import PaymentSuccessful
@@ -115,6 +116,7 @@ class ReplicationLab:
         self.next_seq: Counter[str] = Counter()
         self.consumed: list[tuple[str, int]] = []
         self.probes = 0  # single sends that were expected to be refused
+        self.restarting: asyncio.Task[float] | None = None  # a node coming back in the background
 
     async def create(self, *, min_insync: int = 2) -> list[PartitionReplicas]:
         """The topic, new and empty (one an earlier run left is deleted first, with its
@@ -140,6 +142,7 @@ class ReplicationLab:
         """SIGKILL `node`. Killing one that would leave fewer than most nodes up (the controller
         quorum) is refused unless `quorum_may_go`: then nothing can elect a leader, and a
         producer that retries without end (an idempotent one) would wait for ever."""
+        await self.settle()
         up = self.cluster.up()
         if node not in up:
             raise ClusterStateError(f"node {node} is already down. Fix: restart it first")
@@ -158,6 +161,12 @@ class ReplicationLab:
         if self.cluster.pid(node) is not None:
             raise ClusterStateError(f"node {node} is already running")
         return await asyncio.to_thread(self.cluster.restart, node)
+
+    async def settle(self) -> None:
+        """Wait for a node that is coming back in the background (after an `acks_trial`)."""
+        if self.restarting is not None:
+            restarting, self.restarting = self.restarting, None
+            await restarting
 
     async def wait_until_in_sync(self, timeout: float = 60.0) -> list[PartitionReplicas]:
         """Until every partition has all its replicas in sync again (after a restart)."""
@@ -269,9 +278,17 @@ class ReplicationLab:
             await client.stop()
 
     async def set_min_insync(self, replicas_needed: int) -> None:
-        await set_topic_config(
-            self.broker, self.topic, {"min.insync.replicas": str(replicas_needed)}
-        )
+        """Change the topic's `min.insync.replicas`; returns once the cluster reports the new
+        value (brokers learn a change through the metadata log, a moment later)."""
+        wanted = str(replicas_needed)
+        await set_topic_config(self.broker, self.topic, {"min.insync.replicas": wanted})
+        for _ in range(50):
+            found = await topic_config(self.broker, self.topic, ["min.insync.replicas"])
+            if found.get("min.insync.replicas") == wanted:
+                await asyncio.sleep(0.5)  # every broker, not only the one asked, applies it
+                return
+            await asyncio.sleep(0.1)
+        raise ClusterStateError(f"min.insync.replicas did not become {wanted} within 5 s")
 
 
 def check_log(
@@ -303,6 +320,7 @@ async def acks_trial(
     the new leader's log holds. The node is restarted before this returns."""
     from aiokafka import AIOKafkaProducer
 
+    await lab.settle()
     leader = await lab.leader_of(partition)
     before = await lab.broker.describe([lab.topic])
     start = next(p.end_offset for p in before.partitions if p.partition == partition)
@@ -342,7 +360,9 @@ async def acks_trial(
     # log to match, so there is no need to wait for it.
     await lab.wait_for_new_leader(leader)
     await _settled_end(lab, partition)
-    restarting = asyncio.create_task(lab.restart(leader))
+    # The node comes back in the background, while the log is read and the next trial streams;
+    # `lab.settle()`, or the next kill, waits for it.
+    lab.restarting = asyncio.create_task(lab.restart(leader))
     kept: Counter[str] = Counter()
     offset = start
     while True:
@@ -351,7 +371,6 @@ async def acks_trial(
         if len(batch) < 1000:
             break
         offset = batch[-1].offset + 1
-    await restarting
     return Trial(
         acks=acks,
         sent=sent,

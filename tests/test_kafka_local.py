@@ -4,6 +4,7 @@ two, when an earlier one is still running."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import uuid
 from pathlib import Path
@@ -169,3 +170,27 @@ async def test_an_unreachable_cluster_falls_back_with_the_reason(
     assert isinstance(broker, InMemoryBroker)
     said = capsys.readouterr().out
     assert "cannot reach Kafka at 127.0.0.1:1" in said and "using InMemoryBroker" in said
+
+
+def test_nodes_of_a_notebook_that_died_are_swept_and_nothing_else(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import json
+    import subprocess
+
+    from eda_lib.kafka_local import cluster
+
+    monkeypatch.setenv("EDA_CACHE_DIR", str(tmp_path))
+    bystander = subprocess.Popen(["sleep", "30"])  # not a Kafka node: must be left alone
+    orphan = subprocess.Popen(["sleep", "30"])
+    try:
+        owners = cluster._owners_dir()
+        (owners / "999999999.json").write_text(json.dumps([orphan.pid, bystander.pid]))
+        (owners / f"{os.getpid()}.json").write_text(json.dumps([bystander.pid]))  # alive owner
+        monkeypatch.setattr(cluster, "_is_kafka", lambda pid: pid == orphan.pid)
+        assert cluster.sweep_orphans() == [orphan.pid]
+        assert orphan.wait(5) == -9 and bystander.poll() is None
+        assert sorted(p.name for p in owners.iterdir()) == [f"{os.getpid()}.json"]
+    finally:
+        bystander.kill()
+        orphan.kill()

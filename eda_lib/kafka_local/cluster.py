@@ -28,6 +28,7 @@ from eda_lib.kafka_local.tools import (
     DEFAULT_KAFKA_VERSION,
     KafkaSetupError,
     _mkdir,
+    cache_root,
     free_port,
     is_ready,
     live_brokers,
@@ -295,6 +296,17 @@ class LocalCluster:
             self._temporary = None
             self.data_dir = None
 
+    def discard(self) -> None:
+        """SIGKILL every node and delete a temporary data directory: for a cluster whose data
+        does not matter, at exit, where a clean stop (seconds per node) would be cut short."""
+        for node in self.members.values():
+            node.kill()
+        self.members.clear()
+        if self._temporary is not None:
+            self._temporary.cleanup()
+            self._temporary = None
+            self.data_dir = None
+
     def __enter__(self) -> LocalCluster:
         return self.start()
 
@@ -338,14 +350,51 @@ def _wait_gone(pid: int, timeout: float) -> None:
 _lesson_cluster: LocalCluster | None = None  # one per process, however often a cell re-runs
 
 
+def _owners_dir() -> Path:
+    return _mkdir(cache_root() / "run" / "lesson-clusters")
+
+
 async def open_cluster(nodes: int = 3) -> LocalCluster:
-    """A local cluster for this process (a notebook): started on first use, stopped when the
-    process exits. Without Java or Maven it raises `KafkaSetupError` saying what to install."""
+    """A local cluster for this process (a notebook): started on first use, gone when the
+    process exits. Without Java or Maven it raises `KafkaSetupError` saying what to install.
+
+    The nodes run in a session of their own, so that interrupting the kernel (SIGINT to its
+    process group) does not stop them; in exchange, nothing stops them when the kernel dies.
+    So the process kills them at exit (quickly: their data is temporary), and notes their pids,
+    which the next `open_cluster` uses to kill the nodes of a kernel that died without exiting.
+    """
     global _lesson_cluster
+    sweep_orphans()
     if _lesson_cluster is None or not _lesson_cluster.members:
         _lesson_cluster = LocalCluster(nodes=nodes)
-        atexit.register(_lesson_cluster.stop)
-    # Detached: interrupting the kernel (SIGINT to its process group) must not stop the nodes.
+        atexit.register(_lesson_cluster.discard)
     # Run again after kills, `start` brings every stopped node back at once.
     await asyncio.to_thread(_lesson_cluster.start, detach=True)
+    pids = [pid for i in _lesson_cluster.node_ids if (pid := _lesson_cluster.pid(i))]
+    (_owners_dir() / f"{os.getpid()}.json").write_text(json.dumps(pids))
     return _lesson_cluster
+
+
+def sweep_orphans() -> list[int]:
+    """SIGKILL the nodes of lesson clusters whose owning process is gone; returns their pids."""
+    killed = []
+    for owner in _owners_dir().glob("*.json"):
+        if pid_alive(int(owner.stem)):
+            continue
+        try:
+            pids = [int(pid) for pid in json.loads(owner.read_text())]
+        except (OSError, ValueError, TypeError):
+            pids = []
+        for pid in pids:
+            if _is_kafka(pid):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        owner.unlink(missing_ok=True)
+    return killed
+
+
+def _is_kafka(pid: int) -> bool:
+    try:
+        return b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False

@@ -1,12 +1,13 @@
 """How often each `acks` setting loses what the producer was told was stored, over repeated
-trials on a local cluster of three Kafka nodes (lesson 16 runs one trial of each).
+trials on a local cluster of three Kafka nodes (lesson 16 runs one).
 
-Each trial streams records to one partition, SIGKILLs its leader halfway, counts the records
-the producer was told about that the new leader's log no longer holds, and restarts the node.
-A loss with `acks=1` needs the leader to die in the milliseconds between answering and a
-follower copying, so it is counted here rather than asserted anywhere.
+Each trial runs one producer per setting side by side, each streaming records to the same
+partition; the partition's leader is SIGKILLed halfway, and per setting the records the
+producer was told about that the new leader's log no longer holds are counted; the node is then
+restarted. A loss with `acks=1` needs the leader to die in the milliseconds between answering
+and a follower copying, so it is counted here rather than asserted anywhere.
 
-    python benchmarks/acks_trials.py [trials per setting, default 5]
+    python benchmarks/acks_trials.py [trials, default 5]
 
 The last line is one JSON object: per setting, the records told stored and lost in each trial.
 """
@@ -21,7 +22,7 @@ import time
 from eda_lib import quiet_kafka_logs
 from eda_lib.brokers.kafka import KafkaBroker
 from eda_lib.kafka_local import LocalCluster
-from eda_lib.labs.replication import Acks, ReplicationLab, acks_trial
+from eda_lib.labs.replication import Acks, ReplicationLab, acks_trials
 
 SENT = 2000
 
@@ -37,13 +38,14 @@ async def run(trials: int) -> dict[str, object]:
             lab = ReplicationLab(cluster, broker, topic="acks-trials")
             await lab.create(min_insync=2)
             began = time.monotonic()
-            for round_ in range(trials):
-                for acks in settings:  # alternating, so that no setting gets the quiet moments
-                    trial = await acks_trial(lab, acks, sent=SENT, partition=round_ % 3)
-                    results[str(acks)]["told"].append(trial.told)
-                    results[str(acks)]["lost"].append(trial.lost)
-                    results[str(acks)]["duplicated"].append(trial.duplicated)
-                    print(f"acks={acks}: told {trial.told}, lost {trial.lost}", file=sys.stderr)
+            for round_ in range(trials):  # one kill per round, all settings side by side
+                for trial in await acks_trials(lab, settings, sent=SENT, partition=round_ % 3):
+                    results[str(trial.acks)]["told"].append(trial.told)
+                    results[str(trial.acks)]["lost"].append(trial.lost)
+                    results[str(trial.acks)]["duplicated"].append(trial.duplicated)
+                    print(
+                        f"acks={trial.acks}: told {trial.told}, lost {trial.lost}", file=sys.stderr
+                    )
             await lab.settle()
     return {
         "benchmark": "acks_trials",

@@ -163,7 +163,7 @@ class ReplicationLab:
         return await asyncio.to_thread(self.cluster.restart, node)
 
     async def settle(self) -> None:
-        """Wait for a node that is coming back in the background (after an `acks_trial`)."""
+        """Wait for a node that is coming back in the background (after `acks_trials`)."""
         if self.restarting is not None:
             restarting, self.restarting = self.restarting, None
             await restarting
@@ -312,45 +312,59 @@ def check_log(
     )
 
 
-async def acks_trial(
-    lab: ReplicationLab, acks: Acks, *, sent: int = 2000, partition: int = 0
-) -> Trial:
-    """Stream `sent` records to one partition with `acks`, about one a millisecond; SIGKILL its
-    leader halfway while the stream goes on, then count what the producer was told against what
-    the new leader's log holds. The node is restarted before this returns."""
+async def acks_trials(
+    lab: ReplicationLab,
+    settings: Sequence[Acks] = ("all", 1, 0),
+    *,
+    sent: int = 1000,
+    partition: int = 0,
+) -> list[Trial]:
+    """One producer per `acks` setting, side by side, each streaming `sent` records to the same
+    partition (together about one a millisecond each); SIGKILL the partition's leader halfway
+    while they go on, then count, per setting, what the producer was told against what the new
+    leader's log holds. One kill for every setting: each meets the same failover. The node comes
+    back in the background (`lab.settle()` waits for it)."""
     from aiokafka import AIOKafkaProducer
 
     await lab.settle()
     leader = await lab.leader_of(partition)
     before = await lab.broker.describe([lab.topic])
     start = next(p.end_offset for p in before.partitions if p.partition == partition)
-    client = AIOKafkaProducer(
-        **lab.broker.client_options(),
-        acks=acks,
-        enable_idempotence=False,
-        # Longer than a failover (about 3 s here), so a send can outlive the dead leader.
-        request_timeout_ms=10_000,
-        linger_ms=0,
-    )
-    await client.start()
+    clients = {
+        acks: AIOKafkaProducer(
+            **lab.broker.client_options(),
+            acks=acks,
+            enable_idempotence=False,
+            # Longer than a failover (about 3 s here), so a send can outlive the dead leader.
+            request_timeout_ms=10_000,
+            linger_ms=0,
+        )
+        for acks in settings
+    }
+    for client in clients.values():
+        await client.start()
     loop = asyncio.get_running_loop()
     previous = loop.get_exception_handler()
     loop.set_exception_handler(_quiet_about_the_dead_leader(previous))
-    tag = f"{acks}-{start}-"
+    tags = {acks: f"{acks}-{start}-" for acks in settings}
     pending: dict[str, asyncio.Future[Any]] = {}
     killing: asyncio.Task[None] | None = None
     try:
         for i in range(sent):
             if i == sent // 2:
                 killing = asyncio.create_task(lab.kill(leader))
-            value = f"{tag}{i}"
-            with contextlib.suppress(KafkaError):  # refused at once (no leader for too long)
-                pending[value] = await client.send(lab.topic, value.encode(), partition=partition)
+            for acks, client in clients.items():
+                value = f"{tags[acks]}{i}"
+                with contextlib.suppress(KafkaError):  # refused at once (no leader too long)
+                    pending[value] = await client.send(
+                        lab.topic, value.encode(), partition=partition
+                    )
             await asyncio.sleep(0.001)  # a stream, not one burst: the kill lands mid-way
         outcomes = await asyncio.gather(*pending.values(), return_exceptions=True)
     finally:
-        await client.stop()
-        del client
+        for client in clients.values():
+            await client.stop()
+        clients.clear()
         gc.collect()  # aiokafka's orphaned futures are reported now, while the handler is ours
         loop.set_exception_handler(previous)
     if killing is not None:
@@ -360,24 +374,28 @@ async def acks_trial(
     # log to match, so there is no need to wait for it.
     await lab.wait_for_new_leader(leader)
     await _settled_end(lab, partition)
-    # The node comes back in the background, while the log is read and the next trial streams;
-    # `lab.settle()`, or the next kill, waits for it.
     lab.restarting = asyncio.create_task(lab.restart(leader))
     kept: Counter[str] = Counter()
     offset = start
     while True:
         batch = await lab.broker.read(lab.topic, partition, start=offset, limit=1000)
-        kept.update(r.value.decode() for r in batch if r.value.startswith(tag.encode()))
+        kept.update(r.value.decode() for r in batch)
         if len(batch) < 1000:
             break
         offset = batch[-1].offset + 1
-    return Trial(
-        acks=acks,
-        sent=sent,
-        told=len(told),
-        survived=len(told & set(kept)),
-        duplicated=sum(1 for n in kept.values() if n > 1),
-    )
+    trials = []
+    for acks in settings:
+        mine = {v for v in told if v.startswith(tags[acks])}
+        trials.append(
+            Trial(
+                acks=acks,
+                sent=sent,
+                told=len(mine),
+                survived=len(mine & set(kept)),
+                duplicated=sum(1 for v, n in kept.items() if n > 1 and v.startswith(tags[acks])),
+            )
+        )
+    return trials
 
 
 async def _settled_end(lab: ReplicationLab, partition: int, attempts: int = 30) -> None:

@@ -207,12 +207,8 @@ class LocalCluster:
         self._layout = layout
 
     def _wait(self, node: LocalKafka, deadline: float, *, starting: bool = True) -> None:
-        if node.process is None:  # started by another process: it answers, or it does not
-            while not is_ready(node.bootstrap):
-                if time.monotonic() > deadline:
-                    raise KafkaSetupError(f"node {node.node_id} did not answer on {node.bootstrap}")
-                time.sleep(0.3)
-            return
+        if node.process is None:
+            return _answered(node, deadline)
         try:
             node.wait_until_ready(deadline)
         except KafkaSetupError as error:
@@ -301,11 +297,7 @@ class LocalCluster:
         does not matter, at exit, where a clean stop (seconds per node) would be cut short."""
         for node in self.members.values():
             node.kill()
-        self.members.clear()
-        if self._temporary is not None:
-            self._temporary.cleanup()
-            self._temporary = None
-            self.data_dir = None
+        self.stop()  # nothing left running: it forgets the nodes and deletes temporary data
 
     def __enter__(self) -> LocalCluster:
         return self.start()
@@ -317,6 +309,14 @@ class LocalCluster:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _answered(node: LocalKafka, deadline: float) -> None:
+    """A node started by another process (the command line): it answers, or it does not."""
+    while not is_ready(node.bootstrap):
+        if time.monotonic() > deadline:
+            raise KafkaSetupError(f"node {node.node_id} did not answer on {node.bootstrap}")
+        time.sleep(0.3)
 
 
 def read_layout(data_dir: Path) -> dict[str, Any] | None:

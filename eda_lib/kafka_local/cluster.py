@@ -15,7 +15,10 @@ import asyncio
 import atexit
 import json
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -348,6 +351,7 @@ def _wait_gone(pid: int, timeout: float) -> None:
 
 
 _lesson_cluster: LocalCluster | None = None  # one per process, however often a cell re-runs
+_watched: list[int] = []  # this process's pid, once a watchdog watches it
 
 
 def _owners_dir() -> Path:
@@ -359,9 +363,9 @@ async def open_cluster(nodes: int = 3) -> LocalCluster:
     process exits. Without Java or Maven it raises `KafkaSetupError` saying what to install.
 
     The nodes run in a session of their own, so that interrupting the kernel (SIGINT to its
-    process group) does not stop them; in exchange, nothing stops them when the kernel dies.
-    So the process kills them at exit (quickly: their data is temporary), and notes their pids,
-    which the next `open_cluster` uses to kill the nodes of a kernel that died without exiting.
+    process group) does not stop them; in exchange, nothing would stop them when the kernel is
+    killed. So the process kills them at exit (quickly: their data is temporary), and a small
+    watchdog process kills them, and deletes their data, if the kernel dies without exiting.
     """
     global _lesson_cluster
     sweep_orphans()
@@ -370,25 +374,38 @@ async def open_cluster(nodes: int = 3) -> LocalCluster:
         atexit.register(_lesson_cluster.discard)
     # Run again after kills, `start` brings every stopped node back at once.
     await asyncio.to_thread(_lesson_cluster.start, detach=True)
-    pids = [pid for i in _lesson_cluster.node_ids if (pid := _lesson_cluster.pid(i))]
-    (_owners_dir() / f"{os.getpid()}.json").write_text(json.dumps(pids))
+    owner = _owners_dir() / f"{os.getpid()}.json"
+    owner.write_text(json.dumps({"data_dir": str(_lesson_cluster.data_dir)}))
+    if not _watched:
+        _watched.append(os.getpid())
+        subprocess.Popen(
+            [sys.executable, "-m", "eda_lib.kafka_local.watchdog", str(os.getpid())],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     return _lesson_cluster
 
 
 def sweep_orphans() -> list[int]:
-    """SIGKILL the nodes of lesson clusters whose owning process is gone; returns their pids."""
+    """SIGKILL the nodes of lesson clusters whose owning process is gone, and delete their
+    temporary data; returns the pids killed."""
     killed = []
     for owner in _owners_dir().glob("*.json"):
         if pid_alive(int(owner.stem)):
             continue
         try:
-            pids = [int(pid) for pid in json.loads(owner.read_text())]
-        except (OSError, ValueError, TypeError):
-            pids = []
-        for pid in pids:
-            if _is_kafka(pid):
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
+            data_dir = Path(json.loads(owner.read_text())["data_dir"])
+        except (OSError, ValueError, TypeError, KeyError):
+            owner.unlink(missing_ok=True)
+            continue
+        for node in (read_layout(data_dir) or {}).get("nodes", []):
+            pid = node.get("pid")
+            if pid and _is_kafka(int(pid)):
+                os.kill(int(pid), signal.SIGKILL)
+                killed.append(int(pid))
+        shutil.rmtree(data_dir, ignore_errors=True)
         owner.unlink(missing_ok=True)
     return killed
 

@@ -288,7 +288,7 @@ class LocalKafka:
             self.data_dir = None
 
     def kill(self) -> None:
-        """SIGKILL: the node dies at once, as in a power cut. `start()` restarts it on the
+        """SIGKILL: the node dies at once, as when its process crashes. `start()` restarts it on the
         same ports and data directory."""
         if self.process is not None:
             self.process.kill()

@@ -238,7 +238,7 @@ class LocalCluster:
         )
 
     def kill(self, node_id: int) -> None:
-        """SIGKILL one node: it dies mid-write, as in a power cut."""
+        """SIGKILL one node: it dies mid-write, as when its process crashes."""
         self._signal(node_id, signal.SIGKILL)
 
     def stop_node(self, node_id: int) -> None:

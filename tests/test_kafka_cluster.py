@@ -294,6 +294,9 @@ def test_the_command_line_starts_kills_restarts_and_stops_a_cluster(tmp_path: Pa
         assert "node 2 is back" in cli("restart", "2").stdout
         assert cli("status").stdout.count(": up") == 3
         assert "there is no node 7" in cli("kill", "7").stderr
+        assert "stopped node 3" in cli("stop", "3").stdout
+        assert "node 3: down" in cli("status").stdout
+        assert "node 3 is back" in cli("restart", "3").stdout
     finally:
         stopped = cli("stop")
     assert "stopped the cluster" in stopped.stdout

@@ -1,7 +1,8 @@
 """`python -m eda_lib.kafka_local start|stop|status|kill|restart`: local Kafka for the lessons.
 
 `start` runs one broker (as in the course); `start --brokers 3` runs a cluster of three nodes
-(lesson 16). `kill N` and `restart N` act on node N of the running cluster.
+(lesson 16). `kill N` (SIGKILL), `stop N` (SIGTERM) and `restart N` act on node N of the running
+cluster; `stop` alone stops everything.
 """
 
 from __future__ import annotations
@@ -164,6 +165,16 @@ def kill(node_id: int) -> int:
     return 0
 
 
+def stop_node(node_id: int) -> int:
+    cluster = LocalCluster.existing(cluster_dir())
+    pid = cluster.pid(node_id)
+    if pid is None:
+        raise KafkaSetupError(f"node {node_id} is not running")
+    cluster.stop_node(node_id)
+    print(f"stopped node {node_id} (pid {pid}) with SIGTERM: it handed its leaderships over")
+    return 0
+
+
 def restart(node_id: int) -> int:
     cluster = LocalCluster.existing(cluster_dir())
     if cluster.pid(node_id) is not None:
@@ -177,7 +188,9 @@ def restart(node_id: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eda_lib.kafka_local", description=__doc__)
     parser.add_argument("command", choices=["start", "stop", "status", "kill", "restart"])
-    parser.add_argument("node", nargs="?", type=int, help="the node id, for kill and restart")
+    parser.add_argument(
+        "node", nargs="?", type=int, help="a node id: for kill and restart, and stop of one node"
+    )
     parser.add_argument(
         "--port",
         type=int,
@@ -198,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             return kill(args.node)
         if args.command == "restart":
             return restart(args.node)
-        return stop() if args.command == "stop" else status()
+        if args.command == "stop":
+            return stop() if args.node is None else stop_node(args.node)
+        return status()
     except KafkaSetupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

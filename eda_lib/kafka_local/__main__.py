@@ -12,17 +12,17 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 from eda_lib.kafka_local.broker import STATE_FILE, LocalKafka, running_broker
-from eda_lib.kafka_local.cluster import LocalCluster, pid_alive, read_layout
+from eda_lib.kafka_local.cluster import LocalCluster, read_layout
 from eda_lib.kafka_local.quorum import describe_quorum
 from eda_lib.kafka_local.tools import (
     DEFAULT_KAFKA_VERSION,
     KafkaSetupError,
     cache_root,
     live_brokers,
+    wait_gone,
 )
 
 
@@ -86,15 +86,6 @@ def start_cluster(nodes: int, version: str) -> int:
     return 0
 
 
-def _wait_gone(pids: list[int], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in pids:
-        if pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-
-
 def stop() -> int:
     stopped = False
     cluster = running_cluster()
@@ -102,14 +93,14 @@ def stop() -> int:
         pids = [pid for i in cluster.node_ids if (pid := cluster.pid(i)) is not None]
         for pid in pids:
             os.kill(pid, signal.SIGTERM)
-        _wait_gone(pids)
+        wait_gone(pids, 30.0)
         print(f"stopped the cluster (pids {', '.join(map(str, pids))})")
         stopped = True
     state = running_broker()
     if state is not None:
         pid = int(state["pid"])
         os.kill(pid, signal.SIGTERM)
-        _wait_gone([pid])
+        wait_gone([pid], 30.0)
         (cache_root() / "run" / STATE_FILE).unlink(missing_ok=True)
         print(f"stopped the broker (pid {pid})")
         stopped = True
@@ -155,23 +146,18 @@ def cluster_status(cluster: LocalCluster) -> str:
     return "\n".join(lines)
 
 
-def kill(node_id: int) -> int:
+def signal_node(node_id: int, how: signal.Signals) -> int:
+    """SIGKILL (`kill N`) or SIGTERM (`stop N`) one node of the running cluster."""
     cluster = LocalCluster.existing(cluster_dir())
     pid = cluster.pid(node_id)
     if pid is None:
         raise KafkaSetupError(f"node {node_id} is not running")
-    cluster.kill(node_id)
-    print(f"killed node {node_id} (pid {pid}) with SIGKILL")
-    return 0
-
-
-def stop_node(node_id: int) -> int:
-    cluster = LocalCluster.existing(cluster_dir())
-    pid = cluster.pid(node_id)
-    if pid is None:
-        raise KafkaSetupError(f"node {node_id} is not running")
-    cluster.stop_node(node_id)
-    print(f"stopped node {node_id} (pid {pid}) with SIGTERM: it handed its leaderships over")
+    if how == signal.SIGKILL:
+        cluster.kill(node_id)
+        print(f"killed node {node_id} (pid {pid}) with SIGKILL")
+    else:
+        cluster.stop_node(node_id)
+        print(f"stopped node {node_id} (pid {pid}) with SIGTERM: it handed its leaderships over")
     return 0
 
 
@@ -208,11 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "start":
             return start(args.port, args.version, args.brokers)
         if args.command == "kill":
-            return kill(args.node)
+            return signal_node(args.node, signal.SIGKILL)
         if args.command == "restart":
             return restart(args.node)
         if args.command == "stop":
-            return stop() if args.node is None else stop_node(args.node)
+            return stop() if args.node is None else signal_node(args.node, signal.SIGTERM)
         return status()
     except KafkaSetupError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
 import subprocess
 import tempfile
@@ -31,6 +30,8 @@ from eda_lib.kafka_local.tools import (
     fetch_jars,
     free_port,
     is_ready,
+    pid_alive,
+    runs_kafka,
     who_listens,
 )
 
@@ -39,17 +40,8 @@ JVM_OPTIONS = (HEAP, "-Xms128m", "-XX:+UseSerialGC")
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True
-    return b"kafka.Kafka" in cmdline
+    """The broker's process still runs (not another that reused its pid)."""
+    return pid_alive(pid) and runs_kafka(pid) is not False
 
 
 STATE_FILE = "broker.json"

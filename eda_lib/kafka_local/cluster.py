@@ -35,6 +35,9 @@ from eda_lib.kafka_local.tools import (
     free_port,
     is_ready,
     live_brokers,
+    pid_alive,
+    runs_kafka,
+    wait_gone,
 )
 
 LAYOUT_FILE = "cluster.json"
@@ -254,7 +257,7 @@ class LocalCluster:
                 node.stop()
         elif pid is not None:  # started by another process (the command line)
             os.kill(pid, sig)
-            _wait_gone(pid, 30.0 if sig == signal.SIGTERM else 10.0)
+            wait_gone([pid], 30.0 if sig == signal.SIGTERM else 10.0)
         self._save()
 
     def restart(self, node_id: int, *, wait: bool = True, detach: bool | None = None) -> float:
@@ -330,26 +333,6 @@ def read_layout(data_dir: Path) -> dict[str, Any] | None:
     return layout if isinstance(layout, dict) else None
 
 
-def pid_alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _wait_gone(pid: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)  # a signal is asynchronous: return once the node is gone
-    if pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
-
-
 _lesson_cluster: LocalCluster | None = None  # one per process, however often a cell re-runs
 _watched: list[int] = []  # this process's pid, once a watchdog watches it
 
@@ -411,7 +394,4 @@ def sweep_orphans() -> list[int]:
 
 
 def _is_kafka(pid: int) -> bool:
-    try:
-        return b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+    return runs_kafka(pid) is True

@@ -7,10 +7,13 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import threading
+import time
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -168,3 +171,36 @@ def live_brokers(bootstrap: str) -> list[int]:
 def is_ready(bootstrap: str) -> bool:
     """True when a broker at `bootstrap` answers a metadata request."""
     return bool(live_brokers(bootstrap))
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists (one of another user counts)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def runs_kafka(pid: int) -> bool | None:
+    """Whether the process is a Kafka node; None where /proc cannot tell."""
+    try:
+        return b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+
+
+def wait_gone(pids: Iterable[int], timeout: float) -> None:
+    """Until every process in `pids` has exited (a signal is asynchronous); SIGKILL whichever
+    is still there after `timeout` seconds."""
+    waiting = list(pids)
+    deadline = time.monotonic() + timeout
+    while any(pid_alive(p) for p in waiting) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in waiting:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import sys
 import time
 
-from eda_lib.kafka_local.cluster import pid_alive, sweep_orphans
+from eda_lib.kafka_local.cluster import sweep_orphans
+from eda_lib.kafka_local.tools import pid_alive
 
 
 def main(owner: int, every: float = 1.0) -> None:

@@ -26,6 +26,7 @@ from eda_lib.brokers.kafka import KafkaBroker
 from eda_lib.brokers.kafka_topics import KafkaTopics
 from eda_lib.domain.order_commands import PlaceOrder, order_bus
 from eda_lib.faults import ConsumerFaults
+from eda_lib.kafka_local.tools import pid_alive
 from eda_lib.messaging.consumer import Consumer
 from eda_lib.processing.counting import WindowedCount
 from eda_lib.resilience import SqliteProcessedEvents
@@ -50,7 +51,7 @@ class Status:
     def alive(self, now: float | None = None) -> bool:
         """Running, its process there, and its heartbeat fresh."""
         age = (now or time.time()) - self.heartbeat
-        return self.state == "running" and _pid_exists(self.pid) and age < ALIVE_WITHIN_S
+        return self.state == "running" and pid_alive(self.pid) and age < ALIVE_WITHIN_S
 
 
 def status_file(data: Path, service: str) -> Path:
@@ -71,16 +72,6 @@ def _write_status(data: Path, status: Status) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(asdict(status)))
     os.replace(temporary, path)  # a reader sees the old file or the new one, never half
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def orders_store(data: Path) -> SQLiteEventStore:

@@ -1,13 +1,17 @@
 """Throughput of KafkaBroker against plain aiokafka, on the same local Kafka broker.
 
-Both sides produce and then consume the same PaymentSuccessful events through one topic with one
-partition, with the same client settings (acks=all, idempotence, linger, poll size), sending the
-same CloudEvents binary-mode bytes and headers: each side encodes with `KafkaBinary` on produce
-and decodes on consume, and commits once per polled batch. The eda side adds the Producer,
-Consumer, Broker adapter and trace, so the ratio is what that adapter costs. Sides alternate,
-and each is timed end to end (produce, then consume everything back). The ratio is the median
-of the rounds' own ratios (each round: one plain run, then one eda run). Last line: one JSON
-object.
+Each side has its own topic (one partition), producer and consumer, with the same client settings
+(acks=all, idempotence, linger, poll size) and the same CloudEvents binary-mode bytes and headers:
+each encodes with `KafkaBinary` on produce, decodes on consume, and commits once per polled
+batch. The eda side adds the Producer, Consumer, Broker adapter and trace, so the ratio is what
+that adapter costs.
+
+This machine's speed drifts by a third over a few seconds, so two runs one after the other
+measure the drift as much as the code. The sides therefore take turns a step at a time: a step
+produces 1,000 events and consumes them back, and the side that goes first alternates. Each
+side's time is the sum of its steps; a round is 100,000 events per side, on fresh topics and
+clients, after one untimed step each to connect and join. The figure is the median of the
+rounds' ratios. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from eda_lib import Consumer, Event, PaymentSuccessful, Producer, quiet_kafka_logs, reproducible
+from eda_lib.brokers.base import DEAD_LETTER_SUFFIX
 from eda_lib.brokers.kafka import KafkaBroker
 from eda_lib.codecs import KafkaBinary
 from eda_lib.kafka_local import LocalKafka, bootstrap_from_env
 
-CHUNK = 1000  # sends in flight before waiting for their acknowledgements, on both sides
+STEP = 1000  # events produced, acknowledged and consumed back per turn
+POLL = 500  # records per poll, on both sides
 
 
 def make_events(count: int) -> list[PaymentSuccessful]:
@@ -40,71 +46,117 @@ def make_events(count: int) -> list[PaymentSuccessful]:
     ]
 
 
-async def through_eda(bootstrap: str, events: list[PaymentSuccessful]) -> float:
-    broker = await KafkaBroker.connect(bootstrap)
-    topic = f"bench-eda-{uuid.uuid4().hex[:8]}"
-    await broker.create_topic(topic, partitions=1)
-    received: list[Event] = []
+class EdaSide:
+    """Producer and Consumer over KafkaBroker, as a lesson uses them."""
 
-    def collect(event: PaymentSuccessful) -> None:
-        received.append(event)
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.topic = f"bench-eda-{uuid.uuid4().hex[:8]}"
+        self.received: list[Event] = []
 
-    consumer = Consumer(
-        broker, f"{topic}-group", topic, collect, name="c", batch_size=500, commit="batch"
-    )
-    started = time.perf_counter()
-    await Producer(broker, "bench").send_all(topic, events, chunk=CHUNK)
-    await consumer.start()
-    report = await consumer.run(max_events=len(events), timeout=600)
-    elapsed = time.perf_counter() - started
-    await consumer.stop()
-    await broker.close()
-    assert report.handled == len(received) == len(events), report
-    return len(events) / elapsed
+    async def open(self) -> None:
+        self.broker = await KafkaBroker.connect(self.bootstrap)
+        await self.broker.create_topic(self.topic, partitions=1)
+        self.producer = Producer(self.broker, "bench")
+
+        def collect(event: PaymentSuccessful) -> None:
+            self.received.append(event)
+
+        self.consumer = Consumer(
+            self.broker,
+            f"{self.topic}-group",
+            self.topic,
+            collect,
+            name="c",
+            batch_size=POLL,
+            commit="batch",
+        )
+        await self.consumer.start()
+
+    async def step(self, events: list[PaymentSuccessful]) -> None:
+        await self.producer.send_all(self.topic, events, chunk=STEP)
+        report = await self.consumer.run(max_events=len(events), timeout=60)
+        assert report.handled == len(events), report
+
+    async def close(self) -> None:
+        await self.consumer.stop()
+        for name in (self.topic, f"{self.topic}{DEAD_LETTER_SUFFIX}"):
+            await self.broker.delete_topic(name)  # a pile of logs would slow later rounds
+        await self.broker.close()
 
 
-async def through_aiokafka(
-    bootstrap: str,
-    events: list[PaymentSuccessful],
-    settings: dict[str, Any],
-    consumer_settings: dict[str, Any],
-) -> float:
-    codec = KafkaBinary()
-    setup = await KafkaBroker.connect(bootstrap)  # only to create the topic the same way
-    topic = f"bench-plain-{uuid.uuid4().hex[:8]}"
-    await setup.create_topic(topic, partitions=1)
-    await setup.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **settings)
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"{topic}-group",
-        auto_offset_reset="earliest",
-        **consumer_settings,
-    )
-    received: list[Event] = []
-    await producer.start()
-    started = time.perf_counter()
-    for first in range(0, len(events), CHUNK):
+class PlainSide:
+    """AIOKafkaProducer and AIOKafkaConsumer, written the way their documentation shows."""
+
+    def __init__(self, bootstrap: str, settings: dict[str, Any], consumer: dict[str, Any]):
+        self.bootstrap = bootstrap
+        self.settings, self.consumer_settings = settings, consumer
+        self.topic = f"bench-plain-{uuid.uuid4().hex[:8]}"
+        self.codec = KafkaBinary()
+        self.received: list[Event] = []
+
+    async def open(self) -> None:
+        self.admin = await KafkaBroker.connect(self.bootstrap)  # to create the topic alike
+        await self.admin.create_topic(self.topic, partitions=1)
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, **self.settings)
+        self.consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=f"{self.topic}-group",
+            auto_offset_reset="earliest",
+            **self.consumer_settings,
+        )
+        await self.producer.start()
+        await self.consumer.start()
+
+    async def step(self, events: list[PaymentSuccessful]) -> None:
+        codec, producer = self.codec, self.producer
         pending = []
-        for event in events[first : first + CHUNK]:
+        for event in events:
             value, headers = codec.encode(event)
             key = event.key.encode() if event.key else None
             # No partition given: aiokafka's default partitioner hashes the key with murmur2,
             # the same work KafkaBroker does to place a key.
-            pending.append(await producer.send(topic, value, key=key, headers=list(headers)))
+            pending.append(await producer.send(self.topic, value, key=key, headers=list(headers)))
         await asyncio.gather(*pending)
-    await consumer.start()
-    while len(received) < len(events):
-        batches = await consumer.getmany(timeout_ms=1000, max_records=500)
-        for records in batches.values():
-            received.extend(codec.decode(r.value, tuple(r.headers)) for r in records)
-        if batches:
-            await consumer.commit()
-    elapsed = time.perf_counter() - started
-    await consumer.stop()
-    await producer.stop()
-    return len(events) / elapsed
+        wanted = len(self.received) + len(events)
+        while len(self.received) < wanted:
+            batches = await self.consumer.getmany(timeout_ms=1000, max_records=POLL)
+            for records in batches.values():
+                self.received.extend(codec.decode(r.value, tuple(r.headers)) for r in records)
+            if batches:
+                await self.consumer.commit()
+
+    async def close(self) -> None:
+        await self.consumer.stop()
+        await self.producer.stop()
+        await self.admin.delete_topic(self.topic)
+        await self.admin.close()
+
+
+async def one_round(
+    bootstrap: str, events: list[PaymentSuccessful], settings: dict[str, Any], consumer: Any
+) -> tuple[float, float]:
+    """Seconds each side spent on `events`, taking turns a step at a time: (eda, plain)."""
+    eda, plain = EdaSide(bootstrap), PlainSide(bootstrap, settings, consumer)
+    await eda.open()
+    await plain.open()
+    try:
+        warm_up, timed = events[:STEP], events[STEP:]
+        await eda.step(warm_up)
+        await plain.step(warm_up)
+        spent = {eda: 0.0, plain: 0.0}
+        for turn, first in enumerate(range(0, len(timed), STEP)):
+            step = timed[first : first + STEP]
+            for side in (eda, plain) if turn % 2 else (plain, eda):
+                started = time.perf_counter()
+                await side.step(step)
+                spent[side] += time.perf_counter() - started
+        assert len(eda.received) == len(plain.received) == len(events)
+        return spent[eda], spent[plain]
+    finally:
+        await eda.close()
+        await plain.close()
 
 
 async def main(count: int, rounds: int) -> dict[str, object]:
@@ -119,25 +171,20 @@ async def main(count: int, rounds: int) -> dict[str, object]:
         bootstrap = local.bootstrap
     try:
         with reproducible(seed=0):
-            events = make_events(count)
+            events = make_events(count + STEP)  # the first step of each side is not timed
         gc.freeze()  # the shared input is not what is measured: keep the collector off it
         probe = KafkaBroker(bootstrap)
-        settings, consumer_settings = probe.producer_settings(), probe.consumer_settings()
-        eda_rates, plain_rates = [], []
-        for _ in range(rounds):
-            plain_rates.append(
-                await through_aiokafka(bootstrap, events, settings, consumer_settings)
-            )
-            eda_rates.append(await through_eda(bootstrap, events))
+        settings, consumer = probe.producer_settings(), probe.consumer_settings()
+        times = [await one_round(bootstrap, events, settings, consumer) for _ in range(rounds)]
     finally:
         if local is not None:
             await asyncio.to_thread(local.stop)
-    ratios = [eda / plain for eda, plain in zip(eda_rates, plain_rates, strict=True)]
+    ratios = [plain / eda for eda, plain in times]
     return {
         "events": count,
         "rounds": rounds,
-        "eda_events_per_s": round(statistics.median(eda_rates)),
-        "aiokafka_events_per_s": round(statistics.median(plain_rates)),
+        "eda_events_per_s": round(count / statistics.median(eda for eda, _ in times)),
+        "aiokafka_events_per_s": round(count / statistics.median(plain for _, plain in times)),
         "ratio_vs_aiokafka": round(statistics.median(ratios), 3),
         "round_ratios": [round(r, 3) for r in ratios],
         "broker_start_s": round(broker_start_s, 2),
@@ -147,6 +194,6 @@ async def main(count: int, rounds: int) -> dict[str, object]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     print(json.dumps(asyncio.run(main(args.events, args.rounds))))

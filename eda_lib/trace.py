@@ -89,6 +89,24 @@ class Trace:
                 (kind, stamp, topic, partition, offset, group, actor, event_type, event_id, detail)
             )
 
+    def produced(self, topic: str, producer: str, events: Sequence[Any]) -> None:
+        """One 'produced' hop per event of `events`, each sent with its own key (`event.key`),
+        all handed over at once (one stamp: a batch takes less than a millisecond)."""
+        if self.enabled and events:
+            stamp, extend = self._stamp(), self._flat.extend
+            for e in events:
+                key = e.key
+                detail = "no key" if key is None else f"key={key}"
+                extend(("produced", stamp, topic, -1, -1, "", producer, e.event_type, e.id, detail))
+
+    def stored(self, topic: str, placed: Sequence[Any], producer: str) -> None:
+        """One 'stored' hop per acknowledgement of `placed` (each with a partition and an
+        offset), all acknowledged at once."""
+        if self.enabled and placed:
+            stamp, extend = self._stamp(), self._flat.extend
+            for r in placed:
+                extend(("stored", stamp, topic, r.partition, r.offset, "", producer, "", "", ""))
+
     def delivered(self, batch: Sequence[Any], group: str, member: str) -> None:
         """One 'delivered' hop per record of `batch` handed to a group member."""
         if self.enabled and batch:

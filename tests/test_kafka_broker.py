@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaProducer
 
 from eda_lib.brokers.kafka import KafkaBroker
 from tests.contract import BrokerContract
@@ -37,3 +38,34 @@ class TestKafkaBroker(BrokerContract):
         finally:
             await client.stop()
         return placed
+
+
+async def test_describe_learns_of_many_topics_in_one_metadata_request(
+    kafka_bootstrap: str,
+) -> None:
+    # A long-lived local broker gathers hundreds of topics. aiokafka, asked for the offsets of
+    # topics it does not know, learns of them one per metadata request, a tenth of a second
+    # apart: at 600 topics, describe() ran out of time on every try.
+    prefix = f"many-{uuid.uuid4().hex[:6]}"
+    names = [f"{prefix}-{i}" for i in range(12)]
+    broker = await KafkaBroker.connect(kafka_bootstrap)
+    try:
+        for name in names:
+            await broker.create_topic(name)
+        updates = 0
+        real_update = AIOKafkaClient._metadata_update
+
+        async def counted(client: AIOKafkaClient, *args: object) -> bool:
+            nonlocal updates
+            updates += 1
+            return await real_update(client, *args)  # type: ignore[no-any-return]
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(AIOKafkaClient, "_metadata_update", counted)
+            state = await broker.describe(names)
+        assert {p.topic for p in state.partitions} >= set(names)
+        assert updates <= 3, f"{updates} metadata requests for {len(names)} topics"
+    finally:
+        for name in names:
+            await broker.delete_topic(name)
+        await broker.close()

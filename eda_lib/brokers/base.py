@@ -15,8 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple, Protocol, Self
 
-from aiokafka.partitioner import murmur2
-
+from eda_lib.brokers.murmur import murmur2
 from eda_lib.clock import Clock
 from eda_lib.codecs import Codec, Headers
 from eda_lib.trace import Trace

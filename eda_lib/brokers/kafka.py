@@ -184,15 +184,12 @@ class KafkaBroker:
             ) from failed[0]
         if failed:
             raise failed[0]
-        trace, reports = self.trace, []
-        for metadata in cast(list[Any], outcomes):  # all acknowledged: RecordMetadata each
-            trace.record("stored", topic, metadata.partition, metadata.offset, "", producer)
-            reports.append(
-                make_report(
-                    (topic, metadata.partition, metadata.offset, to_datetime(metadata.timestamp))
-                )
-            )
-        return reports
+        acknowledged = cast(list[Any], outcomes)  # RecordMetadata each
+        self.trace.stored(topic, acknowledged, producer)
+        return [
+            make_report((topic, m.partition, m.offset, to_datetime(m.timestamp)))
+            for m in acknowledged
+        ]
 
     async def flush(self) -> None:
         if self._producer is not None:

@@ -92,8 +92,16 @@ class Producer:
         """Send events in order, each with its own key, waiting for acknowledgements a chunk at
         a time rather than one by one (on Kafka: one round trip per chunk, not per event)."""
         reports: list[DeliveryReport] = []
+        encode, trace = self.broker.codec.encode, self.broker.trace
         for first in range(0, len(events), chunk):
-            messages = [self._message(topic, e, EVENT_KEY) for e in events[first : first + chunk]]
+            part = events[first : first + chunk]
+            messages: list[Message] = []
+            for event in part:  # `_message` for each, with one trace call for them all
+                if not isinstance(event, Event):
+                    raise TypeError(f"send an eda_lib Event, not {type(event).__name__}")
+                key = event.key
+                messages.append((None if key is None else key.encode(), *encode(event)))
+            trace.produced(topic, self.name, part)
             reports.extend(await self.broker.produce_many(topic, messages, producer=self.name))
         self.reports.extend(reports)
         return reports

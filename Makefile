@@ -69,6 +69,7 @@ bench: install
 	$(BIN)/python benchmarks/codec.py
 	$(BIN)/python benchmarks/broker_throughput.py
 	$(BIN)/python benchmarks/kafka_throughput.py
+	$(BIN)/python benchmarks/kafka_adapter.py
 	$(BIN)/python benchmarks/failure_lab_redraw.py
 	$(BIN)/python benchmarks/event_store.py
 	$(BIN)/python benchmarks/windowed_count.py

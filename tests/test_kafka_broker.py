@@ -47,7 +47,7 @@ async def test_describe_learns_of_many_topics_in_one_metadata_request(
     # topics it does not know, learns of them one per metadata request, a tenth of a second
     # apart: at 600 topics, describe() ran out of time on every try.
     prefix = f"many-{uuid.uuid4().hex[:6]}"
-    names = [f"{prefix}-{i}" for i in range(12)]
+    names = [f"{prefix}-{i}" for i in range(20)]
     broker = await KafkaBroker.connect(kafka_bootstrap)
     try:
         for name in names:
@@ -64,7 +64,8 @@ async def test_describe_learns_of_many_topics_in_one_metadata_request(
             patch.setattr(AIOKafkaClient, "_metadata_update", counted)
             state = await broker.describe(names)
         assert {p.topic for p in state.partitions} >= set(names)
-        assert updates <= 3, f"{updates} metadata requests for {len(names)} topics"
+        # Every client's requests count here (the admin's too): one per topic would be 20.
+        assert updates <= 5, f"{updates} metadata requests for {len(names)} topics"
     finally:
         for name in names:
             await broker.delete_topic(name)

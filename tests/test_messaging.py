@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import pytest
 
@@ -582,3 +582,40 @@ async def test_a_consumer_that_publishes_and_a_processor() -> None:
         (LargePaymentFlagged, "o3"),
     ]
     assert all(e.correlation_id == p.id for e, p in zip(alerts, payments[2:], strict=True))
+
+
+class Unkeyed(Event):
+    """No subject field, so no key: the broker spreads it."""
+
+    event_type: ClassVar[str] = "tests.messaging.Unkeyed"
+    note: str
+
+
+async def test_send_all_leaves_what_sending_one_by_one_leaves() -> None:
+    # send_all records a batch's hops in one call; what a learner reads must not change.
+    events = [payment(1), Unkeyed(note="no key"), payment(2, order="one"), payment(3)]
+    one_by_one, batched = InMemoryBroker(seed=7), InMemoryBroker(seed=7)
+    for broker in (one_by_one, batched):
+        await broker.create_topic("payments", partitions=3)
+    for event in events:
+        await Producer(one_by_one, "p").send("payments", event)
+    reports = await Producer(batched, "p").send_all("payments", events)
+
+    def hops(broker: InMemoryBroker, kind: str) -> list[tuple[object, ...]]:
+        return [h[3:] for h in broker.trace.select(kind)]  # all but seq, kind and time
+
+    for kind in ("produced", "stored"):
+        assert hops(batched, kind) == hops(one_by_one, kind), kind
+    assert [h.detail for h in batched.trace.select("produced")] == [
+        "key=order-1",
+        "no key",
+        "key=one",
+        "key=order-3",
+    ]
+    assert [(r.partition, r.offset) for r in reports] == [
+        (h.partition, h.offset) for h in one_by_one.trace.select("stored")
+    ]
+    for partition in range(3):
+        a = await one_by_one.read("payments", partition)
+        b = await batched.read("payments", partition)
+        assert [(r.offset, r.key, r.value) for r in a] == [(r.offset, r.key, r.value) for r in b]

@@ -35,8 +35,14 @@ class KafkaInspector:
         self.topics = topics
         self.members = members
         self._probe: AIOKafkaConsumer | None = None
+        # One question at a time: each names its topics to the probe, replacing the last list.
+        self._asking = asyncio.Lock()
 
     async def _offsets(self, tps: list[KafkaTopicPartition]) -> tuple[Offsets, Offsets]:
+        async with self._asking:
+            return await self._ask(tps)
+
+    async def _ask(self, tps: list[KafkaTopicPartition]) -> tuple[Offsets, Offsets]:
         if self._probe is None:
             probe = AIOKafkaConsumer(**self.topics.client_options(), enable_auto_commit=False)
             try:

@@ -24,6 +24,8 @@ import json
 import time
 from datetime import UTC, datetime
 
+from payments import make_events  # the script's folder is on sys.path
+
 from eda_lib import (
     Consumer,
     Event,
@@ -34,15 +36,6 @@ from eda_lib import (
     reproducible,
     serialize,
 )
-
-
-def make_events(count: int) -> list[PaymentSuccessful]:
-    return [
-        PaymentSuccessful(
-            payment_id=f"pay-{i}", order_id=f"order-{i}", amount=1000 + i % 5000, currency="usd"
-        )
-        for i in range(count)
-    ]
 
 
 async def through_queue(events: list[PaymentSuccessful]) -> float:

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
+from payments import make_events  # the script's folder is on sys.path
 
 from eda_lib import PaymentSuccessful, Producer, reproducible
 from eda_lib.brokers.base import partition_for_key
@@ -56,15 +57,6 @@ class InstantProducer:
 
     async def flush(self) -> None:
         """Nothing waits."""
-
-
-def make_events(count: int) -> list[PaymentSuccessful]:
-    return [
-        PaymentSuccessful(
-            payment_id=f"pay-{i}", order_id=f"order-{i}", amount=1000 + i % 5000, currency="usd"
-        )
-        for i in range(count)
-    ]
 
 
 async def through_plain(events: list[PaymentSuccessful]) -> float:

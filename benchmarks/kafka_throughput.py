@@ -29,6 +29,7 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from payments import make_events  # the script's folder is on sys.path
 
 from eda_lib import Consumer, PaymentSuccessful, Producer, quiet_kafka_logs, reproducible
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, partition_for_key
@@ -39,15 +40,6 @@ from eda_lib.kafka_local import LocalKafka, bootstrap_from_env
 STEP = 5000  # events produced, acknowledged and consumed back per turn
 ACKS_EVERY = 1000  # sends in flight before waiting for their acknowledgements, on both sides
 POLL = 500  # records per poll, on both sides
-
-
-def make_events(count: int) -> list[PaymentSuccessful]:
-    return [
-        PaymentSuccessful(
-            payment_id=f"pay-{i}", order_id=f"order-{i}", amount=1000 + i % 5000, currency="usd"
-        )
-        for i in range(count)
-    ]
 
 
 class EdaSide:

@@ -91,7 +91,7 @@ class Trace:
 
     def produced(self, topic: str, producer: str, events: Sequence[Any]) -> None:
         """One 'produced' hop per event of `events`, each sent with its own key (`event.key`),
-        all handed over at once (one stamp: a batch takes less than a millisecond)."""
+        all stamped with the moment the batch is handed over together."""
         if self.enabled and events:
             stamp, extend = self._stamp(), self._flat.extend
             for e in events:

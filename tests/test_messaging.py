@@ -619,3 +619,12 @@ async def test_send_all_leaves_what_sending_one_by_one_leaves() -> None:
         a = await one_by_one.read("payments", partition)
         b = await batched.read("payments", partition)
         assert [(r.offset, r.key, r.value) for r in a] == [(r.offset, r.key, r.value) for r in b]
+
+
+async def test_send_all_refuses_a_chunk_with_something_that_is_not_an_event() -> None:
+    broker = InMemoryBroker()
+    await broker.create_topic("payments")
+    with pytest.raises(TypeError, match="send an eda_lib Event, not dict"):
+        await Producer(broker).send_all("payments", [payment(1), {"amount": 5}])  # type: ignore[list-item]
+    assert len(broker.trace) == 0  # nothing of that chunk was produced, or said to be
+    assert (await broker.describe()).topic("payments")[0].end_offset == 0

@@ -98,7 +98,7 @@ class Producer:
             messages: list[Message] = []
             for event in part:  # `_message` for each, with one trace call for them all
                 if not isinstance(event, Event):
-                    raise TypeError(f"send an eda_lib Event, not {type(event).__name__}")
+                    raise _not_an_event(event)
                 key = event.key
                 messages.append((None if key is None else key.encode(), *encode(event)))
             trace.produced(topic, self.name, part)
@@ -108,7 +108,7 @@ class Producer:
 
     def _message(self, topic: str, event: Event, key: str | bytes | _EventKey | None) -> Message:
         if not isinstance(event, Event):
-            raise TypeError(f"send an eda_lib Event, not {type(event).__name__}")
+            raise _not_an_event(event)
         chosen = event.key if isinstance(key, _EventKey) else key
         raw_key = chosen.encode() if isinstance(chosen, str) else chosen
         value, headers = self.broker.codec.encode(event)
@@ -138,6 +138,10 @@ class Producer:
 
     async def __aexit__(self, *exc_info: object) -> None:  # on an error too: never linger
         await self.flush()
+
+
+def _not_an_event(sent: object) -> TypeError:
+    return TypeError(f"send an eda_lib Event, not {type(sent).__name__}")
 
 
 def _shown(key: bytes) -> str:

@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 FIRST_NOTEBOOK := notebooks/00_start_here.ipynb
 LAB_ARGS ?=
+# `make bench BENCH_AGAINST=<commit>` also races the broker pipeline against that commit's.
+BENCH_AGAINST ?=
 # Jupyter refuses to run as root unless told; containers and some CI machines are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -14,7 +16,8 @@ help:
 	@echo "make lab    - set up .venv if needed and open JupyterLab on the first lesson"
 	@echo "make test   - set up .venv if needed, then run ruff, mypy, the tests and every notebook"
 	@echo "make test-kafka-lessons - run every lesson on a real Kafka broker (EDA_BROKER=kafka)"
-	@echo "make bench  - run the benchmarks (figures are printed as JSON)"
+	@echo "make bench  - run the benchmarks (figures are printed as JSON; BENCH_AGAINST=<commit>"
+	@echo "              also races the broker pipeline against that commit's)"
 	@echo "make kafka  - start a local Kafka broker on 127.0.0.1:9092 (make kafka-stop stops it)"
 	@echo "make kafka-cluster - start a local cluster of three Kafka nodes (make kafka-stop stops it)"
 
@@ -67,7 +70,8 @@ notebooks: install
 
 bench: install
 	$(BIN)/python benchmarks/codec.py
-	$(BIN)/python benchmarks/broker_throughput.py
+	$(BIN)/python benchmarks/broker_throughput.py $(if $(BENCH_AGAINST),--against $(BENCH_AGAINST))
+	$(BIN)/python benchmarks/peer_faststream.py
 	$(BIN)/python benchmarks/kafka_throughput.py
 	$(BIN)/python benchmarks/kafka_adapter.py
 	$(BIN)/python benchmarks/failure_lab_redraw.py

@@ -11,8 +11,15 @@ A third pipeline, the bare loop, does the broker's bookkeeping with no structure
 function: a record tuple per message in a list, a delivery report per send, the same five trace
 hops per event, a committed offset per event. Its `bare_loop_overhead_us_per_event` is the floor
 the broker's figure can be read against. `gc_us_per_event` is the garbage collector's share of each
-pipeline's time, timed through `gc.callbacks` over every round. The last line printed is one JSON
-object.
+pipeline's time, timed through `gc.callbacks` over every round.
+
+`--against COMMIT` also races the broker pipeline (`broker_pipeline.through_broker`) of this tree
+against the same pipeline at COMMIT, to guard speed across a rewrite: COMMIT's `eda_lib` is
+exported into a temporary folder, and each side runs in a process of its own (`broker_pipeline.py`
+with PYTHONPATH at its tree), the two taking turns round by round, who goes first alternating.
+`ratio_vs_<commit>` is this tree's best events/s over COMMIT's; the issue's goal for the data
+path's rewrite is "after ≥ 0.8 * before", i.e. a ratio of at least 0.8 against the commit before
+it. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -21,21 +28,18 @@ import argparse
 import asyncio
 import gc
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
-from payments import make_events  # the script's folder is on sys.path
+from broker_pipeline import through_broker  # the script's folder is on sys.path
+from payments import make_events
 
-from eda_lib import (
-    Consumer,
-    Event,
-    InMemoryBroker,
-    PaymentSuccessful,
-    Producer,
-    deserialize,
-    reproducible,
-    serialize,
-)
+from eda_lib import Event, PaymentSuccessful, deserialize, reproducible, serialize
 
 
 async def through_queue(events: list[PaymentSuccessful]) -> float:
@@ -89,30 +93,6 @@ async def through_bare_loop(events: list[PaymentSuccessful]) -> float:
     return len(events) / elapsed
 
 
-async def through_broker(events: list[PaymentSuccessful]) -> float:
-    broker = InMemoryBroker(trace=True)
-    await broker.create_topic("payments", partitions=1)
-    producer = Producer(broker, "payment-service")
-    received: list[Event] = []
-
-    def ship(event: PaymentSuccessful) -> None:
-        received.append(event)
-
-    consumer = Consumer(broker, "shipping", "payments", ship, name="shipping-1")
-    await consumer.start()
-
-    async def produce() -> None:
-        for event in events:
-            await producer.send("payments", event)
-        await producer.flush()
-
-    started = time.perf_counter()
-    _, report = await asyncio.gather(produce(), consumer.run(max_events=len(events), timeout=600))
-    elapsed = time.perf_counter() - started
-    assert report.handled == len(received) == len(events), report
-    return len(events) / elapsed
-
-
 class CollectorTime:
     """Seconds the garbage collector has run since this was registered in `gc.callbacks`."""
 
@@ -161,9 +141,84 @@ async def main(count: int, rounds: int) -> dict[str, object]:
     }
 
 
+ROOT = Path(__file__).resolve().parent.parent
+SIDE = Path(__file__).resolve().parent / "broker_pipeline.py"
+
+
+class Side:
+    """A `broker_pipeline.py` process importing eda_lib from `tree`: one round per request."""
+
+    def __init__(self, tree: Path, count: int) -> None:
+        command = [sys.executable, str(SIDE), "--tree", str(tree), "--events", str(count)]
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        self.process = subprocess.Popen(
+            command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def _reply(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{SIDE.name} ended (exit code {self.process.wait()})")
+        return line.strip()
+
+    def ready(self) -> None:
+        assert self._reply() == "ready"
+
+    def round(self) -> float:
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        return float(self._reply())
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
+
+
+def git(*args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, stdout=subprocess.PIPE).stdout
+
+
+def race_against(commit: str, count: int, rounds: int) -> dict[str, object]:
+    """This tree's broker pipeline against `commit`'s, each in its own process, taking turns."""
+    full = git("rev-parse", "--verify", f"{commit}^{{commit}}").decode().strip()
+    short = git("rev-parse", "--short", full).decode().strip()
+    with tempfile.TemporaryDirectory(prefix=f"eda-{short}-") as folder:
+        archive = git("archive", full, "eda_lib")  # the library alone: all a side imports
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        sides = {"current": Side(ROOT, count), short: Side(Path(folder), count)}
+        try:
+            for side in sides.values():
+                side.ready()
+            rates: dict[str, list[float]] = {name: [] for name in sides}
+            for n in range(rounds):  # one side at a time; who goes first alternates
+                for name in list(sides) if n % 2 == 0 else list(sides)[::-1]:
+                    rates[name].append(sides[name].round())
+        finally:
+            for side in sides.values():
+                side.close()
+    now, then = max(rates["current"]), max(rates[short])
+    return {
+        "against": short,
+        "current_events_per_s": round(now),
+        f"{short}_events_per_s": round(then),
+        f"ratio_vs_{short}": round(now / then, 3),
+    }
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="also race the broker pipeline against this git commit's (one process per side)",
+    )
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.events, args.rounds))))
+    figures = asyncio.run(main(args.events, args.rounds))
+    if args.against:
+        figures |= race_against(args.against, args.events, args.rounds)
+    print(json.dumps(figures))

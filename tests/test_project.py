@@ -13,7 +13,8 @@ CONDA_ONLY = {"python", "pip", "openjdk", "maven"}  # what pip cannot install
 
 
 def _requirement(text: str) -> tuple[str, str]:
-    match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*(.*?)\s*", text)
+    """(name with its extras, if any, e.g. `faststream[kafka]`; version bound)."""
+    match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+(?:\[[A-Za-z0-9_.,-]+\])?)\s*(.*?)\s*", text)
     assert match, f"cannot read requirement {text!r}"
     return match.group(1).lower().replace("_", "-"), match.group(2).replace(" ", "")
 

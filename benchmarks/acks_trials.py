@@ -20,7 +20,7 @@ import sys
 import time
 
 from eda_lib import quiet_kafka_logs
-from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.kafka import KafkaBroker
 from eda_lib.kafka_local import LocalCluster
 from eda_lib.labs.replication import Acks, ReplicationLab, acks_trials
 

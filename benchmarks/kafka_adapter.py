@@ -24,8 +24,8 @@ from payments import make_events  # the script's folder is on sys.path
 
 from eda_lib import PaymentSuccessful, Producer, reproducible
 from eda_lib.brokers.base import partition_for_key
-from eda_lib.brokers.kafka import KafkaBroker
 from eda_lib.codecs import KafkaBinary
+from eda_lib.kafka import KafkaBroker
 
 ACKS_EVERY = 1000
 STAMP_MS = 1_767_603_600_000  # 2026-01-05 09:00 UTC, as Kafka stamps records: milliseconds

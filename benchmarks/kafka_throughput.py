@@ -33,8 +33,8 @@ from payments import make_events  # the script's folder is on sys.path
 
 from eda_lib import Consumer, PaymentSuccessful, Producer, quiet_kafka_logs, reproducible
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, partition_for_key
-from eda_lib.brokers.kafka import KafkaBroker
 from eda_lib.codecs import KafkaBinary
+from eda_lib.kafka import KafkaBroker
 from eda_lib.kafka_local import LocalKafka, bootstrap_from_env
 
 STEP = 5000  # events produced, acknowledged and consumed back per turn

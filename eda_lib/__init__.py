@@ -32,6 +32,8 @@ from eda_lib.domain import (
 )
 from eda_lib.events import Event, InvalidEvent
 from eda_lib.faults import BrokerFaults, ConsumerFaults, CrashOnce
+from eda_lib.kafka import KafkaBroker
+from eda_lib.kafka_local import LocalCluster, LocalKafka
 from eda_lib.messaging import (
     EVENT_KEY,
     Consumer,
@@ -74,6 +76,9 @@ __all__ = [
     "InMemoryBroker",
     "InMemoryEventStore",
     "InvalidEvent",
+    "KafkaBroker",
+    "LocalCluster",
+    "LocalKafka",
     "OrderApproved",
     "OrderCancelled",
     "OrderCreated",

@@ -69,8 +69,7 @@ async def open_broker(
     if chosen != "kafka":
         raise ValueError(f"unknown broker kind {chosen!r}: use 'memory' or 'kafka'")
 
-    from eda_lib.brokers.kafka import KafkaBroker
-    from eda_lib.brokers.kafka_security import KafkaSecurity
+    from eda_lib.kafka import KafkaBroker, KafkaSecurity
     from eda_lib.kafka_local import KafkaSetupError, bootstrap_from_env
 
     try:

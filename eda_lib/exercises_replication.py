@@ -15,9 +15,8 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from eda_lib.brokers.base import BrokerError
-from eda_lib.brokers.kafka import KafkaBroker
-from eda_lib.brokers.kafka_replicas import PartitionReplicas, replicas, topic_config
 from eda_lib.exercises import Check, _fail
+from eda_lib.kafka import KafkaBroker, PartitionReplicas, replicas, topic_config
 from eda_lib.kafka_local import LocalCluster
 from eda_lib.labs.replication import ReplicationLab
 

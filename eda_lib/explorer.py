@@ -136,8 +136,7 @@ async def explore(broker: Broker, topic: str | None = None, *, limit: int = 5) -
     state = await broker.describe()
     parts = ["TOPICS", topics_table(state)]
     if broker.name == "kafka":  # copies on nodes: the in-memory broker keeps one, in memory
-        from eda_lib.brokers.kafka import KafkaBroker
-        from eda_lib.brokers.kafka_replicas import replicas, replicas_table
+        from eda_lib.kafka import KafkaBroker, replicas, replicas_table
 
         assert isinstance(broker, KafkaBroker)
         topics = sorted({p.topic for p in state.partitions})

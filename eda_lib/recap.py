@@ -22,7 +22,7 @@ RECAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "Kafka: partitions, keys, offsets, lag",
         "08",
-        ("eda_lib.brokers.kafka", "eda_lib.kafka_local"),
+        ("eda_lib.kafka", "eda_lib.kafka_local"),
     ),
     ("aggregates, an event store, snapshots, the outbox", "09", ("eda_lib.sourcing",)),
     ("commands, projections, read models, time travel", "10", ("eda_lib.cqrs",)),
@@ -30,7 +30,7 @@ RECAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "retries, dead letters, idempotency, transactions",
         "12",
-        ("eda_lib.resilience", "eda_lib.kafka_transactions"),
+        ("eda_lib.resilience", "eda_lib.kafka.transactions"),
     ),
     (
         "faults on purpose: crashes, drops, outages",

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from eda_lib.brokers.kafka_replicas import PartitionReplicas
 from eda_lib.exercises_replication import check_unwritable
+from eda_lib.kafka import PartitionReplicas
 
 
 def right(partitions: Sequence[PartitionReplicas], node: int, min_insync: int) -> Collection[int]:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 from aiokafka import AIOKafkaClient, AIOKafkaProducer
 
-from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.kafka import KafkaBroker
 from tests.contract import BrokerContract
 
 pytestmark = pytest.mark.kafka

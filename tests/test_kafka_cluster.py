@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from eda_lib import quiet_kafka_logs
-from eda_lib.brokers.kafka import KafkaBroker
-from eda_lib.brokers.kafka_replicas import replicas, wait_for
+from eda_lib.kafka import KafkaBroker, replicas, wait_for
 from eda_lib.kafka_local import KafkaSetupError, LocalCluster
 from eda_lib.kafka_local.__main__ import cluster_status
 from eda_lib.kafka_local.cluster import TEACHING_TIMEOUTS

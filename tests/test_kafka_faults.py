@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from eda_lib import Consumer, DeliveryReport, Event, PaymentSuccessful, Producer
-from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.kafka import KafkaBroker
 from eda_lib.kafka_local import LocalKafka
 
 pytestmark = pytest.mark.kafka

@@ -15,7 +15,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from eda_lib import Consumer, Event, PaymentSuccessful, Producer
-from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.kafka import KafkaBroker
 
 pytestmark = pytest.mark.kafka
 

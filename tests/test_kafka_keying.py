@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.kafka import KafkaBroker
 from eda_lib.labs import keying_trial
 
 pytestmark = pytest.mark.kafka

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from eda_lib import InMemoryBroker, open_broker
-from eda_lib.brokers.kafka import KafkaBroker
+from eda_lib.kafka import KafkaBroker
 from eda_lib.kafka_local import KafkaSetupError, LocalKafka
 from eda_lib.kafka_local import __main__ as cli
 from eda_lib.kafka_local.tools import fetch_jars

@@ -24,15 +24,15 @@ import pytest
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from eda_lib import InMemoryBroker, open_broker
-from eda_lib.brokers import kafka_topics
 from eda_lib.brokers.base import BrokerError, Retention
-from eda_lib.brokers.kafka import KafkaBroker
-from eda_lib.brokers.kafka_security import (
+from eda_lib.kafka import (
     HIDDEN,
+    KafkaBroker,
     KafkaConnectError,
     KafkaSecurity,
     KafkaSecurityError,
 )
+from eda_lib.kafka import topics as kafka_topics
 from eda_lib.kafka_local import KafkaSetupError
 from tests.conftest import _cannot_run_kafka
 from tests.secure_kafka import USER, SecureKafka, missing_tools, start_secure_kafka
@@ -470,7 +470,7 @@ async def test_transactions_and_plain_clients_connect_the_same_way(
 ) -> None:
     from aiokafka import AIOKafkaConsumer
 
-    from eda_lib.kafka_transactions import read_all, write_in_transaction
+    from eda_lib.kafka import read_all, write_in_transaction
 
     topic = f"secure-tx-{uuid.uuid4().hex[:8]}"
     async with KafkaBroker(secure_env.sasl_ssl) as broker:  # security from the environment

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from eda_lib.brokers.kafka import KafkaBroker
-from eda_lib.kafka_transactions import (
+from eda_lib.kafka import (
+    KafkaBroker,
     SimulatedCrash,
     read_all,
     transform_exactly_once,

@@ -63,7 +63,7 @@ def test_importing_the_library_configures_no_logging() -> None:
     import sys
 
     check = (
-        "import logging, eda_lib, eda_lib.brokers.kafka, eda_lib.viz; "
+        "import logging, eda_lib, eda_lib.kafka, eda_lib.viz; "
         "assert logging.getLogger('aiokafka').level == logging.NOTSET; "
         "assert not logging.getLogger().handlers; "
         "eda_lib.quiet_kafka_logs(); "

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from eda_lib.brokers.kafka_replicas import PartitionReplicas
+from eda_lib.kafka import PartitionReplicas
 from eda_lib.labs.replication import ClusterStateError, Trial, Written
 from eda_lib.viz import replication_panel
 from eda_lib.viz.replication import cluster_graph, draw_cluster, plot_trials

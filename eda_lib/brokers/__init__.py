@@ -1,5 +1,5 @@
 """Brokers: the `Broker` protocol, what both brokers share, and the in-memory broker.
-`KafkaBroker` lives in `eda_lib.brokers.kafka` (importing it loads aiokafka's clients)."""
+`KafkaBroker` lives in `eda_lib.kafka`, with the rest of Kafka's client side."""
 
 from typing import TYPE_CHECKING
 
@@ -62,8 +62,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from eda_lib.brokers.kafka import KafkaBroker
     from eda_lib.codecs import Codec, KafkaBinary, StructuredJson
+    from eda_lib.kafka import KafkaBroker
 
     def _both_brokers_implement_the_protocol(
         memory: InMemoryBroker, kafka: KafkaBroker, structured: StructuredJson, binary: KafkaBinary

@@ -21,8 +21,9 @@ from typing import Any, Literal
 from aiokafka.errors import KafkaError
 
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX
-from eda_lib.brokers.kafka import KafkaBroker
-from eda_lib.brokers.kafka_replicas import (
+from eda_lib.domain.payments import PaymentSuccessful
+from eda_lib.kafka import (
+    KafkaBroker,
     PartitionReplicas,
     create_placed_topic,
     replicas,
@@ -30,7 +31,6 @@ from eda_lib.brokers.kafka_replicas import (
     topic_config,
     wait_for,
 )
-from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.kafka_local import LocalCluster
 from eda_lib.messaging import Consumer, Producer
 

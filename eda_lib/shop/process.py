@@ -22,10 +22,10 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eda_lib.brokers.base import BrokerError
-from eda_lib.brokers.kafka import KafkaBroker
-from eda_lib.brokers.kafka_topics import KafkaTopics
 from eda_lib.domain.order_commands import PlaceOrder, order_bus
 from eda_lib.faults import ConsumerFaults
+from eda_lib.kafka import KafkaBroker
+from eda_lib.kafka.topics import KafkaTopics
 from eda_lib.kafka_local.tools import pid_alive
 from eda_lib.messaging.consumer import Consumer
 from eda_lib.processing.counting import WindowedCount

@@ -10,7 +10,7 @@ import networkx as nx
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from eda_lib.brokers.kafka_replicas import PartitionReplicas
+from eda_lib.kafka import PartitionReplicas
 from eda_lib.labs.replication import Trial
 
 _UP, _DOWN, _PARTITION = "#4c72b0", "#b0b0b0", "#dd8452"

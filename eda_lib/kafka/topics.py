@@ -1,7 +1,8 @@
 """Kafka topics through aiokafka's admin client: create, delete, list, count partitions.
 
 The admin client is also the first client a `KafkaBroker` starts, so a cluster that cannot be
-connected to is reported here, in one line with the fix (`kafka_diagnose` finds the cause).
+connected to is reported here, in one line with the fix (`eda_lib.kafka.diagnose` finds the
+cause).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from eda_lib.brokers.base import (
     check_new_topic,
     make_record,
 )
-from eda_lib.brokers.kafka_diagnose import why_not
-from eda_lib.brokers.kafka_security import KafkaConnectError, KafkaSecurity
+from eda_lib.kafka.diagnose import why_not
+from eda_lib.kafka.security import KafkaConnectError, KafkaSecurity
 
 _TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
 _INVALID_REPLICATION_FACTOR = 38

@@ -32,7 +32,7 @@ from eda_lib.brokers.base import (
     check_poll,
     refuse_stale_commit,
 )
-from eda_lib.brokers.kafka_topics import KafkaTopics, steadily, to_record
+from eda_lib.kafka.topics import KafkaTopics, steadily, to_record
 from eda_lib.trace import Trace
 
 CONSUMER_SETTINGS: dict[str, Any] = {

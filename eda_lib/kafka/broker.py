@@ -6,7 +6,8 @@ the value). A thin front over three parts: `KafkaTopics` (the admin client), `Ka
 (one `AIOKafkaConsumer` per group member, manual commits) and `KafkaInspector` (offsets, lag).
 
 Security settings (TLS, SASL) come from `security`, else from the `KAFKA_SECURITY_PROTOCOL`,
-`KAFKA_SASL_...` and `KAFKA_SSL_...` environment variables: see `kafka_security.KafkaSecurity`.
+`KAFKA_SASL_...` and `KAFKA_SSL_...` environment variables: see
+`eda_lib.kafka.security.KafkaSecurity`.
 
 aiokafka logs every refused connection and coordinator hop it retries; call
 `eda_lib.quiet_kafka_logs()` where that would drown a lesson's output.
@@ -36,12 +37,12 @@ from eda_lib.brokers.base import (
     make_report,
     partition_for_key,
 )
-from eda_lib.brokers.kafka_inspect import KafkaInspector
-from eda_lib.brokers.kafka_members import CONSUMER_SETTINGS, KafkaMembers
-from eda_lib.brokers.kafka_security import KafkaSecurity
-from eda_lib.brokers.kafka_topics import KafkaTopics, to_datetime
 from eda_lib.clock import Clock
 from eda_lib.codecs import Codec, Headers, KafkaBinary
+from eda_lib.kafka.inspect import KafkaInspector
+from eda_lib.kafka.members import CONSUMER_SETTINGS, KafkaMembers
+from eda_lib.kafka.security import KafkaSecurity
+from eda_lib.kafka.topics import KafkaTopics, to_datetime
 from eda_lib.trace import Trace
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
-from eda_lib.brokers.kafka_security import KafkaSecurity
+from eda_lib.kafka.security import KafkaSecurity
 
 
 class SimulatedCrash(RuntimeError):

@@ -25,7 +25,7 @@ from aiokafka.errors import (
 )
 from aiokafka.protocol.metadata import MetadataRequest
 
-from eda_lib.brokers.kafka_security import ENV, KafkaSecurity
+from eda_lib.kafka.security import ENV, KafkaSecurity
 
 PROBE_WITHIN_S = 5.0
 HOSTS_TRIED = 3

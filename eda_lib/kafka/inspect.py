@@ -20,8 +20,8 @@ from eda_lib.brokers.base import (
     TopicPartition,
     check_read,
 )
-from eda_lib.brokers.kafka_members import KafkaMembers
-from eda_lib.brokers.kafka_topics import KafkaTopics, steadily, to_record
+from eda_lib.kafka.members import KafkaMembers
+from eda_lib.kafka.topics import KafkaTopics, steadily, to_record
 
 Offsets = dict[KafkaTopicPartition, int]
 OFFSET_TRIES = 3

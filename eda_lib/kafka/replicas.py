@@ -17,8 +17,8 @@ from aiokafka.admin import NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from eda_lib.brokers.base import BrokerError, check_new_topic
-from eda_lib.brokers.kafka import KafkaBroker
-from eda_lib.brokers.kafka_topics import steadily
+from eda_lib.kafka.broker import KafkaBroker
+from eda_lib.kafka.topics import steadily
 
 _TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
 _UNKNOWN_TOPIC = 3  # UNKNOWN_TOPIC_OR_PARTITION

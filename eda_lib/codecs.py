@@ -2,8 +2,9 @@
 
 `serialize` writes CloudEvents structured-mode JSON; `deserialize` reads it back, and any problem
 becomes an `InvalidEvent` naming the field and the fix. A `Codec` turns an event into a message
-value plus headers: `StructuredJson` (the whole event in the value) or `KafkaBinary` (the
-attributes in `ce_` headers, the data as the value), as the CloudEvents Kafka binding defines.
+value plus headers: `StructuredJson` (the whole event in the value; what a `Producer` writes
+unless given another codec) or `KafkaBinary` (the attributes in `ce_` headers, the data as the
+value), as the CloudEvents Kafka binding defines. Both read either mode (`decode_message`).
 JSON is written by orjson and read by pydantic's Rust core (which keeps whole numbers of any
 size exact); Python's own `json` only explains refusals.
 """
@@ -18,6 +19,7 @@ import orjson
 from pydantic import ValidationError
 from pydantic_core import from_json, to_json
 
+from eda_lib.core.log import Headers
 from eda_lib.events import ENVELOPE_FIELDS, Event, InvalidEvent, _from_validation, event_class
 from eda_lib.evolution import reshape, unreadable
 
@@ -41,7 +43,6 @@ _REQUIRED = (
     ("time", '"2026-01-05T09:00:00Z"'),
 )
 
-Headers = tuple[tuple[str, bytes], ...]
 ReadAs = Mapping[str, type[Event]]
 """The class to read each event type as, when not its newest version (lesson 06)."""
 
@@ -261,18 +262,16 @@ class StructuredJson:
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._headers: Headers = (("content-type", self.content_type),)
 
     def encode(self, event: Event) -> tuple[bytes, Headers]:
-        return serialize(event), self._headers
+        return serialize(event), (("content-type", self.content_type),)
 
     def decode(self, value: bytes, headers: Headers, *, read_as: ReadAs | None = None) -> Event:
-        return deserialize(value, max_bytes=self.max_bytes, read_as=read_as)
+        return decode_message(value, headers, max_bytes=self.max_bytes, read_as=read_as)
 
 
 class KafkaBinary:
-    """CloudEvents binary mode for Kafka: attributes in `ce_` headers, the data as the value.
-    Reads binary and structured mode alike, so topics written by other tools can be consumed."""
+    """CloudEvents binary mode for Kafka: attributes in `ce_` headers, the data as the value."""
 
     name = "cloudevents-binary"
 
@@ -288,27 +287,38 @@ class KafkaBinary:
         return _dumps(data), tuple(headers)
 
     def decode(self, value: bytes, headers: Headers, *, read_as: ReadAs | None = None) -> Event:
-        found = {name.lower(): header for name, header in headers}
-        content = found.get("content-type")
-        content_type = content.decode("latin-1") if isinstance(content, bytes | bytearray) else ""
-        if found.get("ce_specversion") is None or content_type.startswith(
-            "application/cloudevents"
-        ):
-            return deserialize(value, max_bytes=self.max_bytes, read_as=read_as)
-        try:
-            attributes: dict[str, Any] = {
-                name[3:]: header.decode("utf-8")
-                for name, header in found.items()
-                if name[:3] == "ce_" and header is not None
-            }
-        except (UnicodeDecodeError, AttributeError):
-            attributes = _header_attributes(found)
-        version = attributes.get("schemaversion", "")
-        if version.isascii() and version.isdecimal():
-            attributes["schemaversion"] = int(version)
-        attributes["datacontenttype"] = content_type or "application/json"
-        attributes["data"] = _json_object(value, self.max_bytes, "the event's data")
-        return from_cloudevent(attributes, read_as)
+        return decode_message(value, headers, max_bytes=self.max_bytes, read_as=read_as)
+
+
+def decode_message(
+    value: bytes,
+    headers: Headers,
+    *,
+    max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    read_as: ReadAs | None = None,
+) -> Event:
+    """The event in a message written in either CloudEvents mode, told apart as the Kafka binding
+    says: binary mode has a `ce_specversion` header and no `application/cloudevents` content
+    type; anything else is read as structured mode. So every codec reads what any other wrote."""
+    found = {name.lower(): header for name, header in headers}
+    content = found.get("content-type")
+    content_type = content.decode("latin-1") if isinstance(content, bytes | bytearray) else ""
+    if found.get("ce_specversion") is None or content_type.startswith("application/cloudevents"):
+        return deserialize(value, max_bytes=max_bytes, read_as=read_as)
+    try:
+        attributes: dict[str, Any] = {
+            name[3:]: header.decode("utf-8")
+            for name, header in found.items()
+            if name[:3] == "ce_" and header is not None
+        }
+    except (UnicodeDecodeError, AttributeError):
+        attributes = _header_attributes(found)
+    version = attributes.get("schemaversion", "")
+    if version.isascii() and version.isdecimal():
+        attributes["schemaversion"] = int(version)
+    attributes["datacontenttype"] = content_type or "application/json"
+    attributes["data"] = _json_object(value, max_bytes, "the event's data")
+    return from_cloudevent(attributes, read_as)
 
 
 def _header_attributes(found: Mapping[str, Any]) -> dict[str, Any]:

@@ -224,7 +224,7 @@ async def check_restart_offset(offset: int) -> Check:
     await broker.commit("g", "first", {TopicPartition("t", 0): 3})
     await broker.leave("g", "first")
     await broker.join("g", ["t"], member="second")
-    start = (await broker.poll("g", "second", max_records=1))[0].offset
+    start = (await broker.poll("g", "second", max_records=1)).records[0].offset
     if offset != start:
         return _fail(
             f"not offset {offset}",

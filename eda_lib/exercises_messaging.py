@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.codecs import decode_message
 from eda_lib.events import Event
 from eda_lib.exercises import Check, _fail
 from eda_lib.messaging import Producer
@@ -301,7 +302,7 @@ async def check_first_publish(publish: Callable[[Any], Awaitable[Any]]) -> Check
         stored = [r for p in range(2) for r in await broker.read("payments", p)]
     if len(stored) != 1:
         return _fail(f"{len(stored)} events reached 'payments'", "send exactly one event")
-    event = broker.codec.decode(stored[0].value, stored[0].headers)
+    event = decode_message(stored[0].value, stored[0].headers)
     if not isinstance(event, Payment) or (event.amount, event.currency, event.order_id) != (
         4200,
         "USD",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from eda_lib.brokers.base import Broker, BrokerState
-from eda_lib.codecs import written_version
+from eda_lib.codecs import decode_message, written_version
 from eda_lib.events import Event, InvalidEvent
 
 
@@ -85,7 +85,7 @@ async def events_by_partition(
         found[number] = []
         for record in await broker.read(topic, number, limit=limit):
             try:
-                found[number].append(broker.codec.decode(record.value, record.headers))
+                found[number].append(decode_message(record.value, record.headers))
             except InvalidEvent:
                 if not skip_unreadable:
                     raise
@@ -105,7 +105,7 @@ async def messages(
         for record in await broker.read(topic, number, start=start, limit=limit):
             key = record.key.decode("utf-8", "replace") if record.key is not None else "-"
             try:
-                event = broker.codec.decode(record.value, record.headers)
+                event = decode_message(record.value, record.headers)
             except InvalidEvent as error:
                 rows.append(
                     MessageRow(number, record.offset, key, "?", f"unreadable ({error.problem})")
@@ -211,7 +211,7 @@ async def readings(
         version = written_version(record.value, record.headers)
         for reader in readers:
             try:
-                event = broker.codec.decode(
+                event = decode_message(
                     record.value, record.headers, read_as={reader.event_type: reader}
                 )
                 found.append(Reading(record.offset, version, reader, event))

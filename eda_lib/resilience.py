@@ -4,14 +4,19 @@ follows a virtual clock, so a lesson can simulate minutes of backoff instantly."
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 from uuid import UUID
 
+from eda_lib.brokers.base import BrokerUnavailable
 from eda_lib.clock import Clock, VirtualClock
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,40 @@ async def wait(clock: Clock, seconds: float) -> None:
         await asyncio.sleep(0)  # still let other tasks run, as a real sleep would
     else:
         await asyncio.sleep(seconds)
+
+
+async def while_unavailable(
+    attempt: Callable[[], Awaitable[T]], policy: RetryPolicy, rng: random.Random, clock: Clock
+) -> tuple[T | BrokerUnavailable, int]:
+    """Call `attempt` until it returns or `policy.max_attempts` tries have failed with
+    `BrokerUnavailable`, waiting the policy's backoff between tries. Returns what the last try
+    returned (or the error it raised) and how many tries there were."""
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return await attempt(), tries
+        except BrokerUnavailable as down:
+            if tries >= policy.max_attempts:
+                return down, tries
+            await wait(clock, policy.delay(tries, rng))
+
+
+async def settle(
+    condition: Callable[[], bool | Awaitable[bool]], *, timeout: float = 5.0, every: float = 0.01
+) -> bool:
+    """Check `condition` every `every` seconds (of wall time) until it holds or `timeout`
+    seconds have passed; returns whether it held. What runs in the background (a subscriber, a
+    process, a Kafka cluster) takes a moment: this is the one way the library waits for it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held or loop.time() >= deadline:
+            return bool(held)
+        await asyncio.sleep(every)
 
 
 class ProcessedEvents(Protocol):

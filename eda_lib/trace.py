@@ -3,14 +3,14 @@ learner sees is what happened."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Literal, NamedTuple
 from uuid import UUID
 
 from eda_lib.clock import Clock, SystemClock
+from eda_lib.core.log import DeliveryReport, Record
 
 HopKind = Literal[
     "produced",  # a producer handed an event to the broker
@@ -52,24 +52,15 @@ class Hop(NamedTuple):
         return f"{self.topic}[{self.partition}]@{self.offset}" if self.offset >= 0 else self.topic
 
 
-_FIELDS = 10  # kind, stamp, topic, partition, offset, group, actor, event_type, event_id, detail
-
-
 class Trace:
     """An append-only list of hops, each stamped with the time on `clock` when it was recorded.
-    Turn it off (`enabled = False`) only to measure raw speed."""
+    A trace that is not `enabled` records nothing: code on the path of every event asks
+    `trace.enabled` before it builds a hop."""
 
     def __init__(self, clock: Clock, enabled: bool = True) -> None:
+        self.clock = clock
         self.enabled = enabled
-        # Recording is on every message's hot path, so hops are kept flat, ten fields after
-        # another in one list (no object per hop for the garbage collector to visit), with
-        # wall-clock time as a float (a tenth of the cost of a datetime); Hop objects are made
-        # when the trace is read.
-        self._stamp: Callable[[], datetime | float] = (
-            time.time if type(clock) is SystemClock else clock.now
-        )
-        self._flat: list[Any] = []
-        self._hops: list[Hop] = []
+        self.hops: list[Hop] = []
 
     def record(
         self,
@@ -84,52 +75,11 @@ class Trace:
         detail: str = "",
     ) -> None:
         if self.enabled:
-            stamp = self._stamp()
-            self._flat.extend(
-                (kind, stamp, topic, partition, offset, group, actor, event_type, event_id, detail)
-            )
-
-    def produced(self, topic: str, producer: str, events: Sequence[Any]) -> None:
-        """One 'produced' hop per event of `events`, each sent with its own key (`event.key`),
-        all stamped with the moment the batch is handed over together."""
-        if self.enabled and events:
-            stamp, extend = self._stamp(), self._flat.extend
-            for e in events:
-                key = e.key
-                detail = "no key" if key is None else f"key={key}"
-                extend(("produced", stamp, topic, -1, -1, "", producer, e.event_type, e.id, detail))
-
-    def stored(self, topic: str, placed: Sequence[Any], producer: str) -> None:
-        """One 'stored' hop per acknowledgement of `placed` (each with a partition and an
-        offset), all acknowledged at once."""
-        if self.enabled and placed:
-            stamp, extend = self._stamp(), self._flat.extend
-            for r in placed:
-                extend(("stored", stamp, topic, r.partition, r.offset, "", producer, "", "", ""))
-
-    def delivered(self, batch: Sequence[Any], group: str, member: str) -> None:
-        """One 'delivered' hop per record of `batch` handed to a group member."""
-        if self.enabled and batch:
-            stamp, extend = self._stamp(), self._flat.extend
-            for r in batch:
-                extend(
-                    ("delivered", stamp, r.topic, r.partition, r.offset, group, member, "", "", "")
-                )
-
-    @property
-    def hops(self) -> list[Hop]:
-        """Every hop so far, oldest first."""
-        flat = self._flat
-        for seq in range(len(self._hops), len(flat) // _FIELDS):
-            kind, stamp, topic, partition, offset, group, actor, event_type, event_id, detail = (
-                flat[seq * _FIELDS : (seq + 1) * _FIELDS]
-            )
-            when = stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(stamp, UTC)
-            self._hops.append(
+            self.hops.append(
                 Hop(
-                    seq,
+                    len(self.hops),
                     kind,
-                    when,
+                    self.clock.now(),
                     topic,
                     partition,
                     offset,
@@ -140,13 +90,21 @@ class Trace:
                     detail,
                 )
             )
-        return self._hops
+
+    def stored(self, report: DeliveryReport, producer: str) -> None:
+        """The broker appended a message: where it went."""
+        self.record("stored", report.topic, report.partition, report.offset, actor=producer)
+
+    def delivered(self, records: Sequence[Record], group: str, member: str) -> None:
+        """One 'delivered' hop per record handed to a group member."""
+        for r in records:
+            self.record("delivered", r.topic, r.partition, r.offset, group, member)
 
     def __iter__(self) -> Iterator[Hop]:
         return iter(self.hops)
 
     def __len__(self) -> int:
-        return len(self._flat) // _FIELDS
+        return len(self.hops)
 
     def select(
         self, kind: HopKind | None = None, *, group: str | None = None, topic: str | None = None
@@ -176,5 +134,11 @@ class Trace:
         )
 
     def clear(self) -> None:
-        self._flat.clear()
-        self._hops.clear()
+        self.hops.clear()
+
+
+def trace_of(broker: object) -> Trace:
+    """The trace a broker keeps (eda_lib's brokers keep one; the teaching core's keeps none, and
+    its clients then record nothing)."""
+    found = getattr(broker, "trace", None)
+    return found if isinstance(found, Trace) else Trace(SystemClock(), enabled=False)

@@ -3,81 +3,51 @@ delivery reports, consumer groups with committed offsets, and a look inside. `In
 and `KafkaBroker` both implement `Broker`, one contract test suite runs against both, and the
 type checker proves both match the protocol on every `make lint`.
 
-What both share lives here too: Kafka's key partitioner, the dead-letter topic name, the checks
-on arguments and the errors they raise, each with its fix.
+What every broker shares lives here, or in the teaching core (`eda_lib.core.log`) where the
+core needs it too: one `Record`, one `DeliveryReport`, one `Batch`, Kafka's key partitioner, the
+dead-letter topic name, the checks on arguments and the errors they raise, each with its fix.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Literal, NamedTuple, Protocol, Self
+from datetime import timedelta
+from typing import Protocol, Self
 
-from eda_lib.brokers.murmur import murmur2
 from eda_lib.clock import Clock
-from eda_lib.codecs import Codec, Headers
+from eda_lib.core.broker import Offsets, StartFrom
+from eda_lib.core.log import (
+    Batch,
+    BrokerError,
+    CommitFailed,
+    DeliveryReport,
+    Headers,
+    Record,
+    TopicPartition,
+    UnknownMember,
+    UnknownTopic,
+    partition_for_key,
+)
 from eda_lib.trace import Trace
 
-StartFrom = Literal["earliest", "latest"]
-"""Where a group starts on a partition it never committed: the oldest record or the next new one."""
+__all__ = [  # what the core defines, every broker shares: one Record, one set of errors
+    "Batch",
+    "BrokerError",
+    "CommitFailed",
+    "DeliveryReport",
+    "Headers",
+    "Offsets",
+    "Record",
+    "StartFrom",
+    "TopicPartition",
+    "UnknownMember",
+    "UnknownTopic",
+    "partition_for_key",
+]
 
 DEAD_LETTER_SUFFIX = ".dead-letter"
 """A consumer parks what it cannot handle in `<topic>.dead-letter`."""
-
-
-@functools.lru_cache(maxsize=65_536)  # murmur2 is pure Python, and keys come back often
-def partition_for_key(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner for keyed messages: murmur2 of the key bytes, made positive,
-    modulo the partition count. The same key lands on the same partition number as on Kafka."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
-
-
-class TopicPartition(NamedTuple):
-    topic: str
-    partition: int
-
-    def __str__(self) -> str:
-        return f"{self.topic}[{self.partition}]"
-
-
-@functools.lru_cache(maxsize=4096)  # one object per partition, not one per message
-def topic_partition(topic: str, partition: int) -> TopicPartition:
-    return TopicPartition(topic, partition)
-
-
-class Record(NamedTuple):  # a tuple: made for every message, so it must be cheap to make
-    """One message in a partition log: bytes in, bytes out, as on Kafka."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
-    headers: Headers
-    timestamp: datetime
-
-    def header(self, name: str) -> bytes | None:
-        return next((value for key, value in self.headers if key == name), None)
-
-
-class DeliveryReport(NamedTuple):
-    """Where the broker stored a message: Kafka's delivery report (course chapter 3)."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: datetime
-
-    def __str__(self) -> str:
-        return f"delivered to {self.topic}[{self.partition}] at offset {self.offset}"
-
-
-# `make_record((topic, partition, ...))` is `Record(topic, partition, ...)` without the
-# Python-level `__new__` of a named tuple, at a third of the cost: a broker makes one per message.
-make_record = functools.partial(tuple.__new__, Record)
-make_report = functools.partial(tuple.__new__, DeliveryReport)
 
 Message = tuple[bytes | None, bytes, Headers]
 """What a producer hands over: key, value, headers."""
@@ -164,31 +134,11 @@ class BrokerState:
 # --- errors: each says what went wrong and how to fix it -------------------------------------
 
 
-class BrokerError(Exception):
-    """A broker refused an operation; the message says why and what to do."""
-
-
-class UnknownTopic(BrokerError, LookupError):
-    def __init__(self, topic: str, known: Sequence[str]) -> None:
-        super().__init__(
-            f"no topic '{topic}' (topics: {', '.join(known) or 'none'}). "
-            f"Fix: create it first with `await broker.create_topic('{topic}', partitions=...)`"
-        )
-
-
 class UnknownGroup(BrokerError, LookupError):
     def __init__(self, group: str, known: Sequence[str]) -> None:
         super().__init__(
             f"no consumer group '{group}' (groups: {', '.join(known) or 'none'}). "
             "Fix: start a Consumer in that group first, or check the name"
-        )
-
-
-class UnknownMember(BrokerError, LookupError):
-    def __init__(self, group: str, member: str) -> None:
-        super().__init__(
-            f"'{member}' is not a live member of group '{group}'. "
-            "Fix: join first (`await consumer.start()`), or check the group and member names"
         )
 
 
@@ -225,10 +175,6 @@ class NotOwner(BrokerError):
 
 class BrokerUnavailable(BrokerError):
     """The broker is down: the send did not happen. Retrying later may succeed."""
-
-
-class CommitFailed(BrokerError):
-    """A member committed for a partition it no longer owns: the group rebalanced meanwhile."""
 
 
 # --- checks both brokers make, with the same words ------------------------------------------
@@ -273,21 +219,17 @@ def refuse_stale_commit(
     for tp in offsets:
         since = owned_since.get(tp)
         if since is None or (generation is not None and since > generation):
-            raise CommitFailed(
-                f"{member} no longer owns {tp} in group '{group}' as it did when it read "
-                "these records (the group rebalanced); they will be delivered again"
-            )
+            raise CommitFailed(group, member, tp)
 
 
-# --- the protocol, in four parts ---------------------------------------------------------------
+# --- the protocol, in four parts, by who uses them --------------------------------------------
 
 
 class TopicAdmin(Protocol):
-    """Creating, deleting and listing topics (Kafka's admin client)."""
+    """Creating, deleting and listing topics (Kafka's admin client). Settings only one kind of
+    broker has (retention here, replication on Kafka) are keyword arguments of its own."""
 
-    async def create_topic(
-        self, topic: str, partitions: int = 1, *, retention: Retention | None = None
-    ) -> None: ...
+    async def create_topic(self, topic: str, partitions: int = 1) -> None: ...
 
     async def delete_topic(self, topic: str) -> None: ...
 
@@ -297,7 +239,8 @@ class TopicAdmin(Protocol):
 
 
 class Producing(Protocol):
-    """Appending messages to a topic's partitions, each acknowledged with a delivery report."""
+    """Appending messages to a topic's partitions, each acknowledged with a delivery report:
+    what a `Producer` uses."""
 
     async def produce(
         self,
@@ -329,28 +272,24 @@ class GroupMembership(Protocol):
 
     async def assignment(self, group: str, member: str) -> tuple[TopicPartition, ...]: ...
 
-    def generation(self, group: str, member: str) -> int:
-        """Changes at every rebalance: records polled in an older generation may have moved."""
-        ...
-
     async def seek(self, group: str, member: str, partition: TopicPartition, offset: int) -> None:
         """Make the member's next poll of `partition` start at `offset` (to replay, or skip)."""
         ...
 
     async def poll(
         self, group: str, member: str, *, max_records: int = 100, timeout: float = 0.0
-    ) -> list[Record]: ...
+    ) -> Batch:
+        """The member's next records, the group's generation they were polled in, and whether
+        the member has read to the end of every partition it owns; waits up to `timeout`
+        seconds for records if there are none yet."""
+        ...
 
     async def commit(
-        self,
-        group: str,
-        member: str,
-        offsets: Mapping[TopicPartition, int],
-        *,
-        generation: int | None = None,
+        self, group: str, member: str, offsets: Offsets, *, generation: int | None = None
     ) -> None:
-        """Record that the group is done below these offsets; with `generation`, refuse a
-        partition that changed hands since (raises `CommitFailed`)."""
+        """Record that the group is done below these offsets; with `generation` (that of the
+        poll that brought the records), refuse a partition that changed hands since (raises
+        `CommitFailed`)."""
         ...
 
 
@@ -367,15 +306,17 @@ class Inspection(Protocol):
     ) -> list[Record]: ...
 
 
+class Consuming(TopicAdmin, Producing, GroupMembership, Protocol):
+    """What a `Consumer` uses: its group, and producing and topics for its dead letters."""
+
+
 class Broker(TopicAdmin, Producing, GroupMembership, Inspection, Protocol):
-    """Everything producers, consumers, graphs and tests rely on. Use it with `async with`."""
+    """Everything producers, consumers, graphs and tests rely on. Use it with `async with`.
+    `trace` is the broker's record of every hop; `clock` stamps records and hops."""
 
     name: str
     trace: Trace
     clock: Clock
-    codec: Codec
-    idle_after: float
-    """Seconds a poll must find nothing before a consumer may call the topic idle."""
 
     async def close(self) -> None: ...
 

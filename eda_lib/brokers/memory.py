@@ -1,34 +1,47 @@
-"""An embedded broker with Kafka's shape: partition logs, offsets, consumer groups, retention.
+"""An embedded broker with Kafka's shape (lessons 02, 07 and 12): partition logs with offsets,
+consumer groups, retention, and a trace of every hop.
 
-Deterministic (a seed decides where unkeyed messages go, nothing depends on wall time but
-`poll(timeout=...)` waiting) and fully inspectable, so a lesson can show every offset. It can
-also misbehave on purpose (`BrokerFaults`, lesson 12).
+It stores records in the teaching core's `PartitionLog` and places keys with its murmur2 rule,
+and adds what a lesson needs to look and to break things: every hop goes into `trace`, retention
+deletes old records, and a `BrokerFaults` plan loses fetch responses, repeats or reorders
+deliveries, or takes the broker down. Deterministic: a seed decides where unkeyed messages go,
+and nothing depends on wall time but how long `poll(timeout=...)` waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Self
 
 from eda_lib import clock as clocks
 from eda_lib.brokers.base import (
+    Batch,
     BrokerState,
     BrokerUnavailable,
     DeliveryReport,
+    Headers,
     Message,
+    Offsets,
+    PartitionState,
     Record,
     Retention,
     StartFrom,
+    TopicConflict,
     TopicPartition,
+    UnknownTopic,
+    check_new_topic,
     check_poll,
-    make_report,
+    check_read,
+    partition_for_key,
 )
 from eda_lib.brokers.memory_groups import Groups
-from eda_lib.brokers.memory_logs import Logs
-from eda_lib.clock import Clock, SystemClock
-from eda_lib.codecs import Codec, Headers, StructuredJson
+from eda_lib.clock import Clock
+from eda_lib.core.log import PartitionLog
 from eda_lib.faults import BrokerFaults
 from eda_lib.trace import Trace
 
@@ -36,11 +49,16 @@ FETCH_ATTEMPTS = 5
 """How often a member asks again within one poll when the fault plan loses its fetch response."""
 
 
+@dataclass
+class Topic:
+    logs: list[PartitionLog]
+    retention: Retention | None
+
+
 class InMemoryBroker:
     """The embedded default broker. Same protocol as the Kafka one; see `Broker`."""
 
     name = "in-memory"
-    idle_after = 0.0  # a send is stored before it returns, so an empty poll means idle
 
     def __init__(
         self,
@@ -51,22 +69,12 @@ class InMemoryBroker:
         faults: BrokerFaults | None = None,
     ) -> None:
         self.clock: Clock = clock or clocks.default_clock()
-        # On the system clock, records are stamped to the millisecond, as Kafka stamps them: an
-        # aware datetime is slow to make, and thousands of records share each millisecond.
-        self._stamp = self.clock.now_ms if isinstance(self.clock, SystemClock) else self.clock.now
         self.trace = Trace(self.clock, enabled=trace)
-        self.codec: Codec = StructuredJson()
         self.faults = faults  # what this broker does wrong (lesson 12); None: nothing
-        self._logs = Logs(self.trace, random.Random(seed))
-        self._groups = Groups(self._logs, self.trace)
-        # Asked once per event a consumer handles: answered without a call in between (unless
-        # a subclass has its own).
-        if type(self).generation is InMemoryBroker.generation:
-            self.generation = self._groups.generation  # type: ignore[method-assign]
-        if type(self).commit is InMemoryBroker.commit:
-            self.commit = self._groups.commit  # type: ignore[method-assign]
-        self._arrival = asyncio.Event()
-        self._waiting = 0
+        self._topics: dict[str, Topic] = {}
+        self._rng = random.Random(seed)  # where unkeyed messages go
+        self._groups = Groups(self._logs_of, self.trace)
+        self._arrival = asyncio.Event()  # set when a record is stored, for waiting polls
 
     async def __aenter__(self) -> Self:
         return self
@@ -79,16 +87,31 @@ class InMemoryBroker:
     async def create_topic(
         self, topic: str, partitions: int = 1, *, retention: Retention | None = None
     ) -> None:
-        self._logs.create(topic, partitions, retention)
+        """Create `topic`; creating it again with the same partition count does nothing."""
+        check_new_topic(topic, partitions)
+        existing = self._topics.get(topic)
+        if existing is None:
+            self._topics[topic] = Topic([PartitionLog() for _ in range(partitions)], retention)
+        elif len(existing.logs) != partitions:
+            raise TopicConflict(topic, len(existing.logs), partitions)
 
     async def delete_topic(self, topic: str) -> None:
         """Delete a topic, its records and every group's offsets for it."""
-        self._logs.partitions(topic)  # raises UnknownTopic
-        self._groups.forget_topic(topic)
-        self._logs.delete(topic)
+        self._topic(topic)
+        self._groups.forget_topic(topic)  # refuses while a group reads it
+        del self._topics[topic]
 
     async def topics(self) -> dict[str, int]:
-        return self._logs.counts()
+        return {name: len(topic.logs) for name, topic in self._topics.items()}
+
+    def _topic(self, name: str) -> Topic:
+        topic = self._topics.get(name)
+        if topic is None:
+            raise UnknownTopic(name, list(self._topics))
+        return topic
+
+    def _logs_of(self, topic: str) -> list[PartitionLog]:
+        return self._topic(topic).logs
 
     # --- producing ----------------------------------------------------------------------
 
@@ -101,21 +124,34 @@ class InMemoryBroker:
         headers: Headers = (),
         producer: str = "",
     ) -> DeliveryReport:
-        now = self._stamp()
-        if self.faults is not None:
-            self._logs.partitions(topic)  # an unknown topic is refused before an outage
-            if self.faults.down(now):
+        """Store a message on the partition its key picks (Kafka's rule), or on a random one
+        if it has no key; stored before it returns."""
+        target = self._topic(topic)
+        now = self._now()
+        if self.faults is not None and self.faults.down(now):
+            if self.trace.enabled:
                 detail = "the broker is down: nothing was stored"
-                self.trace.record("unavailable", topic, -1, -1, "", producer, detail=detail)
-                raise BrokerUnavailable(
-                    f"the broker is down; the send to '{topic}' did not happen. Fix: retry "
-                    "later (a Producer with a RetryPolicy does)"
-                )
-        record = self._logs.append(topic, key, value, headers, now)
-        self.trace.record("stored", topic, record.partition, record.offset, "", producer)
-        if self._waiting:
-            self._arrival.set()
-        return make_report((topic, record.partition, record.offset, now))
+                self.trace.record("unavailable", topic, actor=producer, detail=detail)
+            raise BrokerUnavailable(
+                f"the broker is down; the send to '{topic}' did not happen. Fix: retry "
+                "later (a Producer with a RetryPolicy does)"
+            )
+        count = len(target.logs)
+        partition = self._rng.randrange(count) if key is None else partition_for_key(key, count)
+        log = target.logs[partition]
+        log.records.append(Record(topic, partition, log.end, key, value, headers, now))
+        report = DeliveryReport(topic, partition, log.end - 1, now)
+        if target.retention is not None:
+            self._expire(topic, target, now)
+        if self.trace.enabled:
+            self.trace.stored(report, producer)
+        self._arrival.set()
+        return report
+
+    def _now(self) -> datetime:
+        """The clock's time to the millisecond, as Kafka stamps records."""
+        now = self.clock.now()
+        return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
 
     async def produce_many(
         self, topic: str, messages: Sequence[Message], *, producer: str = ""
@@ -128,9 +164,28 @@ class InMemoryBroker:
     async def flush(self) -> None:
         """Nothing to wait for: in memory a send is stored before it returns."""
 
+    # --- retention ----------------------------------------------------------------------
+
     def expire(self) -> None:
         """Apply age-based retention now (a virtual clock may have moved since the last send)."""
-        self._logs.expire(self.clock.now())
+        now = self.clock.now()
+        for name, topic in self._topics.items():
+            if topic.retention is not None:
+                self._expire(name, topic, now)
+
+    def _expire(self, name: str, topic: Topic, now: datetime) -> None:
+        """Delete the oldest records beyond the topic's retention (by count, or by age)."""
+        assert topic.retention is not None
+        max_records, max_age = topic.retention.max_records, topic.retention.max_age
+        for log in topic.logs:
+            drop = 0 if max_records is None else max(0, len(log.records) - max_records)
+            if max_age is not None:
+                while drop < len(log.records) and log.records[drop].timestamp < now - max_age:
+                    drop += 1
+            for record in log.records[:drop]:
+                self.trace.record("expired", name, record.partition, record.offset)
+            del log.records[:drop]
+            log.start += drop
 
     # --- groups -------------------------------------------------------------------------
 
@@ -148,75 +203,68 @@ class InMemoryBroker:
     async def seek(self, group: str, member: str, partition: TopicPartition, offset: int) -> None:
         self._groups.seek(group, member, partition, offset)
 
-    def generation(self, group: str, member: str) -> int:
-        """Bumped at every rebalance: records polled in an older generation may have moved."""
-        return self._groups.generation(group, member)
-
-    # --- consuming ----------------------------------------------------------------------
-
     async def poll(
         self, group: str, member: str, *, max_records: int = 100, timeout: float = 0.0
-    ) -> list[Record]:
+    ) -> Batch:
+        """The member's next records, waiting up to `timeout` seconds for one to be stored."""
         check_poll(max_records)
         batch = self._fetch(group, member, max_records)
-        if batch or timeout <= 0:
+        if batch.records or timeout <= 0:
             return batch
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not batch and (remaining := deadline - loop.time()) > 0:
+        while not batch.records and (remaining := deadline - loop.time()) > 0:
             self._arrival.clear()
-            self._waiting += 1
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrival.wait(), remaining)
-            except TimeoutError:
-                pass
-            finally:
-                self._waiting -= 1
             batch = self._fetch(group, member, max_records)
         return batch
 
-    def _fetch(self, group: str, member: str, max_records: int) -> list[Record]:
+    def _fetch(self, group: str, member: str, max_records: int) -> Batch:
         """One fetch and its response. A faulty network may lose the response: the member's
         positions then stay put and it asks again, as a Kafka client does when a fetch times
         out; after `FETCH_ATTEMPTS` lost responses in a row, this poll comes back empty."""
-        faults = self.faults
-        batch = self._groups.take(group, member, max_records)
-        if faults is not None and batch:
-            attempts = 1
-            while faults.lost(batch, self.trace, group, member):
-                if attempts == FETCH_ATTEMPTS:
-                    return []
-                attempts += 1
-                batch = self._groups.take(group, member, max_records)
+        records = self._groups.take(group, member, max_records)
+        if self.faults is not None and records:
+            for _ in range(FETCH_ATTEMPTS):
+                if not self.faults.lost(records, self.trace, group, member):
+                    break
+                records = self._groups.take(group, member, max_records)
+            else:  # every try was lost: nothing arrived, and the member is not caught up
+                return Batch([], self._groups.generation(group, member), False)
         self._groups.advance(group, member)
-        if faults is not None:
-            batch = faults.disturb(batch, self.trace, group, member)
-        self.trace.delivered(batch, group, member)
-        return batch
+        if self.faults is not None:
+            records = self.faults.disturb(records, self.trace, group, member)
+        if self.trace.enabled:
+            self.trace.delivered(records, group, member)
+        generation = self._groups.generation(group, member)
+        return Batch(records, generation, self._groups.caught_up(group, member))
 
     async def commit(
-        self,
-        group: str,
-        member: str,
-        offsets: Mapping[TopicPartition, int],
-        *,
-        generation: int | None = None,
+        self, group: str, member: str, offsets: Offsets, *, generation: int | None = None
     ) -> None:
         """Commit for partitions this member owns. With `generation` (when the records were
         polled), refuse a partition that changed hands since: its new owner may have moved on,
         and the old commit would take the group's offset back."""
-        await self._groups.commit(group, member, offsets, generation=generation)
+        self._groups.commit(group, member, offsets, generation)
 
     # --- inspection ---------------------------------------------------------------------
 
     async def describe(self, topics: Collection[str] | None = None) -> BrokerState:
-        state = BrokerState(tuple(self._logs.states()), self._groups.states())
+        partitions = tuple(
+            PartitionState(name, number, log.start, log.end)
+            for name, topic in self._topics.items()
+            for number, log in enumerate(topic.logs)
+        )
+        state = BrokerState(partitions, self._groups.states())
         return state if topics is None else state.only(topics)
 
     async def read(
         self, topic: str, partition: int, *, start: int = 0, limit: int = 100
     ) -> list[Record]:
-        return self._logs.read(topic, partition, start, limit)
+        logs = self._topic(topic).logs
+        check_read(topic, partition, len(logs), start, limit)
+        return logs[partition].read(start, limit)
 
     async def close(self) -> None:
         self._groups.clear()

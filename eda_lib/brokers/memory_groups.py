@@ -1,14 +1,22 @@
-"""The in-memory broker's group coordinator: members, assignments, positions and commits."""
+"""The in-memory broker's group coordinator: members, assignments, positions and commits.
+
+The teaching core's `CoreBroker` does the same in a few lines; this one also keeps each member's
+partitions fair (which partition a poll reads first turns round), decides a new group's start
+once (so a rebalance before its first commit neither skips nor repeats), takes a fetch in two
+steps (so a lost response can leave the positions where they were), and refuses a commit only for
+a partition that changed hands since the records were polled.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from eda_lib.brokers.base import (
     DuplicateMember,
     GroupState,
     NotOwner,
+    Offsets,
     Record,
     StartFrom,
     TopicInUse,
@@ -17,7 +25,7 @@ from eda_lib.brokers.base import (
     check_join,
     refuse_stale_commit,
 )
-from eda_lib.brokers.memory_logs import Logs
+from eda_lib.core.log import PartitionLog
 from eda_lib.trace import Trace
 
 
@@ -49,15 +57,15 @@ class _Group:
 class Groups:
     """Consumer groups over `Logs`, assigned round-robin as Kafka's RoundRobinAssignor does."""
 
-    def __init__(self, logs: Logs, trace: Trace) -> None:
-        self.logs = logs
+    def __init__(self, logs: Callable[[str], list[PartitionLog]], trace: Trace) -> None:
+        self.logs = logs  # a topic's partition logs (raises UnknownTopic for a topic it lacks)
         self.trace = trace
         self._groups: dict[str, _Group] = {}
 
     def join(self, group: str, topics: Sequence[str], member: str, start: StartFrom) -> None:
         check_join(topics, start)
         for topic in topics:
-            self.logs.partitions(topic)  # raises UnknownTopic
+            self.logs(topic)  # refuses a topic that does not exist
         state = self._groups.setdefault(group, _Group(group))
         if member in state.members:
             raise DuplicateMember(group, member)
@@ -88,7 +96,7 @@ class Groups:
         owned: dict[str, list[TopicPartition]] = {m.name: [] for m in members}
         turn = 0
         for topic in subscribed:
-            for partition in range(self.logs.partitions(topic)):
+            for partition in range(len(self.logs(topic))):
                 for _ in range(len(members)):
                     candidate = members[turn % len(members)]
                     turn += 1
@@ -116,17 +124,17 @@ class Groups:
         )
 
     def _start_position(self, group: _Group, tp: TopicPartition, start: StartFrom) -> int:
-        log = self.logs.log(tp)
+        log = self._log(tp)
         committed = group.committed.get(tp, group.started.get(tp))
         if committed is None:
             return log.start if start == "earliest" else log.end
         return max(committed, log.start)  # retention may have deleted what was never read
 
+    def _log(self, tp: TopicPartition) -> PartitionLog:
+        return self.logs(tp.topic)[tp.partition]
+
     def generation(self, group: str, member: str) -> int:
-        state = self._groups.get(group)
-        if state is None or member not in state.members:
-            raise UnknownMember(group, member)
-        return state.generation
+        return self.member(group, member)[0].generation
 
     def member(self, group: str, member: str) -> tuple[_Group, _Member]:
         state = self._groups.get(group)
@@ -138,7 +146,7 @@ class Groups:
         _, me = self.member(group, member)
         if partition not in me.positions:
             raise NotOwner(group, member, partition, me.assignment)
-        end = self.logs.log(partition).end
+        end = self._log(partition).end
         if not 0 <= offset <= end:
             raise ValueError(f"cannot seek {partition} to {offset}: offsets run 0..{end}")
         me.positions[partition] = offset
@@ -155,7 +163,7 @@ class Groups:
             known = me.positions[tp]
             if known is None:
                 known = me.positions[tp] = self._start_position(state, tp, me.start)
-            taken = self.logs.log(tp).slice(known, max_records - len(batch))
+            taken = self._log(tp).read(known, max_records - len(batch))
             if taken:
                 me.fetched[tp] = taken[-1].offset + 1
                 batch.extend(taken)
@@ -170,35 +178,23 @@ class Groups:
         me.positions.update(me.fetched)
         me.fetched.clear()
 
-    async def commit(
-        self,
-        group: str,
-        member: str,
-        offsets: Mapping[TopicPartition, int],
-        *,
-        generation: int | None = None,
-    ) -> None:
-        """`InMemoryBroker.commit` itself (see there), asked once per event by most consumers."""
-        state = self._groups.get(group)
-        me = None if state is None else state.members.get(member)
-        if state is None or me is None:
-            raise UnknownMember(group, member)
-        since, positions = me.since, me.positions
+    def caught_up(self, group: str, member: str) -> bool:
+        """Whether the member has read to the end of every partition it owns."""
+        positions = self.member(group, member)[1].positions
+        return all(p is not None and p >= self._log(tp).end for tp, p in positions.items())
+
+    def commit(self, group: str, member: str, offsets: Offsets, generation: int | None) -> None:
+        """See `InMemoryBroker.commit`."""
+        state, me = self.member(group, member)
+        refuse_stale_commit(me.since, offsets, generation, group, member)
         for tp, offset in offsets.items():
-            owned = since.get(tp)
-            if owned is None or (generation is not None and owned > generation):
-                refuse_stale_commit(since, offsets, generation, group, member)  # raises
-            # Up to where the member has fetched is in the log; beyond that, ask the log.
-            if not 0 <= offset <= (positions.get(tp) or 0):
-                end = self.logs.end(tp.topic, tp.partition)
-                if not 0 <= offset <= end:
-                    raise ValueError(
-                        f"cannot commit offset {offset} for {tp}: the log ends at {end}"
-                    )
-        committed, record = state.committed, self.trace.record
+            end = self._log(tp).end
+            if not 0 <= offset <= end:
+                raise ValueError(f"cannot commit offset {offset} for {tp}: the log ends at {end}")
         for tp, offset in offsets.items():
-            committed[tp] = offset
-            record("committed", tp.topic, tp.partition, offset, group, member)
+            state.committed[tp] = offset
+            if self.trace.enabled:
+                self.trace.record("committed", tp.topic, tp.partition, offset, group, member)
 
     def states(self) -> tuple[GroupState, ...]:
         return tuple(self._state(group) for group in self._groups.values())
@@ -211,9 +207,9 @@ class Groups:
         )
         lag: dict[TopicPartition, int] = {}
         for topic in topics:
-            for number in range(self.logs.partitions(topic)):
+            for number, log in enumerate(self.logs(topic)):
                 tp = TopicPartition(topic, number)
-                lag[tp] = self.logs.log(tp).end - self._start_position(group, tp, "earliest")
+                lag[tp] = log.end - self._start_position(group, tp, "earliest")
         return GroupState(
             group=group.name,
             topics=tuple(topics),

@@ -52,6 +52,9 @@ class CoreBroker:
     async def create_topic(self, topic: str, partitions: int = 1) -> None:
         self.logs.setdefault(topic, [PartitionLog() for _ in range(partitions)])
 
+    async def topics(self) -> dict[str, int]:
+        return {topic: len(logs) for topic, logs in self.logs.items()}
+
     def _topic(self, topic: str) -> list[PartitionLog]:
         if topic not in self.logs:
             raise UnknownTopic(topic, list(self.logs))
@@ -128,7 +131,8 @@ class CoreBroker:
         if not records and timeout > 0:  # nothing new yet: give producers a moment, then look
             await asyncio.sleep(timeout)
             return await self.poll(group, member, max_records=max_records)
-        return Batch(records, state.generation)
+        caught_up = all(n >= self.logs[t][p].end for (t, p), n in positions.items())
+        return Batch(records, state.generation, caught_up)
 
     async def commit(
         self, group: str, member: str, offsets: Offsets, *, generation: int | None = None

@@ -49,10 +49,12 @@ class DeliveryReport(NamedTuple):
 
 
 class Batch(NamedTuple):
-    """What a poll returns: records, and the group's generation when they were polled."""
+    """What a poll returns: the records; the group's generation when they were polled (a commit
+    names it); and whether the member has now read to the end of every partition it owns."""
 
     records: list[Record]
     generation: int
+    caught_up: bool
 
 
 @dataclass

@@ -1,8 +1,7 @@
 """`KafkaBroker`: the `Broker` protocol on a real Apache Kafka cluster via aiokafka (lesson 08).
 
 Producers use `acks=all` and the idempotent producer; keys are placed by the same murmur2 rule as
-`InMemoryBroker`; events travel in CloudEvents binary mode (attributes in `ce_` headers, data as
-the value). A thin front over three parts: `KafkaTopics` (the admin client), `KafkaMembers`
+`InMemoryBroker`. A thin front over three parts: `KafkaTopics` (the admin client), `KafkaMembers`
 (one `AIOKafkaConsumer` per group member, manual commits) and `KafkaInspector` (offsets, lag).
 
 Security settings (TLS, SASL) come from `security`, else from the `KAFKA_SECURITY_PROTOCOL`,
@@ -26,19 +25,19 @@ from aiokafka.errors import KafkaError
 
 from eda_lib import clock as clocks
 from eda_lib.brokers.base import (
+    Batch,
     BrokerState,
     BrokerUnavailable,
     DeliveryReport,
+    Headers,
     Message,
     Record,
     Retention,
     StartFrom,
     TopicPartition,
-    make_report,
     partition_for_key,
 )
 from eda_lib.clock import Clock
-from eda_lib.codecs import Codec, Headers, KafkaBinary
 from eda_lib.kafka.inspect import KafkaInspector
 from eda_lib.kafka.members import CONSUMER_SETTINGS, KafkaMembers
 from eda_lib.kafka.security import KafkaSecurity
@@ -51,7 +50,6 @@ class KafkaBroker:
     broker:` connects and, at the end, leaves every group and closes every client."""
 
     name = "kafka"
-    idle_after = 1.0  # a fetch may take a moment to bring what was just produced
 
     def __init__(
         self,
@@ -67,7 +65,6 @@ class KafkaBroker:
         self.bootstrap = bootstrap
         self.clock: Clock = clock or clocks.default_clock()
         self.trace = Trace(self.clock, enabled=trace)
-        self.codec: Codec = KafkaBinary()
         self.linger_ms = linger_ms
         self._rng = random.Random(seed)
         self._producer: AIOKafkaProducer | None = None
@@ -186,11 +183,14 @@ class KafkaBroker:
         if failed:
             raise failed[0]
         acknowledged = cast(list[Any], outcomes)  # RecordMetadata each
-        self.trace.stored(topic, acknowledged, producer)
-        return [
-            make_report((topic, m.partition, m.offset, to_datetime(m.timestamp)))
+        reports = [
+            DeliveryReport(topic, m.partition, m.offset, to_datetime(m.timestamp))
             for m in acknowledged
         ]
+        if self.trace.enabled:
+            for report in reports:
+                self.trace.stored(report, producer)
+        return reports
 
     async def flush(self) -> None:
         if self._producer is not None:
@@ -212,14 +212,12 @@ class KafkaBroker:
     async def seek(self, group: str, member: str, partition: TopicPartition, offset: int) -> None:
         self._members.seek(group, member, partition, offset)
 
-    def generation(self, group: str, member: str) -> int:
-        return self._members.get(group, member).generation
-
     async def poll(
         self, group: str, member: str, *, max_records: int = 100, timeout: float = 0.0
-    ) -> list[Record]:
+    ) -> Batch:
         batch = await self._members.poll(group, member, max_records, timeout)
-        self.trace.delivered(batch, group, member)
+        if self.trace.enabled:
+            self.trace.delivered(batch.records, group, member)
         return batch
 
     async def commit(
@@ -231,8 +229,9 @@ class KafkaBroker:
         generation: int | None = None,
     ) -> None:
         await self._members.commit(group, member, offsets, generation)
-        for tp, offset in offsets.items():
-            self.trace.record("committed", tp.topic, tp.partition, offset, group, member)
+        if self.trace.enabled:
+            for tp, offset in offsets.items():
+                self.trace.record("committed", tp.topic, tp.partition, offset, group, member)
 
     # --- inspection ---------------------------------------------------------------------
 

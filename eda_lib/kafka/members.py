@@ -18,12 +18,12 @@ from aiokafka.errors import (
 )
 
 from eda_lib.brokers.base import (
+    Batch,
     BrokerError,
     BrokerUnavailable,
     CommitFailed,
     DuplicateMember,
     NotOwner,
-    Record,
     StartFrom,
     TopicInUse,
     TopicPartition,
@@ -186,23 +186,25 @@ class KafkaMembers:
             raise ValueError(f"cannot seek {partition} to {offset}: offsets start at 0")
         state.consumer.seek(KafkaTopicPartition(partition.topic, partition.partition), offset)
 
-    async def poll(self, group: str, member: str, max_records: int, timeout: float) -> list[Record]:
+    async def poll(self, group: str, member: str, max_records: int, timeout: float) -> Batch:
         check_poll(max_records)
-        consumer = self.get(group, member).consumer
+        state = self.get(group, member)
+        consumer = state.consumer
         try:
             fetched = await consumer.getmany(
                 timeout_ms=int(timeout * 1000), max_records=max_records
             )
+            records = [
+                to_record(r)
+                for tp in sorted(fetched, key=lambda tp: (tp.topic, tp.partition))
+                for r in fetched[tp]
+            ]
+            return Batch(records, state.generation, await _caught_up(consumer))
         except KafkaError as error:
             raise BrokerUnavailable(
                 f"{member} could not fetch from Kafka ({type(error).__name__}: {error}). "
                 "Fix: retry later; nothing was lost"
             ) from error
-        return [
-            to_record(r)
-            for tp in sorted(fetched, key=lambda tp: (tp.topic, tp.partition))
-            for r in fetched[tp]
-        ]
 
     async def commit(
         self,
@@ -218,10 +220,8 @@ class KafkaMembers:
         }
         try:
             await state.consumer.commit(request)
-        except (CommitFailedError, IllegalStateError) as error:
-            raise CommitFailed(
-                f"Kafka refused {member}'s commit in group '{group}': {error}"
-            ) from None
+        except (CommitFailedError, IllegalStateError) as error:  # the group rebalanced
+            raise CommitFailed(group, member, next(iter(offsets))) from error
         except KafkaError as error:
             raise BrokerUnavailable(
                 f"Kafka did not take {member}'s commit in group '{group}' "
@@ -234,6 +234,16 @@ class KafkaMembers:
         clients = [m.consumer for m in self._members.values()]
         self._members.clear()
         return clients
+
+
+async def _caught_up(consumer: AIOKafkaConsumer) -> bool:
+    """Whether the member's position is at the high watermark of every partition it owns, as
+    the last fetch responses told it (unknown before the first one: not caught up)."""
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is None or await consumer.position(tp) < high:
+            return False
+    return True
 
 
 async def _position(

@@ -25,7 +25,6 @@ from eda_lib.brokers.base import (
     TopicConflict,
     UnknownTopic,
     check_new_topic,
-    make_record,
 )
 from eda_lib.kafka.diagnose import why_not
 from eda_lib.kafka.security import KafkaConnectError, KafkaSecurity
@@ -36,7 +35,6 @@ CONNECT_WITHIN_S = 10.0
 """How long the first connection may take; aiokafka alone would wait 40 s for a silent host."""
 
 
-_last_stamp: tuple[int, datetime] = (-1, datetime.fromtimestamp(0, UTC))
 T = TypeVar("T")
 
 
@@ -78,19 +76,14 @@ async def _first_answer(admin: AIOKafkaAdminClient, brokers: list[str]) -> Any:
 
 
 def to_datetime(milliseconds: int) -> datetime:
-    """A Kafka timestamp (milliseconds since 1970) as a datetime. Records of one batch often
-    share their millisecond, and an aware datetime is slow to make: the last one is kept."""
-    global _last_stamp
-    if milliseconds != _last_stamp[0]:
-        _last_stamp = (milliseconds, datetime.fromtimestamp(milliseconds / 1000, UTC))
-    return _last_stamp[1]
+    """A Kafka timestamp (milliseconds since 1970) as a datetime."""
+    return datetime.fromtimestamp(milliseconds / 1000, UTC)
 
 
 def to_record(r: Any) -> Record:
     """An aiokafka ConsumerRecord as our Record."""
-    return make_record(
-        (r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers), to_datetime(r.timestamp))
-    )
+    headers = tuple(r.headers)
+    return Record(r.topic, r.partition, r.offset, r.key, r.value, headers, to_datetime(r.timestamp))
 
 
 class KafkaTopics:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from aiokafka.errors import KafkaError
 
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX
+from eda_lib.codecs import KafkaBinary, decode_message
 from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.kafka import (
     KafkaBroker,
@@ -227,7 +228,7 @@ class ReplicationLab:
             while True:
                 batch = await self.broker.read(self.topic, p.partition, start=start, limit=500)
                 for record in batch:
-                    event = self.broker.codec.decode(record.value, record.headers)
+                    event = decode_message(record.value, record.headers)
                     assert isinstance(event, PaymentSuccessful)
                     found.append(sequence_of(event))
                 if len(batch) < 500:
@@ -265,7 +266,7 @@ class ReplicationLab:
         )
         await client.start()
         self.probes += 1
-        value, headers = self.broker.codec.encode(payment("probe", self.probes))
+        value, headers = KafkaBinary().encode(payment("probe", self.probes))
         began = time.monotonic()
         try:
             await client.send_and_wait(

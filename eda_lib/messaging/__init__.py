@@ -2,18 +2,21 @@
 
 from eda_lib.messaging.consumer import Consumer, ConsumerBusy, ConsumerNotRunning, RunReport
 from eda_lib.messaging.handlers import Handler, HandlerError
-from eda_lib.messaging.pipeline import StopReason
+from eda_lib.messaging.loop import CommitMode, ConsumerLoop, Limits, StopReason
 from eda_lib.messaging.processing import ConsumerCrash
 from eda_lib.messaging.producer import EVENT_KEY, Producer, SendOutcome
 
 __all__ = [
     "EVENT_KEY",
+    "CommitMode",
     "Consumer",
     "ConsumerBusy",
     "ConsumerCrash",
+    "ConsumerLoop",
     "ConsumerNotRunning",
     "Handler",
     "HandlerError",
+    "Limits",
     "Producer",
     "RunReport",
     "SendOutcome",

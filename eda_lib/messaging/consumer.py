@@ -1,40 +1,42 @@
 """Consumers (lessons 01, 02, 08 and 12): a group member that hands each event to its handler,
-then commits. The same code runs on any `Broker`.
+then commits. The same code runs on any broker, the teaching core's included.
 
-`Consumer` is a thin front over small parts, each with one job:
-- `Inbox` polls, holds what arrived, and checks offsets (repeats skipped, retention gaps noted);
-- `Processor` decodes, picks the handler by type, skips what was applied before, runs the
-  handler with retries, and hands what cannot be handled to `DeadLetters`;
-- a `CommitStrategy` commits after each event, per batch, or before handling;
-- `Pipeline` strings them together: next record, process, commit, and when a run ends.
+`Consumer` is a thin front over three parts, each with one job:
+- `loop` (a `ConsumerLoop`): polls, hands out one record at a time in offset order, commits as
+  the commit mode says, and knows when a run ends;
+- `processor` (a `Processor`): decodes a record, picks the handler by the event's class, skips
+  what was applied before, runs the handler with retries, and parks what cannot be handled in
+  the dead-letter topic;
+- `events()` (an `EventStream`): the same loop, with the body of an `async for` as the handler.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Self
 
 from eda_lib.brokers.base import (
-    Broker,
     BrokerError,
+    Consuming,
     Record,
     StartFrom,
     TopicPartition,
     UnknownMember,
 )
+from eda_lib.clock import clock_of
+from eda_lib.codecs import Codec, StructuredJson
 from eda_lib.events import Event
 from eda_lib.faults import ConsumerFaults
-from eda_lib.messaging.commits import CommitMode, commit_strategy
 from eda_lib.messaging.dead_letters import DeadLetters
 from eda_lib.messaging.handlers import Handler, HandlerError, Handlers
-from eda_lib.messaging.inbox import Inbox
+from eda_lib.messaging.loop import CommitMode, ConsumerLoop, Limits, StopReason
 from eda_lib.messaging.membership import Membership
-from eda_lib.messaging.pipeline import Limits, Pipeline, StopReason
 from eda_lib.messaging.processing import ConsumerCrash, Outcome, Processor, Unreadable
 from eda_lib.resilience import ProcessedEvents, RetryPolicy
+from eda_lib.trace import trace_of
 
 
 class ConsumerNotRunning(BrokerError, RuntimeError):
@@ -69,14 +71,17 @@ class Consumer:
     the consumer carries on. Runs are always bounded: by `max_events`, by `timeout`, or until
     idle. Use it as `async with Consumer(...) as consumer:` to join and always leave.
 
-    `commit`: "each", "batch" or "before" (see `eda_lib.messaging.commits`). `retry` retries
-    a failing handler with backoff before dead-lettering; `idempotency` remembers applied event
+    `start`: where the group starts on a partition it never committed ("earliest", the oldest
+    record, as the course's consumers set `auto.offset.reset`; Kafka's own default is "latest").
+    `commit`: "each", "batch" or "before" (see `eda_lib.messaging.loop`). `retry` retries a
+    failing handler with backoff before dead-lettering; `idempotency` remembers applied event
     ids, so a redelivered event has its effect once; `faults` makes it crash or slow on purpose.
+    `codec` reads the records (by default CloudEvents, in either mode).
     """
 
     def __init__(
         self,
-        broker: Broker,
+        broker: Consuming,
         group: str,
         topics: str | Sequence[str],
         handlers: Handler | Sequence[Handler] = (),
@@ -89,6 +94,7 @@ class Consumer:
         retry: RetryPolicy | None = None,
         idempotency: ProcessedEvents | None = None,
         faults: ConsumerFaults | None = None,
+        codec: Codec | None = None,
     ) -> None:
         if isinstance(handlers, Mapping):
             raise HandlerError(
@@ -105,55 +111,51 @@ class Consumer:
         self.running = False
         self._busy = False
         # The event an `events()` loop has in hand: finished when that loop asks for the next.
-        self._in_hand: tuple[_EventStream, Record, Event] | None = None
-        membership = Membership(broker, group, self.name)
-        inbox = Inbox(membership)
+        self.in_hand: tuple[EventStream, Record, Event] | None = None
+        member = Membership(broker, group, self.name, trace_of(broker), clock_of(broker))
+        self.member = member
+        self.loop = ConsumerLoop(
+            member, commit=commit, batch_size=batch_size, poll_timeout=poll_timeout
+        )
         rng = (retry or RetryPolicy()).rng(f"{group}/{self.name}")
-        self._dead_letters = DeadLetters(membership, retry, rng)
-        self._processor = Processor(
-            membership,
+        self.dead_letters = DeadLetters(member, retry, rng)
+        self.processor = Processor(
+            member,
+            codec or StructuredJson(),
             Handlers([handlers] if callable(handlers) else list(handlers)),
-            self._dead_letters,
+            self.dead_letters,
             retry=retry,
             idempotency=idempotency,
             faults=faults,
             rng=rng,
-        )
-        self._pipeline = Pipeline(
-            inbox,
-            commit_strategy(commit, inbox),
-            self._processor,
-            faults,
-            batch_size=batch_size,
-            poll_timeout=poll_timeout,
         )
 
     # --- what it did ----------------------------------------------------------------------
 
     @property
     def handled(self) -> int:
-        return self._processor.handled
+        return self.processor.handled
 
     @property
     def ignored(self) -> int:
-        return self._processor.ignored
+        return self.processor.ignored
 
     @property
     def dead_lettered(self) -> int:
-        return self._dead_letters.parked
+        return self.dead_letters.parked
 
     @property
     def retries(self) -> int:
-        return self._processor.retries
+        return self.processor.retries
 
     @property
     def duplicates(self) -> int:
         """Repeats skipped: by offset, and (with an idempotency store) by event id."""
-        return self._pipeline.inbox.offsets.duplicates + self._processor.repeats
+        return self.loop.duplicates + self.processor.repeats
 
     @property
     def idempotency(self) -> ProcessedEvents | None:
-        return self._processor.idempotency
+        return self.processor.idempotency
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -166,25 +168,25 @@ class Consumer:
 
     async def start(self) -> None:
         """Join the group (the group rebalances) and make sure the dead-letter topics exist."""
-        await self._dead_letters.ensure_topics(self.topics)
+        await self.dead_letters.ensure_topics(self.topics)
         await self.broker.join(self.group, self.topics, member=self.name, start=self.start_from)
-        self._pipeline.inbox.joined()
+        self.loop.clear()
         self.running = True
-        self._pipeline.stopping = False
+        self.loop.stopping = False
 
     def request_stop(self) -> None:
         """Ask a running `run` to end after the event in hand (which it still commits)."""
-        self._pipeline.stopping = True
+        self.loop.stopping = True
 
     async def stop(self) -> None:
         """Leave the group. Anything received but not yet handled was not committed, so the
         partition's next owner gets it again: nothing is lost."""
         if self.running:
-            self._pipeline.stopping = True
-            self._pipeline.inbox.clear()
-            self._in_hand = None
+            self.loop.stopping = True
+            self.loop.pending.clear()
+            self.in_hand = None
             try:
-                await self._pipeline.commits.flush()
+                await self.loop.flush()
             finally:  # even if the broker refused the commit: never stay in the group
                 await self.broker.leave(self.group, self.name)
                 self.running = False
@@ -197,8 +199,8 @@ class Consumer:
         the broker's `seek`, so the consumer expects those offsets instead of treating them
         as repeats."""
         await self.broker.seek(self.group, self.name, partition, offset)
-        self._pipeline.inbox.forget(partition)
-        self._pipeline.inbox.offsets.expect(partition, offset)
+        self.loop.forget(partition)
+        self.loop.expected[partition] = offset
 
     # --- consuming ------------------------------------------------------------------------
 
@@ -210,27 +212,47 @@ class Consumer:
         until_idle: bool | None = None,
     ) -> RunReport:
         """Consume until `max_events` are processed, `timeout` seconds pass, or the topic is
-        idle (nothing new for the broker's `idle_after` seconds). Without a timeout a run always
-        stops when idle, so every run ends; with one, it waits for new events until then."""
-        if not self._processor.handlers.registered:
+        idle: a poll finds nothing new and the member at the end of every partition it owns.
+        Without a timeout a run stops when idle; with one, it waits for new events until then."""
+        if not self.processor.handlers.registered:
             raise HandlerError(
                 f"consumer '{self.name}' has no handlers. Fix: pass some, e.g. "
                 "Consumer(broker, group, topic, ship), or iterate `consumer.events()`"
             )
-        run = self._plan(max_events, timeout, until_idle)
-        p = self._processor
+        limits = self.limits(max_events, timeout, until_idle)
+        p = self.processor
         before = (p.handled, p.ignored, self.dead_lettered)
-        with self._exclusive():
-            await self._take_back(None)
-            reason = await self._loop(run)
-            await self._pipeline.commits.flush()
+        with self.busy():
+            await self.take_back(None)
+            reason = await self._handle_each(limits)
+            await self.loop.flush()
         return RunReport(
-            processed=run.processed,
+            processed=limits.processed,
             handled=p.handled - before[0],
             ignored=p.ignored - before[1],
             dead_lettered=self.dead_lettered - before[2],
             stopped_because=reason,
         )
+
+    async def _handle_each(self, limits: Limits) -> StopReason:
+        """Process records until the run ends."""
+        while (record := await self.loop.next(limits)) is not None:
+            if not await self.loop.arrived(record):
+                continue  # at most once: a record it could not commit is not its to handle
+            try:
+                outcome, event = await self.processor.process(record)
+                if outcome is Outcome.UNPARKED:  # not handled, and not parked: read it again
+                    await self.loop.read_again(record)
+                    return "stalled"
+                if event is not None and outcome in (Outcome.HANDLED, Outcome.GAVE_UP):
+                    await self.finish(record, event)
+                else:
+                    await self.loop.done(record)
+            except ConsumerCrash as crash:
+                await self.crash(record, str(crash))
+                return "crashed"
+            limits.processed += 1
+        return self.loop.stopped_because or "stopped"
 
     def events(
         self,
@@ -238,25 +260,18 @@ class Consumer:
         max_events: int | None = None,
         timeout: float | None = None,
         until_idle: bool | None = None,
-    ) -> AsyncIterator[Event]:
+    ) -> EventStream:
         """The events, one by one, bounded as `run` is; the loop's body is the handler. An event
         counts as handled when the loop asks for the next one, and is then committed as the
         `commit` mode says (at once with "each", at the next poll with "batch"; with "before",
         it was committed on arrival). Leave the loop early, or let it raise, and the event in
         hand is not handled: it comes again, to this consumer's next run or loop, or to the
         partition's next owner ("before" excepted: at most once means it is gone)."""
-        return _EventStream(self, self._plan(max_events, timeout, until_idle))
+        return EventStream(self, self.limits(max_events, timeout, until_idle))
 
-    async def _take_back(self, stream: _EventStream | None) -> None:
-        """An `events()` loop other than `stream` left an event unfinished: read it again."""
-        if self._in_hand is None or self._in_hand[0] is stream:
-            return
-        _, record, _ = self._in_hand
-        self._in_hand = None
-        if not self._pipeline.commits.early:
-            await self.seek(TopicPartition(record.topic, record.partition), record.offset)
+    # --- the parts `run` and `events()` share ---------------------------------------------
 
-    def _plan(self, max_events: int | None, timeout: float | None, idle: bool | None) -> Limits:
+    def limits(self, max_events: int | None, timeout: float | None, idle: bool | None) -> Limits:
         if not self.running:
             raise ConsumerNotRunning(
                 f"consumer '{self.name}' is not running. Fix: `await consumer.start()`, or "
@@ -265,7 +280,8 @@ class Consumer:
         return Limits.of(max_events, timeout, idle)
 
     @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
+    def busy(self) -> Iterator[None]:
+        """One run (or one step of an `events()` loop) at a time."""
         if self._busy:
             raise ConsumerBusy(
                 f"consumer '{self.name}' is already in a run. Fix: await that run first"
@@ -276,73 +292,86 @@ class Consumer:
         finally:
             self._busy = False
 
-    async def _loop(self, run: Limits) -> StopReason:
-        reason = await self._pipeline.run(run)
-        if reason == "crashed":
-            await self._leave_after_crash()
-        return reason
+    async def take_back(self, stream: EventStream | None) -> None:
+        """An `events()` loop other than `stream` left an event unfinished: read it again."""
+        if self.in_hand is None or self.in_hand[0] is stream:
+            return
+        _, record, _ = self.in_hand
+        self.in_hand = None
+        if self.commit != "before":
+            await self.seek(TopicPartition(record.topic, record.partition), record.offset)
 
-    async def _crash(self, record: Record, why: str) -> None:
-        self._pipeline.crashed(record, why)
-        self._in_hand = None
-        await self._leave_after_crash()
+    async def finish(self, record: Record, event: Event) -> None:
+        """Commit after an event's handler ran, crashing on either side if the faults say so."""
+        faults = self.faults
+        if faults is not None and faults.crash_before_commit and faults.crash_before_commit(event):
+            raise ConsumerCrash("crashed after handling, before committing")
+        await self.loop.done(record)
+        if faults is not None and faults.crash_after_commit and faults.crash_after_commit(event):
+            await self.loop.flush()  # "after committing" means committed, in batch mode too
+            raise ConsumerCrash("crashed right after committing")
 
-    async def _leave_after_crash(self) -> None:
+    async def crash(self, record: Record, why: str) -> None:
+        """The process died at `record`: what it held and had not committed dies with it, and
+        it leaves its group at once."""
+        self.loop.clear()
+        self.in_hand = None
+        self.member.hop("crashed", record, detail=why or "the consumer crashed")
         if self.running:
             with contextlib.suppress(UnknownMember):  # already out of the group
                 await self.broker.leave(self.group, self.name)
             self.running = False
 
 
-class _EventStream:
-    """`Consumer.events()`: the poll loop of `run`, with the caller's loop body as handler."""
+class EventStream:
+    """`Consumer.events()`: the consumer's loop, with the caller's loop body as the handler."""
 
-    def __init__(self, consumer: Consumer, run: Limits) -> None:
+    def __init__(self, consumer: Consumer, limits: Limits) -> None:
         self.consumer = consumer
-        self.run = run
+        self.limits = limits
         self.stopped_because: StopReason | None = None
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> Event:
-        consumer, pipeline = self.consumer, self.consumer._pipeline
-        with consumer._exclusive():
-            await consumer._take_back(self)
-            if consumer._in_hand is not None:  # the body finished with it: handled
-                _, record, event = consumer._in_hand
-                consumer._in_hand = None
-                pipeline.processor.applied(record, event)
+        consumer = self.consumer
+        with consumer.busy():
+            await consumer.take_back(self)
+            if consumer.in_hand is not None:  # the body finished with it: handled
+                _, record, event = consumer.in_hand
+                consumer.in_hand = None
+                consumer.processor.applied(record, event)
                 try:
-                    await pipeline.finish(record, event)
+                    await consumer.finish(record, event)
                 except ConsumerCrash as crash:
-                    await consumer._crash(record, str(crash))
+                    await consumer.crash(record, str(crash))
                     self.stopped_because = "crashed"
             while self.stopped_because is None:
-                found = await pipeline.next(self.run)
-                if isinstance(found, str):
-                    self.stopped_because = found
+                polled = await consumer.loop.next(self.limits)
+                if polled is None:
+                    self.stopped_because = consumer.loop.stopped_because or "stopped"
                     break
-                wanted = await self._event(found)
+                wanted = await self._event(polled)
                 if wanted is not None:
-                    self.run.processed += 1
-                    consumer._in_hand = (self, found, wanted)
+                    self.limits.processed += 1
+                    consumer.in_hand = (self, polled, wanted)
                     return wanted
-            await pipeline.commits.flush()
+            await consumer.loop.flush()
             raise StopAsyncIteration
 
     async def _event(self, record: Record) -> Event | None:
         """The record's event for the loop body; None if it was skipped or parked instead."""
-        pipeline, processor = self.consumer._pipeline, self.consumer._processor
-        if pipeline.commits.early and not await pipeline.commits.arrived(record):
+        loop, processor = self.consumer.loop, self.consumer.processor
+        if not await loop.arrived(record):
             return None  # at most once: a record it could not commit is not its to handle
         event = processor.decode(record)
         if isinstance(event, Unreadable):
             if await processor.unreadable(record, event) is Outcome.UNPARKED:
-                await pipeline.read_again(record)
+                await loop.read_again(record)
                 self.stopped_because = "stalled"
                 return None
         elif not processor.applied_before(record, event):
             return event
-        await pipeline.commits.done(record)
+        await loop.done(record)
         return None

@@ -6,24 +6,25 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, BrokerUnavailable, Record
+from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, BrokerUnavailable, DeliveryReport, Record
 from eda_lib.events import Event
 from eda_lib.messaging.membership import Membership
-from eda_lib.resilience import RetryPolicy, wait
+from eda_lib.resilience import RetryPolicy, while_unavailable
 
 PARKING_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5)
 """How hard a consumer without a retry policy tries to park a record while the broker is down."""
 
 
 class DeadLetters:
-    def __init__(self, membership: Membership, retry: RetryPolicy | None, rng: random.Random):
-        self.membership = membership
+    def __init__(self, member: Membership, retry: RetryPolicy | None, rng: random.Random):
+        self.member = member
         self.policy = retry or PARKING_RETRY
         self.rng = rng
         self.parked = 0
 
     async def ensure_topics(self, topics: Iterable[str]) -> None:
-        broker = self.membership.broker
+        """Create each topic's dead-letter topic, unless it exists."""
+        broker = self.member.broker
         existing = await broker.topics()
         for topic in topics:
             if topic + DEAD_LETTER_SUFFIX not in existing:
@@ -39,7 +40,7 @@ class DeadLetters:
     ) -> bool:
         """Copy the record to its dead-letter topic; False if the broker would not take it
         (then it must be read again later: it is not lost, and not committed)."""
-        m = self.membership
+        m = self.member
         m.hop("failed", record, event, f"{reason}: {error}")
         headers = (
             *record.headers,
@@ -51,23 +52,17 @@ class DeadLetters:
             ("dlt-attempts", str(attempts).encode()),
         )
         target = record.topic + DEAD_LETTER_SUFFIX
-        for attempt in range(1, self.policy.max_attempts + 1):
-            try:
-                report = await m.broker.produce(
-                    target, record.value, key=record.key, headers=headers, producer=m.name
-                )
-            except BrokerUnavailable as down:
-                if attempt == self.policy.max_attempts:
-                    m.hop(
-                        "failed",
-                        record,
-                        event,
-                        f"could not dead-letter ({down}); it will be read again",
-                    )
-                    return False
-                await wait(m.broker.clock, self.policy.delay(attempt, self.rng))
-            else:
-                m.hop("dead_lettered", record, event, f"{reason} -> {target}@{report.offset}")
-                self.parked += 1
-                return True
-        return False
+
+        async def send() -> DeliveryReport:
+            return await m.broker.produce(
+                target, record.value, key=record.key, headers=headers, producer=m.name
+            )
+
+        report, _ = await while_unavailable(send, self.policy, self.rng, m.clock)
+        if isinstance(report, BrokerUnavailable):
+            detail = f"could not dead-letter ({report}); it will be read again"
+            m.hop("failed", record, event, detail)
+            return False
+        m.hop("dead_lettered", record, event, f"{reason} -> {target}@{report.offset}")
+        self.parked += 1
+        return True

@@ -83,7 +83,8 @@ def event_classes(handler: Handler) -> tuple[type[Event], ...]:
 class Handlers(dict[type[Event], Handler | None]):
     """The handlers of one consumer, by the event class each takes; at most one per class.
     `handlers[type(event)]` is the handler for an event: the one whose class comes first in
-    the event class's MRO (None if there is none), found once per class and then remembered."""
+    the event class's MRO (None if there is none). A class a handler names is in the mapping
+    from the start; any other is looked up through its MRO once, then remembered."""
 
     def __init__(self, handlers: Sequence[Handler]) -> None:
         super().__init__()
@@ -100,6 +101,7 @@ class Handlers(dict[type[Event], Handler | None]):
                         "a consumer group of its own (each group gets every event)"
                     )
                 self.registered[cls] = handler
+        self.update(self.registered)
 
     def _read(self, cls: type[Event]) -> None:
         if schema_versions(getattr(cls, "event_type", "")).get(cls.schema_version) is not cls:

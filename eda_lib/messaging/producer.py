@@ -6,9 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Self
 
-from eda_lib.brokers.base import Broker, BrokerUnavailable, DeliveryReport, Message
+from eda_lib.brokers.base import BrokerUnavailable, DeliveryReport, Message, Producing
+from eda_lib.clock import clock_of
+from eda_lib.codecs import Codec, StructuredJson
 from eda_lib.events import Event
-from eda_lib.resilience import RetryPolicy, wait
+from eda_lib.resilience import RetryPolicy, while_unavailable
+from eda_lib.trace import trace_of
 
 
 class _EventKey:
@@ -36,14 +39,24 @@ class SendOutcome:
 
 class Producer:
     """Publishes events to a broker and keeps the delivery report of each send. With a
-    `RetryPolicy`, `send_reliably` retries while the broker is unavailable."""
+    `RetryPolicy`, `send_reliably` retries while the broker is unavailable. `codec` writes the
+    events (by default CloudEvents structured mode; `KafkaBinary()` puts the attributes in
+    `ce_` headers, as the CloudEvents Kafka binding's binary mode does)."""
 
     def __init__(
-        self, broker: Broker, name: str = "producer", *, retry: RetryPolicy | None = None
+        self,
+        broker: Producing,
+        name: str = "producer",
+        *,
+        retry: RetryPolicy | None = None,
+        codec: Codec | None = None,
     ) -> None:
         self.broker = broker
         self.name = name
         self.retry = retry
+        self.codec = codec or StructuredJson()
+        self.trace = trace_of(broker)
+        self.clock = clock_of(broker)
         # Seeded per client, so that clients sharing a policy do not retry in lockstep.
         self._rng = (retry or RetryPolicy()).rng(name)
         self.reports: list[DeliveryReport] = []
@@ -70,19 +83,15 @@ class Producer:
         """Send, retrying with backoff while the broker is unavailable; never raises for an
         outage, but says in the outcome whether the event was finally stored."""
         policy = self.retry or RetryPolicy(max_attempts=1)
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                report = await self.send(topic, event, key=key)
-            except BrokerUnavailable as error:
-                if attempts >= policy.max_attempts:
-                    outcome = SendOutcome(str(event.id), attempts, error=str(error))
-                    break
-                await wait(self.broker.clock, policy.delay(attempts, self._rng))
-            else:
-                outcome = SendOutcome(str(event.id), attempts, report)
-                break
+
+        async def attempt() -> DeliveryReport:
+            return await self.send(topic, event, key=key)
+
+        result, attempts = await while_unavailable(attempt, policy, self._rng, self.clock)
+        if isinstance(result, BrokerUnavailable):
+            outcome = SendOutcome(str(event.id), attempts, error=str(result))
+        else:
+            outcome = SendOutcome(str(event.id), attempts, result)
         self.outcomes.append(outcome)
         return outcome
 
@@ -92,40 +101,25 @@ class Producer:
         """Send events in order, each with its own key, waiting for acknowledgements a chunk at
         a time rather than one by one (on Kafka: one round trip per chunk, not per event)."""
         reports: list[DeliveryReport] = []
-        encode, trace = self.broker.codec.encode, self.broker.trace
         for first in range(0, len(events), chunk):
             part = events[first : first + chunk]
-            messages: list[Message] = []
-            for event in part:  # `_message` for each, with one trace call for them all
-                if not isinstance(event, Event):
-                    raise _not_an_event(event)
-                key = event.key
-                messages.append((None if key is None else key.encode(), *encode(event)))
-            trace.produced(topic, self.name, part)
+            messages = [self._message(topic, event, EVENT_KEY) for event in part]
             reports.extend(await self.broker.produce_many(topic, messages, producer=self.name))
         self.reports.extend(reports)
         return reports
 
     def _message(self, topic: str, event: Event, key: str | bytes | _EventKey | None) -> Message:
+        """The event as a message (key, value, headers), and its 'produced' hop."""
         if not isinstance(event, Event):
             raise _not_an_event(event)
         chosen = event.key if isinstance(key, _EventKey) else key
         raw_key = chosen.encode() if isinstance(chosen, str) else chosen
-        value, headers = self.broker.codec.encode(event)
-        trace = self.broker.trace
-        if trace.enabled:
-            trace.record(
-                "produced",
-                topic,
-                -1,
-                -1,
-                "",
-                self.name,
-                event.event_type,
-                event.id,
-                "no key"
-                if chosen is None
-                else f"key={chosen if isinstance(chosen, str) else _shown(chosen)}",
+        value, headers = self.codec.encode(event)
+        if self.trace.enabled:
+            shown = chosen if isinstance(chosen, str) else _shown(chosen)
+            detail = "no key" if chosen is None else f"key={shown}"
+            self.trace.record(
+                "produced", topic, -1, -1, "", self.name, event.event_type, event.id, detail
             )
         return raw_key, value, headers
 
@@ -144,5 +138,5 @@ def _not_an_event(sent: object) -> TypeError:
     return TypeError(f"send an eda_lib Event, not {type(sent).__name__}")
 
 
-def _shown(key: bytes) -> str:
-    return key.decode("utf-8", "backslashreplace")
+def _shown(key: bytes | None) -> str:
+    return "" if key is None else key.decode("utf-8", "backslashreplace")

@@ -29,7 +29,6 @@ lateness), and an event dead-lettered as too late may be dead-lettered again aft
 from __future__ import annotations
 
 import random
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,12 +36,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Self
 
 from eda_lib.brokers.base import Broker, Record, TopicPartition
+from eda_lib.clock import clock_of
+from eda_lib.codecs import decode_message
 from eda_lib.events import Event, InvalidEvent
 from eda_lib.messaging.dead_letters import DeadLetters
+from eda_lib.messaging.loop import ConsumerLoop, Limits
 from eda_lib.messaging.membership import Membership
 from eda_lib.messaging.producer import Producer
 from eda_lib.processing.steps import Step, apply
 from eda_lib.processing.windows import Sliding, Tumbling, Window, WindowCounted
+from eda_lib.trace import trace_of
 
 _IDS = uuid.UUID("5f1a7c3e-6b0d-4c1e-9a7e-0e5d2c4b8a91")  # namespace of result ids
 
@@ -154,13 +157,16 @@ class WindowedCount:
         self.event_time = event_time or (lambda event: event.time)
         self.batch_size, self.poll_timeout = batch_size, poll_timeout
         self.name = name or f"{group}-processor"
-        self._member = Membership(broker, group, self.name)
+        self._member = Membership(broker, group, self.name, trace_of(broker), clock_of(broker))
         self._dead_letters = DeadLetters(self._member, None, random.Random(0))
+        # The loop hands out the records; this processor commits them itself (see `_commit`).
+        self._loop = ConsumerLoop(
+            self._member, commit=None, batch_size=batch_size, poll_timeout=poll_timeout
+        )
         self.open: dict[tuple[int, str, Window], _Tally] = {}  # (partition, key, window)
         self.clocks: dict[int, _PartitionClock] = {}  # event time, per source partition
         self.results: list[WindowCounted] = []
         self._next: dict[TopicPartition, int] = {}
-        self._partitions: dict[int, TopicPartition] = {}
         self._windows: dict[datetime, tuple[Window, ...]] = {}  # each moment's, worked out once
         self.running = False
 
@@ -197,6 +203,7 @@ class WindowedCount:
         await self._dead_letters.ensure_topics([self.source])
         await self._restore_closed()
         await self.broker.join(self.group, [self.source], member=self.name)
+        self._loop.clear()
         self.running = True
 
     async def stop(self) -> None:
@@ -213,49 +220,26 @@ class WindowedCount:
         self, *, max_events: int | None = None, timeout: float | None = None
     ) -> ProcessorReport:
         """Process until `max_events` were read, `timeout` seconds passed, or the source is
-        idle; each polled batch is counted, closed windows are published, then offsets are
+        idle; after each polled batch, closed windows are published, then offsets are
         committed as far as the open windows allow."""
         report = ProcessorReport()
-        # Wall time, not the broker's clock: a virtual clock does not move while we wait.
-        began = time.monotonic()
-        quiet_since: float | None = None
-        while self.running:
-            room = self.batch_size if max_events is None else max_events - report.read
-            if room <= 0:
-                report.stopped_because = "max_events"
-                break
-            batch = await self.broker.poll(
-                self.group,
-                self.name,
-                max_records=min(room, self.batch_size),
-                timeout=self.poll_timeout,
-            )
-            now = time.monotonic()
-            if batch:
-                quiet_since = None
-            else:
-                quiet_since = now if quiet_since is None else quiet_since
-                if timeout is not None and now - began >= timeout:
-                    report.stopped_because = "timeout"
-                    break
-                if timeout is None and now - quiet_since >= self.broker.idle_after:
-                    report.stopped_because = "idle"
-                    break
-                continue
-            for record in batch:
-                await self._take(record, report)
-            await self._publish_closed(report)
-            await self._commit()
+        if not self.running:
+            return report
+        limits = Limits.of(max_events, timeout, None)
+        while (record := await self._loop.next(limits)) is not None:
+            await self._take(record, report)
+            limits.processed += 1
+            if not self._loop.pending:  # the end of a polled batch
+                await self._publish_closed(report)
+                await self._commit()
+        report.stopped_because = self._loop.stopped_because or "stopped"
         return report
 
     async def _take(self, record: Record, report: ProcessorReport) -> None:
         report.read += 1
-        tp = self._partitions.get(record.partition)
-        if tp is None:
-            tp = self._partitions[record.partition] = TopicPartition(record.topic, record.partition)
-        self._next[tp] = record.offset + 1
+        self._next[TopicPartition(record.topic, record.partition)] = record.offset + 1
         try:
-            event = self.broker.codec.decode(record.value, record.headers)
+            event = decode_message(record.value, record.headers)
         except InvalidEvent as error:
             report.unreadable += 1
             await self._dead_letters.park(record, error.problem, str(error))
@@ -349,7 +333,7 @@ class WindowedCount:
     async def _commit(self) -> None:
         offsets = dict(self._next)
         for (partition, _, _), tally in self.open.items():
-            tp = self._partitions[partition]
+            tp = TopicPartition(self.source, partition)
             offsets[tp] = min(offsets.get(tp, tally.first), tally.first)
         if offsets:
             await self.broker.commit(self.group, self.name, offsets)
@@ -366,7 +350,7 @@ class WindowedCount:
                 if not page:
                     break
                 for record in page:
-                    result = self.broker.codec.decode(record.value, record.headers)
+                    result = decode_message(record.value, record.headers)
                     if isinstance(result, WindowCounted) and result.processor == self.group:
                         clock = self._clock(result.source_partition)
                         clock.closed(result.counted_key, result.window_end)

@@ -17,6 +17,7 @@ from uuid import UUID
 from eda_lib import explorer
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, Broker, BrokerUnavailable, Record
 from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.codecs import decode_message
 from eda_lib.domain.orders import OrderCreated
 from eda_lib.events import Event, InvalidEvent
 from eda_lib.faults import BrokerFaults, ConsumerFaults
@@ -285,7 +286,7 @@ async def shop_events(broker: Broker) -> list[Event]:
 def _dead_letter(broker: Broker, topic: str, record: Record) -> DeadLetter:
     headers = {k: v.decode("utf-8", "replace") for k, v in record.headers}
     try:
-        event: Event | None = broker.codec.decode(record.value, record.headers)
+        event: Event | None = decode_message(record.value, record.headers)
     except InvalidEvent:
         event = None
     return DeadLetter(

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from eda_lib.brokers.base import Broker, Record, topic_partition
+from eda_lib.brokers.base import Broker, Record, TopicPartition
+from eda_lib.codecs import decode_message
 from eda_lib.events import InvalidEvent
 
 _GROUP_COLOURS = ("#c44e52", "#8172b2", "#2a9d8f", "#dd8452")
@@ -32,7 +33,7 @@ class PartitionLog:
 
 def _label(broker: Broker, record: Record) -> str:
     try:
-        event = broker.codec.decode(record.value, record.headers)
+        event = decode_message(record.value, record.headers)
     except InvalidEvent:
         event = None
     if record.key is not None:
@@ -56,7 +57,7 @@ async def partition_logs(
         committed = {}
         for group in groups:
             if state.has_group(group):
-                tp = topic_partition(topic, partition.partition)
+                tp = TopicPartition(topic, partition.partition)
                 committed[group] = state.group(group).committed.get(tp, partition.start_offset)
         logs.append(
             PartitionLog(

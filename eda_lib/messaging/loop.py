@@ -1,0 +1,207 @@
+"""The consumer loop (lessons 02, 08, 12 and 14): poll, hand out one record at a time, commit.
+
+Every way of consuming takes its records from here: `Consumer.run`, the `async for` of
+`Consumer.events()`, and lesson 14's `WindowedCount`. So there is one rule for when a run ends
+(`Limits`) and one place where offsets are committed (`arrived`, `done` and `flush`, as the
+commit mode says):
+
+- "each" commits a record once it was handled: a crash repeats at most the record in hand;
+- "batch" commits once per poll, before polling again: fewer round trips to a real broker, but
+  a crash repeats up to a batch;
+- "before" commits a record as it arrives, before it is handled: at most once, so a crash while
+  it is handled loses it.
+
+Offsets also make repeats and holes visible: a partition's records come one after another, so a
+record seen before is skipped (a 'duplicate' hop), and offsets that never come were deleted by
+retention before this member read them (it notes a 'gap' and moves on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+
+from eda_lib.brokers.base import CommitFailed, Record, TopicPartition, UnknownMember
+from eda_lib.messaging.membership import Membership
+
+StopReason = Literal["max_events", "idle", "timeout", "stopped", "crashed", "stalled"]
+CommitMode = Literal["each", "batch", "before"]
+COMMIT_MODES = ("each", "batch", "before")
+
+GIVE_UP_AFTER = 30.0
+"""Seconds a run that waits to be idle keeps polling without catching up (a broker that is
+unreachable, or loses every fetch) before it stops anyway, with the reason 'timeout'."""
+
+
+@dataclass
+class Limits:
+    """Where one run ends: after `max_events`, at `deadline` (loop time), or when idle: a poll
+    that brought nothing found the member at the end of every partition it owns."""
+
+    max_events: int | None
+    deadline: float
+    until_idle: bool
+    processed: int = 0
+
+    @classmethod
+    def of(cls, max_events: int | None, timeout: float | None, idle: bool | None) -> Limits:
+        until_idle = timeout is None if idle is None else idle
+        if not until_idle and timeout is None and max_events is None:
+            raise ValueError("this run would never end: give max_events, timeout or until_idle")
+        seconds = GIVE_UP_AFTER if timeout is None else timeout
+        return cls(max_events, asyncio.get_running_loop().time() + seconds, until_idle)
+
+    def reached(self) -> StopReason | None:
+        if self.max_events is not None and self.processed >= self.max_events:
+            return "max_events"
+        if asyncio.get_running_loop().time() >= self.deadline:
+            return "timeout"
+        return None
+
+
+class ConsumerLoop:
+    """One member's records: polled in batches, checked by offset, handed out one at a time."""
+
+    def __init__(
+        self,
+        member: Membership,
+        *,
+        commit: CommitMode | None,
+        batch_size: int,
+        poll_timeout: float,
+    ) -> None:
+        """`commit=None`: the loop commits nothing, its owner commits (lesson 14's windows)."""
+        if commit is not None and commit not in COMMIT_MODES:
+            raise ValueError(f"commit must be 'each', 'batch' or 'before', not {commit!r}")
+        self.member = member
+        self.commit = commit
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self.pending: deque[Record] = deque()  # polled, not yet handed out
+        self.generation = -1  # the group's generation when what is pending was polled
+        self.caught_up = False  # the last poll found the member at the end of its partitions
+        self.expected: dict[TopicPartition, int] = {}  # the next offset, per partition
+        self.duplicates = 0
+        self.waiting: dict[TopicPartition, tuple[int, int]] = {}  # "batch": offset, generation
+        self.stopping = False
+        self.stopped_because: StopReason | None = None
+
+    async def next(self, limits: Limits) -> Record | None:
+        """The next record, or None when the run ends (`stopped_because` says why)."""
+        while True:
+            reason = "stopped" if self.stopping else limits.reached()
+            if reason is None and self.pending:
+                return self.pending.popleft()
+            if reason is None:
+                reason = await self._poll(limits)
+            if reason is not None:
+                self.stopped_because = reason
+                return None
+
+    async def _poll(self, limits: Limits) -> StopReason | None:
+        """Commit what waits, then poll once; why the run ends, if it does."""
+        await self.flush()
+        m = self.member
+        room = self.batch_size
+        if limits.max_events is not None:
+            room = min(room, limits.max_events - limits.processed)
+        wait = 0.0 if limits.until_idle and self.caught_up else self.poll_timeout
+        wait = max(0.0, min(wait, limits.deadline - asyncio.get_running_loop().time()))
+        try:
+            batch = await m.broker.poll(m.group, m.name, max_records=room, timeout=wait)
+        except UnknownMember:  # stop() was called while this poll waited
+            return "stopped"
+        if batch.generation != self.generation:  # a new assignment: new starting points
+            self.expected.clear()
+            self.generation = batch.generation
+        self.pending.extend(self._in_order(batch.records))
+        self.caught_up = batch.caught_up
+        if limits.until_idle and not batch.records and batch.caught_up:
+            return "idle"
+        return None
+
+    def _in_order(self, records: list[Record]) -> list[Record]:
+        """The records that come next in their partitions: a repeat is skipped; a hole (offsets
+        that retention deleted before they were read) is noted, then read past."""
+        kept = []
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            expected = self.expected.get(tp, record.offset)
+            if record.offset < expected:
+                self.member.hop("duplicate", record, detail="this offset came before: skipped")
+                self.duplicates += 1
+                continue
+            if record.offset > expected:
+                self.member.hop(
+                    "gap",
+                    record,
+                    detail=f"offsets {expected}..{record.offset - 1} were deleted by retention "
+                    "before this member read them: moving on",
+                )
+            self.expected[tp] = record.offset + 1
+            kept.append(record)
+        return kept
+
+    # --- committing -----------------------------------------------------------------------
+
+    async def arrived(self, record: Record) -> bool:
+        """A record is about to be handled; False if it is no longer this member's to handle
+        (with "before", its commit was refused: its partition moved away while it waited)."""
+        return await self._commit(record) if self.commit == "before" else True
+
+    async def done(self, record: Record) -> bool:
+        """A record was handled, skipped or dead-lettered; False if its commit was refused."""
+        if self.commit == "each":
+            return await self._commit(record)
+        if self.commit == "batch":
+            tp = TopicPartition(record.topic, record.partition)
+            self.waiting[tp] = (record.offset + 1, self.generation)
+        return True
+
+    async def flush(self) -> None:
+        """Commit what waits ("batch"): before polling again, and when the consumer stops."""
+        waiting, self.waiting = self.waiting, {}
+        m = self.member
+        for tp, (offset, generation) in waiting.items():
+            # One partition at a time: one that changed hands is refused alone, and its records
+            # are delivered again by its new owner; nothing is lost.
+            with contextlib.suppress(CommitFailed, UnknownMember):
+                await m.broker.commit(m.group, m.name, {tp: offset}, generation=generation)
+
+    async def _commit(self, record: Record) -> bool:
+        """Commit past `record`; False if the group refused, because the partition is no longer
+        this member's (the next owner starts from the last commit, and gets the record)."""
+        m = self.member
+        tp = TopicPartition(record.topic, record.partition)
+        offsets = {tp: record.offset + 1}
+        try:
+            await m.broker.commit(m.group, m.name, offsets, generation=self.generation)
+        except UnknownMember:  # stopped meanwhile: the next owner gets this record again
+            self.pending.clear()
+            return False
+        except CommitFailed:  # the partition moved: drop what is still held from it
+            self.forget(tp)
+            return False
+        return True
+
+    # --- forgetting -----------------------------------------------------------------------
+
+    async def read_again(self, record: Record) -> None:
+        """Read `record` (and what follows it in its partition) again at the next poll."""
+        tp = TopicPartition(record.topic, record.partition)
+        await self.member.broker.seek(self.member.group, self.member.name, tp, record.offset)
+        self.forget(tp)
+        self.expected[tp] = record.offset
+
+    def forget(self, partition: TopicPartition) -> None:
+        """Drop what is held from `partition` (it moved away, or is read again from elsewhere)."""
+        self.pending = deque(r for r in self.pending if (r.topic, r.partition) != partition)
+
+    def clear(self) -> None:
+        """Forget everything held, and every partition's next offset (after a crash, a stop)."""
+        self.pending.clear()
+        self.expected.clear()
+        self.waiting.clear()

@@ -21,7 +21,7 @@ from pydantic_core import from_json, to_json
 
 from eda_lib.core.log import Headers
 from eda_lib.events import ENVELOPE_FIELDS, Event, InvalidEvent, _from_validation, event_class
-from eda_lib.evolution import reshape, unreadable
+from eda_lib.reading import reshape, unreadable
 
 SPEC_VERSION = "1.0"
 DEFAULT_MAX_EVENT_BYTES = 1_048_576  # Kafka's default message.max.bytes is about this size.
@@ -161,7 +161,7 @@ def _checked_class(
 def from_cloudevent(attributes: Mapping[str, Any], read_as: ReadAs | None = None) -> Event:
     """Build a typed event from CloudEvents attributes plus `data` (a parsed JSON object): an
     instance of the class `read_as` names for its type, or of the newest known version of it.
-    Data of another version is reshaped as `eda_lib.evolution` describes."""
+    Data of another version is reshaped as `eda_lib.reading` describes."""
     cls, version = _checked_class(attributes, read_as)
     if "data" not in attributes:
         raise _missing("data", "{...the event's fields...}")

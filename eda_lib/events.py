@@ -9,7 +9,8 @@ is never changed: `revised` and `follow_up` make new ones that say which event c
 An event type can have several schema versions, each a class with the same `event_type` and its
 own `schema_version` (a subclass that only raises `schema_version` is the next version of its
 parent's type). `@upcaster` registers how one version's data becomes the next's;
-`eda_lib.evolution` says how readers of each version read the others.
+`eda_lib.reading` says how readers of each version read the others, and `eda_lib.compatibility`
+which changes are safe.
 """
 
 from __future__ import annotations

@@ -9,13 +9,14 @@ from pydantic import StrictInt, TypeAdapter, ValidationError
 
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.codecs import deserialize, serialize
+from eda_lib.compatibility import compatibility
 from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
 from eda_lib.domain.telemetry import SensorReading, TemperatureAlert
 from eda_lib.events import Event, InvalidEvent, NonEmptyStr, upcaster
-from eda_lib.evolution import compatibility, data_fields
 from eda_lib.exercises import Check, _fail
 from eda_lib.messaging.consumer import Consumer
 from eda_lib.messaging.producer import Producer
+from eda_lib.reading import data_fields
 from eda_lib.simulate import Scenario, percentiles, simulate
 
 # --- lesson 06 --------------------------------------------------------------------------------

@@ -17,7 +17,11 @@ RECAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("events against REST calls, under failure", "04", ("eda_lib.simulate",)),
     ("event sourcing and CQRS, the ideas", "05", ("eda_lib.store", "eda_lib.cqrs")),
     ("good events, handlers by type, correlation ids", "06", ("eda_lib.messaging.handlers",)),
-    ("schema versions, upcasters, compatibility", "06", ("eda_lib.evolution",)),
+    (
+        "schema versions, upcasters, compatibility",
+        "06",
+        ("eda_lib.reading", "eda_lib.compatibility"),
+    ),
     ("queues against logs, brokers, retention", "07", ("eda_lib.queues", "eda_lib.brokers")),
     (
         "Kafka: partitions, keys, offsets, lag",

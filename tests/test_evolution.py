@@ -12,6 +12,7 @@ from pydantic import Field
 
 from eda_lib import Consumer, Event, InMemoryBroker, InvalidEvent, Producer
 from eda_lib.codecs import KafkaBinary, StructuredJson, deserialize, serialize
+from eda_lib.compatibility import compatibility
 from eda_lib.events import (
     MinorUnits,
     NonEmptyStr,
@@ -20,7 +21,6 @@ from eda_lib.events import (
     schema_versions,
     upcaster,
 )
-from eda_lib.evolution import compatibility
 from eda_lib.messaging import HandlerError
 
 # --- one event type in three versions: v2 renames a field and adds one, v3 adds another -------

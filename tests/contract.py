@@ -45,7 +45,7 @@ async def drain(
         batch = await broker.poll(
             group, member, max_records=count - len(records), timeout=timeout / 20
         )
-        records.extend(batch)
+        records.extend(batch.records)
     return records
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from eda_lib.codecs import decode_message
 from eda_lib.cqrs import Projection
 from eda_lib.domain import (
     BankAccount,
@@ -237,8 +238,8 @@ async def test_order_collector() -> None:
         await broker.join("collector", ["orders"], member="m")
         seen: dict[str, list[str]] = {}
         for _ in range(3):
-            for record in await broker.poll("collector", "m", max_records=10):
-                event = broker.codec.decode(record.value, record.headers)
+            for record in (await broker.poll("collector", "m", max_records=10)).records:
+                event = decode_message(record.value, record.headers)
                 seen.setdefault(event.order_id, []).append(event.event_type)
         await broker.leave("collector", "m")
         return seen

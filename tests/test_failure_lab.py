@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from eda_lib import TopicPartition
+from eda_lib.codecs import decode_message
 from eda_lib.labs import FailureLab, LabCounters
 from eda_lib.viz import FailureLabWidget
 
@@ -34,7 +35,7 @@ async def independent_tally(lab: FailureLab) -> Tally:
     for topic in lab.topics:
         for partition in range(lab.partitions):
             for record in await broker.read(topic, partition, limit=100_000):
-                event = broker.codec.decode(record.value, record.headers)
+                event = decode_message(record.value, record.headers)
                 stored[(topic, partition, record.offset)] = str(event.id)
     parked: list[tuple[str, str, int, int]] = []  # (group, topic, partition, offset)
     for topic in lab.topics:
@@ -45,7 +46,7 @@ async def independent_tally(lab: FailureLab) -> Tally:
             assert found is not None, source
             where = (found[1], int(found[2]), int(found[3]))
             # The parked copy is the very record it names.
-            copy = broker.codec.decode(record.value, record.headers)
+            copy = decode_message(record.value, record.headers)
             assert stored[where] == str(copy.id)
             parked.append((group.decode(), *where))
     dead = set(parked)

@@ -76,7 +76,6 @@ GENERATORS = [random_bytes, broken_json, wrong_type, unknown_type, oversized]
 async def test_ten_thousand_bad_payloads_are_all_dead_lettered() -> None:
     rng = random.Random(2026)
     broker = InMemoryBroker()
-    broker.codec = StructuredJson(max_bytes=MAX_BYTES)
     await broker.create_topic("payments", partitions=3)
     kinds: Counter[str] = Counter()
     for n in range(10_000):
@@ -87,7 +86,13 @@ async def test_ten_thousand_bad_payloads_are_all_dead_lettered() -> None:
             await broker.produce("payments", serialize(payment(n)), key=b"good")
     handled: list[str] = []
     consumer = Consumer(
-        broker, "g", "payments", lambda e: handled.append(e.payment_id), name="m", batch_size=500
+        broker,
+        "g",
+        "payments",
+        lambda e: handled.append(e.payment_id),
+        name="m",
+        batch_size=500,
+        codec=StructuredJson(max_bytes=MAX_BYTES),
     )
     await consumer.start()
     report = await consumer.run()

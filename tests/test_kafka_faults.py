@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from eda_lib import Consumer, DeliveryReport, Event, PaymentSuccessful, Producer
+from eda_lib.codecs import decode_message
 from eda_lib.kafka import KafkaBroker
 from eda_lib.kafka_local import LocalKafka
 
@@ -92,7 +93,7 @@ async def test_a_broker_killed_mid_produce_keeps_every_acknowledged_event_once(
         in_log: Counter[str] = Counter()
         for partition in range(3):
             for record in await broker.read(topic, partition, limit=10_000):
-                in_log[broker.codec.decode(record.value, record.headers).payment_id] += 1
+                in_log[decode_message(record.value, record.headers).payment_id] += 1
         for payment_id, report in acknowledged.items():
             assert in_log[payment_id] == 1, (
                 f"{payment_id} ({report}) is in the log {in_log[payment_id]} times"

@@ -172,7 +172,7 @@ async def _broker_scenario(partitions: int, ops: list[tuple]) -> None:
             live.discard(member)
             rebalanced()
         elif op[0] == "poll":
-            for record in await broker.poll("g", member, max_records=op[2]):
+            for record in (await broker.poll("g", member, max_records=op[2])).records:
                 tp = TopicPartition(record.topic, record.partition)
                 expected = next_expected.get(tp, committed.get(tp, 0))
                 assert record.offset == expected  # contiguous, from the committed offset
@@ -196,7 +196,7 @@ async def _broker_scenario(partitions: int, ops: list[tuple]) -> None:
     for member in sorted(live):  # every member crashes, holding whatever it held
         await broker.leave("g", member)
     await broker.join("g", ["t"], member="last")
-    rest = await broker.poll("g", "last", max_records=10_000)
+    rest = (await broker.poll("g", "last", max_records=10_000)).records
     assert all(deserialize(r.value).id == sent[(r.partition, r.offset)] for r in rest)
     for partition in range(partitions):
         tail = [r.offset for r in rest if r.partition == partition]

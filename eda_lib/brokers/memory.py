@@ -206,10 +206,11 @@ class InMemoryBroker:
     async def poll(
         self, group: str, member: str, *, max_records: int = 100, timeout: float = 0.0
     ) -> Batch:
-        """The member's next records, waiting up to `timeout` seconds for one to be stored."""
+        """The member's next records. If it has read everything, it waits up to `timeout`
+        seconds for a record to be stored (a lost fetch response is not waited out)."""
         check_poll(max_records)
         batch = self._fetch(group, member, max_records)
-        if batch.records or timeout <= 0:
+        if batch.records or timeout <= 0 or not batch.caught_up:
             return batch
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -31,15 +31,20 @@ StopReason = Literal["max_events", "idle", "timeout", "stopped", "crashed", "sta
 CommitMode = Literal["each", "batch", "before"]
 COMMIT_MODES = ("each", "batch", "before")
 
+IDLE_POLLS = 20
+"""Polls in a row that bring nothing before a run that waits to be idle calls the topic idle
+although the member is not caught up: a broker that keeps losing fetch responses, or one that
+has not answered yet (on Kafka, with the default `poll_timeout`, about a second)."""
+
 GIVE_UP_AFTER = 30.0
-"""Seconds a run that waits to be idle keeps polling without catching up (a broker that is
-unreachable, or loses every fetch) before it stops anyway, with the reason 'timeout'."""
+"""Seconds after which a run without a timeout stops anyway, with the reason 'timeout'."""
 
 
 @dataclass
 class Limits:
     """Where one run ends: after `max_events`, at `deadline` (loop time), or when idle: a poll
-    that brought nothing found the member at the end of every partition it owns."""
+    that brought nothing found the member at the end of every partition it owns (or
+    `IDLE_POLLS` polls in a row brought nothing)."""
 
     max_events: int | None
     deadline: float
@@ -83,6 +88,7 @@ class ConsumerLoop:
         self.pending: deque[Record] = deque()  # polled, not yet handed out
         self.generation = -1  # the group's generation when what is pending was polled
         self.caught_up = False  # the last poll found the member at the end of its partitions
+        self.empty_polls = 0  # polls in a row that brought nothing
         self.expected: dict[TopicPartition, int] = {}  # the next offset, per partition
         self.duplicates = 0
         self.waiting: dict[TopicPartition, tuple[int, int]] = {}  # "batch": offset, generation
@@ -119,7 +125,10 @@ class ConsumerLoop:
             self.generation = batch.generation
         self.pending.extend(self._in_order(batch.records))
         self.caught_up = batch.caught_up
-        if limits.until_idle and not batch.records and batch.caught_up:
+        self.empty_polls = 0 if batch.records else self.empty_polls + 1
+        if limits.until_idle and self.empty_polls and (
+            batch.caught_up or self.empty_polls >= IDLE_POLLS
+        ):
             return "idle"
         return None
 
@@ -205,3 +214,4 @@ class ConsumerLoop:
         self.pending.clear()
         self.expected.clear()
         self.waiting.clear()
+        self.empty_polls = 0

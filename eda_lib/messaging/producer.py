@@ -103,6 +103,9 @@ class Producer:
         reports: list[DeliveryReport] = []
         for first in range(0, len(events), chunk):
             part = events[first : first + chunk]
+            for event in part:  # all or nothing: no hop for a chunk that cannot be sent
+                if not isinstance(event, Event):
+                    raise _not_an_event(event)
             messages = [self._message(topic, event, EVENT_KEY) for event in part]
             reports.extend(await self.broker.produce_many(topic, messages, producer=self.name))
         self.reports.extend(reports)

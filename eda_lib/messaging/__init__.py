@@ -2,8 +2,7 @@
 
 from eda_lib.messaging.consumer import Consumer, ConsumerBusy, ConsumerNotRunning, RunReport
 from eda_lib.messaging.handlers import Handler, HandlerError
-from eda_lib.messaging.loop import CommitMode, ConsumerLoop, Limits, StopReason
-from eda_lib.messaging.processing import ConsumerCrash
+from eda_lib.messaging.loop import CommitMode, ConsumerCrash, ConsumerLoop, Limits, StopReason
 from eda_lib.messaging.producer import EVENT_KEY, Producer, SendOutcome
 
 __all__ = [

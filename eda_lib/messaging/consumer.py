@@ -32,9 +32,17 @@ from eda_lib.events import Event
 from eda_lib.faults import ConsumerFaults
 from eda_lib.messaging.dead_letters import DeadLetters
 from eda_lib.messaging.handlers import Handler, HandlerError, Handlers
-from eda_lib.messaging.loop import CommitMode, ConsumerLoop, Limits, StopReason
+from eda_lib.messaging.loop import (
+    CommitMode,
+    ConsumerCrash,
+    ConsumerLoop,
+    Limits,
+    Outcome,
+    Processor,
+    StopReason,
+    Unreadable,
+)
 from eda_lib.messaging.membership import Membership
-from eda_lib.messaging.processing import ConsumerCrash, Outcome, Processor, Unreadable
 from eda_lib.resilience import ProcessedEvents, RetryPolicy
 from eda_lib.trace import trace_of
 

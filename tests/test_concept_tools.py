@@ -14,7 +14,7 @@ from eda_lib.domain import (
     TemperatureAlert,
     burst,
 )
-from eda_lib.exercises_concepts import TicketBooked, TicketBookedV2
+from eda_lib.exercises.lesson06 import TicketBooked, TicketBookedV2
 from eda_lib.explorer import readings, story, story_table
 from eda_lib.viz import draw_readings, draw_story, draw_topology, plot_readings
 

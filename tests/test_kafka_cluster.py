@@ -231,7 +231,7 @@ async def test_the_whole_cluster_stops_and_starts_with_its_data(
 async def test_the_safe_topic_exercise_accepts_safe_settings_and_says_why_others_fail(
     kafka_cluster: LocalCluster, broker: KafkaBroker
 ) -> None:
-    from eda_lib.exercises_replication import check_safe_topic
+    from eda_lib.exercises.lesson16 import check_safe_topic
 
     def creating(factor: int, min_insync: int | None, acks: object):  # type: ignore[no-untyped-def]
         async def create(broker: KafkaBroker, name: str) -> object:

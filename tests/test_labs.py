@@ -1,23 +1,15 @@
-"""Lesson 02's backlog lab, its widget, and the self-checking exercises."""
+"""Lesson 02's labs: the backlog lab and its widget, scaling out, and live reactions."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
 
-from eda_lib import Consumer, reproducible
-from eda_lib.exercises import (
-    check_audit_group,
-    check_catch_up_capacity,
-    check_invalid_event_is_refused,
-    check_large_payment_flagger,
-    check_payment_for_99_95_eur,
-    check_useful_members,
-)
+from eda_lib import reproducible
 from eda_lib.labs import BacklogLab
 from eda_lib.viz import BacklogLabWidget
-from tests.contract import payment
 
 
 async def test_lag_grows_at_the_rate_and_shrinks_at_capacity_minus_rate() -> None:
@@ -63,38 +55,6 @@ async def test_widget_controls_call_the_lab_and_redraw() -> None:
         assert bytes(widget.chart.value) != first_chart
 
 
-async def test_checks_refuse_wrong_answers_and_accept_right_ones() -> None:
-    assert not await check_catch_up_capacity(11)
-    assert not await check_catch_up_capacity(13)  # works, but is not the smallest
-    assert await check_catch_up_capacity(12)
-    assert not await check_useful_members(5)
-    assert await check_useful_members(4)
-    assert not await check_large_payment_flagger(lambda e: False)
-    assert not await check_large_payment_flagger(lambda e: e.amount > 100_000)
-    assert not await check_large_payment_flagger(lambda e: 1 / 0)
-    assert await check_large_payment_flagger(lambda e: e.amount >= 100_000)
-    assert not check_payment_for_99_95_eur(payment(1))
-    assert check_payment_for_99_95_eur(payment(1, order="order-7").revised(amount=9995))
-    assert not check_invalid_event_is_refused(lambda: payment(1))
-
-
-async def test_audit_check_needs_a_new_group_that_reads_everything() -> None:
-    async def nothing(broker):
-        return []
-
-    async def right(broker):
-        seen: list[str] = []
-        audit = Consumer(broker, "audit", "payments", lambda e: seen.append(e.payment_id))
-        await audit.start()
-        await audit.run()
-        return seen
-
-    assert not await check_audit_group(nothing)
-    assert await check_audit_group(right)
-    assert "✓" in repr(await check_audit_group(right))
-    assert "Hint" in repr(await check_audit_group(nothing))
-
-
 async def test_live_reactions_interleave_with_publishing() -> None:
     from eda_lib.labs import live_reactions
 
@@ -107,3 +67,16 @@ async def test_live_reactions_interleave_with_publishing() -> None:
         assert when >= run.published_at[payment_id], (group, payment_id)  # never before it was made
     # analytics polls every 1.5 s: it takes two payments in one poll at 1.25 s
     assert run.handled_at[("analytics", "pay-1")] == run.handled_at[("analytics", "pay-2")] == 1.25
+
+
+async def test_scaling_stops_where_the_partitions_end() -> None:
+    from eda_lib.brokers import partition_for_key
+    from eda_lib.labs import scale_out
+
+    sizes = Counter(partition_for_key(f"order-{n}".encode(), 4) for n in range(48))
+    runs = {m: await scale_out(m, partitions=4, events=48) for m in (1, 4, 5)}
+    assert runs[1].handled_by == {"packer-1": 48}
+    assert sorted(runs[4].handled_by.values()) == sorted(sizes.values())  # one partition each
+    assert runs[5].idle == 1 and sorted(runs[5].handled_by.values())[1:] == sorted(sizes.values())
+    assert runs[4].drain_seconds == pytest.approx(max(sizes.values()) * 0.1)
+    assert runs[5].events_per_second == pytest.approx(runs[4].events_per_second)

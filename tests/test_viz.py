@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from eda_lib import Consumer, InMemoryBroker, Producer
+from eda_lib.shop import FLOW, ShopOrders
 from eda_lib.viz import assignment_table, draw_timeline, draw_topology, topology
+from eda_lib.viz.shop import draw_orders, draw_shop, shop_graph
 from tests.contract import payment
 
 
@@ -125,3 +127,14 @@ def test_the_time_travel_widget_shows_the_moment_its_slider_names() -> None:
     assert widget.moment.read_model.status("o1") == "cancelled"
     assert widget.moment.aggregates["o1"].status == "cancelled"
     assert bytes(widget.picture.value) != at_four
+
+
+def test_the_flow_graph_has_an_edge_for_every_read_and_write() -> None:
+    graph = shop_graph()
+    for service, (reads, writes) in FLOW.items():
+        assert all(graph.has_edge(topic, service) for topic in reads)
+        assert all(graph.has_edge(service, topic) for topic in writes)
+    assert draw_shop(down={"shipping"}, lag={"shipping": 3}).axes
+    parked = draw_shop(parked={"shop-payments": 4})
+    assert "shop-payments.dead-letter\n4 parked" in [t.get_text() for t in parked.axes[0].texts]
+    assert draw_orders(ShopOrders()).axes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from eda_lib import BrokerUnavailable
 from eda_lib.domain import PaymentSuccessful
 from eda_lib.domain.services import AnalyticsDashboard
-from eda_lib.exercises_testing import check_cases_catch_mutants, check_idempotent_dashboard
+from eda_lib.exercises.lesson13 import check_cases_catch_mutants, check_idempotent_dashboard
 from eda_lib.testing import Case
 
 

@@ -14,7 +14,7 @@ from hypothesis.errors import NoSuchExample
 from eda_lib.brokers.base import BrokerUnavailable
 from eda_lib.domain.payments import LargePaymentFlagged, PaymentSuccessful
 from eda_lib.domain.services import AnalyticsDashboard
-from eda_lib.exercises import Check, _fail
+from eda_lib.exercises.checks import Check, fail
 from eda_lib.testing import Case, RecordingProducer, Results, run_cases
 
 THRESHOLD = 20_000
@@ -60,22 +60,22 @@ async def check_cases_catch_mutants(cases: Any) -> Check:
     """Lesson 13, exercise 1: a table of `Case`s for the large-payment watch (threshold 20,000)
     that passes on the right handler and fails on each of four broken ones."""
     if not isinstance(cases, list | tuple) or not all(isinstance(c, Case) for c in cases):
-        return _fail(f"expected a list of Case, got {cases!r:.60}", "cases = [Case(...), ...]")
+        return fail(f"expected a list of Case, got {cases!r:.60}", "cases = [Case(...), ...]")
     right = await _run(cases, "")
     if not right:
         wrong = next(o for o in right.outcomes if not o.passed) if right.outcomes else None
         if wrong is None:
-            return _fail("the table is empty", "cases = [Case(...), ...]")
+            return fail("the table is empty", "cases = [Case(...), ...]")
         hint = (
             "a case with producer_down=True and a large payment should say "
             "raises=BrokerUnavailable: the handler must raise so the consumer retries"
             if "raised BrokerUnavailable" in wrong.detail
             else "each case must hold for a correct watch (threshold 20,000, inclusive)"
         )
-        return _fail(f"on the right handler, '{wrong.name}': {wrong.detail}", hint)
+        return fail(f"on the right handler, '{wrong.name}': {wrong.detail}", hint)
     survivors = [bug for bug in MUTANTS if await _run(cases, bug)]
     if survivors:
-        return _fail(
+        return fail(
             f"your {len(cases)} cases also pass on a handler that "
             + "; and on one that ".join(MUTANTS[bug] for bug in survivors),
             "add a case that tells it apart: a payment just below the threshold, the threshold "
@@ -116,7 +116,7 @@ def check_idempotent_dashboard(dashboard_class: Any) -> Check:
     however often it is delivered. A property test searches for deliveries that miscount
     (each dashboard fresh, the same payments every time) and shows the smallest it finds."""
     if not (isinstance(dashboard_class, type) and issubclass(dashboard_class, AnalyticsDashboard)):
-        return _fail(
+        return fail(
             f"expected a subclass of AnalyticsDashboard, got {dashboard_class!r}", "see above"
         )
     produced = _payments(AMOUNTS)
@@ -130,9 +130,9 @@ def check_idempotent_dashboard(dashboard_class: Any) -> Check:
     except NoSuchExample:
         return Check(True, "no sequence of deliveries made it miscount (300 tried, each fresh)")
     except Exception as error:
-        return _fail(f"your dashboard raised {type(error).__name__}: {error}", "see the error")
+        return fail(f"your dashboard raised {type(error).__name__}: {error}", "see the error")
     order = ", ".join(f"p{i}" for i in found) or "nothing"
-    return _fail(
+    return fail(
         f"delivering {order} (the smallest failing case found) "
         f"{_miscount(dashboard_class, produced, found)}",
         "remember the ids of the payments applied, in each dashboard (a set made in "

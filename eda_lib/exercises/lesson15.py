@@ -8,7 +8,7 @@ from typing import Any
 from eda_lib.domain.orders import OrderCancelled, OrderCreated, OrderShipped
 from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
 from eda_lib.events import Event
-from eda_lib.exercises import Check, _fail
+from eda_lib.exercises.checks import Check, fail
 from eda_lib.shop.events import PaymentRefunded, ShipmentFailed
 
 
@@ -28,38 +28,38 @@ def check_refund(refund_for: Any) -> Check:
     `PaymentRefunded` that compensates it: same payment, order, amount and currency, a reason
     that says why, in the failure's chain, and the same event each time it is called."""
     if not callable(refund_for):
-        return _fail(f"expected a function, got {refund_for!r:.60}", "def refund_for(failed): ...")
+        return fail(f"expected a function, got {refund_for!r:.60}", "def refund_for(failed): ...")
     failed, other = _failed_shipment(), _failed_shipment("o-8", 120_000)
     # The failure as a restarted process reads it again: an equal event, not the same object.
     read_again = ShipmentFailed.model_validate_json(failed.model_dump_json())
     try:
         first, again, second = refund_for(failed), refund_for(read_again), refund_for(other)
     except Exception as error:
-        return _fail(f"it raised {type(error).__name__}: {error}", "see the error above")
+        return fail(f"it raised {type(error).__name__}: {error}", "see the error above")
     if not isinstance(first, PaymentRefunded):
-        return _fail(f"it returned {first!r:.80}", "return failed.follow_up(PaymentRefunded, ...)")
+        return fail(f"it returned {first!r:.80}", "return failed.follow_up(PaymentRefunded, ...)")
     same = ("payment_id", "order_id", "amount", "currency")
     wrong = [name for name in same if getattr(first, name) != getattr(failed, name)]
     if wrong:
-        return _fail(
+        return fail(
             f"the refund's {', '.join(wrong)} differ from the failed shipment's",
             "refund exactly what was paid: copy payment_id, order_id, amount and currency",
         )
     if failed.reason not in first.reason:
-        return _fail(f"the reason '{first.reason}' does not say why", "put failed.reason in it")
+        return fail(f"the reason '{first.reason}' does not say why", "put failed.reason in it")
     if first.causation_id != failed.id or first.correlation != failed.correlation:
-        return _fail(
+        return fail(
             "the refund is not in the failed shipment's chain, so the order's story loses it",
             "make it with failed.follow_up(...), which sets both ids",
         )
     if first.id != again.id:
-        return _fail(
+        return fail(
             "handled twice (as after a crash before the commit), it made two refunds with "
             "different ids: downstream cannot tell them apart, and the customer is refunded twice",
             "follow_up(..., stable_id=True) derives the id from the failure's own id",
         )
     if second.id == first.id:
-        return _fail(
+        return fail(
             "two different failed shipments got refunds with the same id: the second would be "
             "skipped as a repeat, and that customer never refunded",
             "derive the id from the failure it answers: follow_up(..., stable_id=True)",
@@ -97,7 +97,7 @@ def check_unsettled(unsettled: Any) -> Check:
     went through but that were neither shipped nor refunded: the money the shop holds for
     nothing. Events come in any order, and may repeat."""
     if not callable(unsettled):
-        return _fail(f"expected a function, got {unsettled!r:.60}", "def unsettled(events): ...")
+        return fail(f"expected a function, got {unsettled!r:.60}", "def unsettled(events): ...")
     samples = []
     for prefix in ("o", "x"):  # two shops: the answer cannot be written down in advance
         events = [
@@ -115,11 +115,11 @@ def check_unsettled(unsettled: Any) -> Check:
             try:
                 got = unsettled(list(given))
             except Exception as error:
-                return _fail(f"it raised {type(error).__name__}: {error}", "see the error above")
+                return fail(f"it raised {type(error).__name__}: {error}", "see the error above")
             if not isinstance(got, list):
-                return _fail(f"it returned a {type(got).__name__}", "return a sorted list of ids")
+                return fail(f"it returned a {type(got).__name__}", "return a sorted list of ids")
             if got != expected:
-                return _fail(
+                return fail(
                     f"with the events {name} it said {got}; the unsettled orders are {expected}",
                     _unsettled_hint(got, expected[0][0]),
                 )

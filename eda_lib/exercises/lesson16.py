@@ -1,4 +1,5 @@
-"""Checks for lesson 16's exercises. Each says right or wrong and why, in one message.
+"""Self-checking exercises of lesson 16 (replication and failover). Each check says right or
+wrong and why, in one message.
 
 1. `unwritable_after_losing(partitions, node, min_insync)`: which partitions would refuse an
    `acks=all` write if `node` died. Checked on layouts where each wrong rule gives itself away.
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from eda_lib.brokers.base import BrokerError
-from eda_lib.exercises import Check, _fail
+from eda_lib.exercises.checks import Check, fail
 from eda_lib.kafka import KafkaBroker, PartitionReplicas, replicas, topic_config
 from eda_lib.kafka_local import LocalCluster
 from eda_lib.labs.replication import ReplicationLab
@@ -90,9 +91,9 @@ def check_unwritable(rule: UnwritableRule) -> Check:
         try:
             answer = frozenset(rule(case.partitions, case.node, case.min_insync))
         except Exception as error:  # the learner's code: report, do not crash the lesson
-            return _fail(f"your function raised {type(error).__name__}: {error}", "see the error")
+            return fail(f"your function raised {type(error).__name__}: {error}", "see the error")
         if answer != case.expected:
-            return _fail(
+            return fail(
                 f"losing node {case.node} with min.insync.replicas={case.min_insync}, you said "
                 f"{sorted(answer)}, Kafka would refuse {sorted(case.expected)}",
                 case.why,
@@ -120,19 +121,19 @@ async def check_safe_topic(
     try:
         acks = await create(broker, name)
     except Exception as error:  # the learner's code: say what it did, do not crash the lesson
-        return _fail(f"your function raised {type(error).__name__}: {error}", "see the error")
+        return fail(f"your function raised {type(error).__name__}: {error}", "see the error")
     try:  # asks again while the node it asks has not heard of the new topic yet
         layout = await replicas(broker, [name])
     except BrokerError:
-        return _fail(f"no topic '{name}' was created", "call broker.create_topic(name, ...)")
+        return fail(f"no topic '{name}' was created", "call broker.create_topic(name, ...)")
     if len(layout) != 3:
-        return _fail(f"'{name}' has {len(layout)} partitions", "ask for partitions=3")
+        return fail(f"'{name}' has {len(layout)} partitions", "ask for partitions=3")
     factor = min(len(p.replicas) for p in layout)
     configured = await topic_config(broker, name, ["min.insync.replicas"])
     min_insync = int(configured["min.insync.replicas"])
     problem = _settings_problem(factor, min_insync, acks)
     if problem:
-        return _fail(*problem)
+        return fail(*problem)
     lab = ReplicationLab(cluster, broker, topic=name)
     leader = await lab.leader_of(0)
     written = await lab.write(36, kill=leader, after=12)
@@ -140,7 +141,7 @@ async def check_safe_topic(
     restarting = asyncio.create_task(lab.restart(leader))
     if not check.ok or check.acknowledged != 36:
         await restarting
-        return _fail(
+        return fail(
             f"with node {leader} killed, the log does not hold what was acknowledged: {check}",
             "look at the settings again",
         )

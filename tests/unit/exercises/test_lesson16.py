@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from eda_lib.exercises_replication import check_unwritable
+from eda_lib.exercises.lesson16 import check_unwritable
 from eda_lib.kafka import PartitionReplicas
 
 

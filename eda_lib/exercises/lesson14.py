@@ -1,6 +1,6 @@
-"""Self-checking exercises of lesson 14 (event processors): a stateless step that converts
-payments to US dollars with a table of rates, and sliding windows counted by hand, checked
-against `eda_lib.processing`."""
+"""Self-checking exercises of lesson 14 (event processors): a stateless step that converts payments
+to US dollars with a table of rates, and sliding windows counted by hand, checked against
+`eda_lib.processing`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from eda_lib.clock import COURSE_START
 from eda_lib.domain.payments import PaymentSuccessful, format_money
-from eda_lib.exercises import Check, _fail
+from eda_lib.exercises.checks import Check, fail
 from eda_lib.processing import Sliding
 
 RATES = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}
@@ -25,7 +25,7 @@ def check_usd_step(step: Any) -> Check:
     """Lesson 14, exercise 1: a step that passes on each payment converted to USD (the amount
     times the rate, rounded to whole cents) and drops a payment whose currency has no rate."""
     if not callable(step):
-        return _fail(f"expected a step (a function of one event), got {step!r}", "use enrich(...)")
+        return fail(f"expected a step (a function of one event), got {step!r}", "use enrich(...)")
     cases = [
         (_paid(10_000, "EUR"), 10_800),
         (_paid(333, "EUR", 2), 360),  # 359.64 cents: rounded, not cut
@@ -36,29 +36,29 @@ def check_usd_step(step: Any) -> Check:
         try:
             out = step(payment)
         except Exception as error:
-            return _fail(
+            return fail(
                 f"on {payment.money} it raised {type(error).__name__}: {error}", "see the error"
             )
         if not isinstance(out, PaymentSuccessful):
-            return _fail(
+            return fail(
                 f"on {payment.money} it returned {out!r:.80}", "return payment.revised(...)"
             )
         if (out.amount, out.currency) != (expected, "USD"):
-            return _fail(
+            return fail(
                 f"{payment.money} became {out.money}; expected {format_money(expected, 'USD')}",
                 "amount=round(event.amount * rate), currency='USD'",
             )
         if out.causation_id != payment.id or out.order_id != payment.order_id:
-            return _fail("the converted payment lost its link to the original", "use event.revised")
+            return fail("the converted payment lost its link to the original", "use event.revised")
     try:
         dropped = step(_paid(1_000, "JPY", 4))
     except Exception as error:
-        return _fail(
+        return fail(
             f"a JPY payment made it raise {type(error).__name__}",
             "enrich drops what the table lacks",
         )
     if dropped is not None:
-        return _fail("a JPY payment (no rate) was passed on", "drop it: return None")
+        return fail("a JPY payment (no rate) was passed on", "drop it: return None")
     return Check(True, "EUR, GBP and USD converted with the table, JPY dropped")
 
 
@@ -84,12 +84,12 @@ def check_sliding_counts(function: Any) -> Check:
         try:
             got = function(list(times), size, every)
         except Exception as error:
-            return _fail(
+            return fail(
                 f"for {len(times)} times your code raised {type(error).__name__}: {error}",
                 "see above",
             )
         if not isinstance(got, dict):
-            return _fail(
+            return fail(
                 f"it returned a {type(got).__name__}", "return a dict: window start -> count"
             )
         got = {float(k): v for k, v in got.items()}
@@ -97,7 +97,7 @@ def check_sliding_counts(function: Any) -> Check:
             shown = times if len(times) <= 4 else f"{len(times)} times"
             missing = {k: v for k, v in expected.items() if got.get(k) != v}
             extra = {k: v for k, v in got.items() if expected.get(k) != v}
-            return _fail(
+            return fail(
                 f"for {shown}, size {size:g}, every {every:g}: expected but not given "
                 f"{dict(sorted(missing.items()))}; given but wrong {dict(sorted(extra.items()))}",
                 _sliding_hint(missing, extra, every),

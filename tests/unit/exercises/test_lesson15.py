@@ -1,5 +1,5 @@
 """Lesson 15's exercise checks pass the solutions, and refuse typical mistakes with the hint
-that fits; the recap table names only modules and lessons that exist; the shop's pictures."""
+that fits."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import uuid
 
 from eda_lib.domain.orders import OrderCancelled, OrderShipped
 from eda_lib.domain.payments import PaymentSuccessful
-from eda_lib.exercises_shop import check_refund, check_unsettled
-from eda_lib.recap import RECAP, lesson_file, recap_table
-from eda_lib.shop import FLOW, PaymentRefunded, ShipmentFailed, ShopOrders
-from eda_lib.viz.shop import draw_orders, draw_shop, shop_graph
+from eda_lib.exercises.lesson15 import check_refund, check_unsettled
+from eda_lib.shop import PaymentRefunded, ShipmentFailed
 
 
 def refund(failed: ShipmentFailed, *, stable: bool = True, chained: bool = True) -> PaymentRefunded:
@@ -87,22 +85,3 @@ def test_the_unsettled_check_wants_paid_minus_shipped_or_refunded() -> None:
 
     repeated = check_unsettled(as_list)
     assert not repeated and "delivered twice" in repeated.message
-
-
-def test_the_recap_links_every_lesson_it_names_and_imports_every_module() -> None:
-    table = recap_table()
-    assert table.count("\n") == len(RECAP) + 1
-    for _, number, _ in RECAP:
-        assert f"({lesson_file(number)})" in table
-    assert table._repr_markdown_() == str(table)
-
-
-def test_the_flow_graph_has_an_edge_for_every_read_and_write() -> None:
-    graph = shop_graph()
-    for service, (reads, writes) in FLOW.items():
-        assert all(graph.has_edge(topic, service) for topic in reads)
-        assert all(graph.has_edge(service, topic) for topic in writes)
-    assert draw_shop(down={"shipping"}, lag={"shipping": 3}).axes
-    parked = draw_shop(parked={"shop-payments": 4})
-    assert "shop-payments.dead-letter\n4 parked" in [t.get_text() for t in parked.axes[0].texts]
-    assert draw_orders(ShopOrders()).axes

@@ -59,7 +59,7 @@ test: lint
 test-kafka-lessons: install
 	@echo "==> every lesson, one after another, on a real Kafka broker (EDA_BROKER=kafka);"
 	@echo "    this checks that each runs and its assertions hold, not that its output is the same"
-	$(BIN)/python -m pytest tests/test_notebooks_on_kafka.py -m kafka_lessons
+	$(BIN)/python -m pytest tests/lessons/test_notebooks_on_kafka.py -m kafka_lessons
 
 notebooks: install
 	@echo "==> re-executing every notebook in place (commit the result)"

@@ -11,7 +11,7 @@ from eda_lib.exercises.lesson02 import (
     check_catch_up_capacity,
     check_useful_members,
 )
-from tests.contract import payment
+from tests.contract.broker import payment
 
 
 def test_award_once() -> None:

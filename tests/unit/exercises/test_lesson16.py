@@ -1,6 +1,6 @@
 """Lesson 16's first exercise check: it accepts the rule Kafka applies and rejects each wrong
 idea with the layout that gives it away. (The second, which kills a node, is in
-test_kafka_cluster.py.)"""
+tests/kafka/test_cluster.py.)"""
 
 from __future__ import annotations
 

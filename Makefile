@@ -8,11 +8,12 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and some CI machines are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab test test-kafka-lessons lint notebooks bench kafka kafka-cluster kafka-stop clean
+.PHONY: help install lab test test-fast test-kafka-lessons lint notebooks bench kafka kafka-cluster kafka-stop clean
 
 help:
 	@echo "make lab    - set up .venv if needed and open JupyterLab on the first lesson"
 	@echo "make test   - set up .venv if needed, then run ruff, mypy, the tests and every notebook"
+	@echo "make test-fast - ruff, then the tests that need no Kafka, browser or notebook (under 2 minutes)"
 	@echo "make test-kafka-lessons - run every lesson on a real Kafka broker (EDA_BROKER=kafka)"
 	@echo "make bench  - run the benchmarks (figures are printed as JSON)"
 	@echo "make kafka  - start a local Kafka broker on 127.0.0.1:9092 (make kafka-stop stops it)"
@@ -55,6 +56,13 @@ test: lint
 	@echo "    (the Kafka tests start a local broker, fetching its jars with Maven on first use)"
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -m "not kafka_lessons"
+
+test-fast: install
+	@echo "==> ruff"
+	$(BIN)/ruff check .
+	@echo "==> pytest: every test that needs no Kafka, browser or notebook (the notebooks are not run)"
+	$(BIN)/python -m pytest tests \
+		-m "not kafka and not cluster and not secure and not browser and not kafka_lessons"
 
 test-kafka-lessons: install
 	@echo "==> every lesson, one after another, on a real Kafka broker (EDA_BROKER=kafka);"

@@ -324,11 +324,21 @@ async def test_misuse_of_a_consumer_is_refused_with_a_fix(broker: InMemoryBroker
     async with Consumer(broker, "g", "payments", name="n") as without_handlers:
         with pytest.raises(HandlerError, match=r"no handlers.*events\(\)"):
             await without_handlers.run()
-    async with Consumer(broker, "g2", "payments", lambda e: None, name="b") as busy:
-        first = asyncio.create_task(busy.run(timeout=0.2))
-        await asyncio.sleep(0.01)
-        with pytest.raises(ConsumerBusy, match="already in a run"):
-            await busy.run()
+    in_first_run, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(event: Event) -> None:  # the first run's handler: says so, then waits
+        in_first_run.set()
+        await release.wait()
+
+    async with Consumer(broker, "g2", "payments", hold, name="b") as busy:
+        await Producer(broker).send("payments", payment(1))
+        first = asyncio.create_task(busy.run(max_events=1))
+        await in_first_run.wait()  # the first run is under way, inside its handler
+        try:
+            with pytest.raises(ConsumerBusy, match="already in a run"):
+                await busy.run()
+        finally:
+            release.set()
         await first
 
 

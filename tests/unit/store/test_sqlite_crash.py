@@ -307,6 +307,7 @@ def test_two_writers_one_stream_exactly_one_wins_each_version(tmp_path: Path) ->
 OPEN_AT_ONCE = r"""
 import os, sys, time
 from eda_lib.store import SQLiteEventStore
+print("ready", flush=True)
 deadline = time.monotonic() + 20
 while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
     time.sleep(0.0002)
@@ -320,20 +321,25 @@ def test_two_processes_creating_one_new_store_both_succeed(tmp_path: Path) -> No
         folder = tmp_path / str(attempt)
         folder.mkdir()
         path, go = folder / "new.db", folder / "go"
-        children = [
-            subprocess.Popen(
-                [sys.executable, "-c", OPEN_AT_ONCE, str(path), str(go)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        time.sleep(0.8)  # both have imported eda_lib and are waiting for the file `go`
+        stderr_paths = [folder / f"child-{n}.stderr" for n in range(2)]
+        children = []
+        for stderr_path in stderr_paths:
+            with stderr_path.open("wb") as stderr:
+                children.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", OPEN_AT_ONCE, str(path), str(go)],
+                        stdout=subprocess.PIPE,
+                        stderr=stderr,
+                        text=True,
+                    )
+                )
+        for child, stderr_path in zip(children, stderr_paths, strict=True):
+            # each has imported eda_lib and now waits for the file `go`
+            wait_for_line(child, "ready", stderr_path)
         go.touch()
-        for child in children:
-            out, err = child.communicate(timeout=EXIT_TIMEOUT_S * 3)
-            assert child.returncode == 0 and out.strip() == "0", err
+        for child, stderr_path in zip(children, stderr_paths, strict=True):
+            out, _ = child.communicate(timeout=EXIT_TIMEOUT_S * 3)
+            assert child.returncode == 0 and out.strip() == "0", stderr_path.read_text()
         with SQLiteEventStore(path) as store:
             assert store.last_position() == 0
 

@@ -10,11 +10,12 @@ BENCH_AGAINST ?=
 # Jupyter refuses to run as root unless told; containers and some CI machines are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab test test-kafka-lessons lint notebooks bench kafka kafka-cluster kafka-stop clean
+.PHONY: help install lab test test-fast test-kafka-lessons lint notebooks bench kafka kafka-cluster kafka-stop clean
 
 help:
 	@echo "make lab    - set up .venv if needed and open JupyterLab on the first lesson"
 	@echo "make test   - set up .venv if needed, then run ruff, mypy, the tests and every notebook"
+	@echo "make test-fast - ruff, then the tests that need no Kafka, browser or notebook (under 2 minutes)"
 	@echo "make test-kafka-lessons - run every lesson on a real Kafka broker (EDA_BROKER=kafka)"
 	@echo "make bench  - run the benchmarks (figures are printed as JSON; BENCH_AGAINST=<commit>"
 	@echo "              also races the broker pipeline against that commit's)"
@@ -59,10 +60,17 @@ test: lint
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -m "not kafka_lessons"
 
+test-fast: install
+	@echo "==> ruff"
+	$(BIN)/ruff check .
+	@echo "==> pytest: every test that needs no Kafka, browser or notebook (the notebooks are not run)"
+	$(BIN)/python -m pytest tests \
+		-m "not kafka and not cluster and not secure and not browser and not kafka_lessons"
+
 test-kafka-lessons: install
 	@echo "==> every lesson, one after another, on a real Kafka broker (EDA_BROKER=kafka);"
 	@echo "    this checks that each runs and its assertions hold, not that its output is the same"
-	$(BIN)/python -m pytest tests/test_notebooks_on_kafka.py -m kafka_lessons
+	$(BIN)/python -m pytest tests/lessons/test_notebooks_on_kafka.py -m kafka_lessons
 
 notebooks: install
 	@echo "==> re-executing every notebook in place (commit the result)"

@@ -7,14 +7,13 @@ import atexit
 import logging
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, Broker, BrokerError
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.clock import Clock
-
-if TYPE_CHECKING:
-    from eda_lib.kafka_local import LocalKafka
+from eda_lib.kafka import KafkaBroker, KafkaSecurity
+from eda_lib.kafka_local import KafkaSetupError, LocalKafka, bootstrap_from_env
 
 BrokerKind = Literal["memory", "kafka"]
 _local: LocalKafka | None = None  # one local broker per process, however often a cell re-runs
@@ -22,8 +21,6 @@ _local: LocalKafka | None = None  # one local broker per process, however often 
 
 async def _local_bootstrap() -> tuple[str, str]:
     global _local
-    from eda_lib.kafka_local import LocalKafka
-
     if _local is None or _local.process is None or _local.process.poll() is not None:
         local = LocalKafka()
         await asyncio.to_thread(local.start)
@@ -68,9 +65,6 @@ async def open_broker(
         return InMemoryBroker(seed=seed, clock=clock)
     if chosen != "kafka":
         raise ValueError(f"unknown broker kind {chosen!r}: use 'memory' or 'kafka'")
-
-    from eda_lib.kafka import KafkaBroker, KafkaSecurity
-    from eda_lib.kafka_local import KafkaSetupError, bootstrap_from_env
 
     try:
         bootstrap = bootstrap_from_env()

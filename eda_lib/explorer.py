@@ -14,6 +14,7 @@ from uuid import UUID
 from eda_lib.brokers.base import Broker, BrokerState
 from eda_lib.codecs import decode_message, written_version
 from eda_lib.events import Event, InvalidEvent
+from eda_lib.kafka import KafkaBroker, replicas, replicas_table
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,6 @@ async def explore(broker: Broker, topic: str | None = None, *, limit: int = 5) -
     state = await broker.describe()
     parts = ["TOPICS", topics_table(state)]
     if broker.name == "kafka":  # copies on nodes: the in-memory broker keeps one, in memory
-        from eda_lib.kafka import KafkaBroker, replicas, replicas_table
-
         assert isinstance(broker, KafkaBroker)
         topics = sorted({p.topic for p in state.partitions})
         if topics:

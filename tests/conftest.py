@@ -17,7 +17,7 @@ from eda_lib.kafka_local import (
 
 # The broker contract lives outside a test_ module (and is imported after this file): have pytest
 # explain its failed assertions too.
-pytest.register_assert_rewrite("tests.contract")
+pytest.register_assert_rewrite("tests.contract.broker")
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ __all__ = [
     "partition_for_key",
 ]
 
+# For the type checker only: eda_lib.kafka imports this package, so a run-time import would cycle.
 if TYPE_CHECKING:
     from eda_lib.codecs import Codec, KafkaBinary, StructuredJson
     from eda_lib.kafka import KafkaBroker

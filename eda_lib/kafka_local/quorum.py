@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import AIOKafkaClient
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
     CompactArray,
@@ -109,8 +110,6 @@ async def _ask_each(client: Any) -> Any:
 
 
 async def describe_quorum_async(bootstrap: str, timeout_ms: int = 5000) -> Quorum:
-    from aiokafka import AIOKafkaClient
-
     aiokafka_log = logging.getLogger("aiokafka")
     level = aiokafka_log.level
     aiokafka_log.setLevel(logging.CRITICAL)  # a killed node refuses connections: expected

@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaClient
+
 DEFAULT_KAFKA_VERSION = "4.4.0"
 
 
@@ -146,8 +148,6 @@ def _run_in_thread(coroutine: Any) -> Any:
 
 
 async def _metadata_brokers(bootstrap: str) -> list[int]:
-    from aiokafka import AIOKafkaClient
-
     aiokafka_log = logging.getLogger("aiokafka")
     level = aiokafka_log.level
     aiokafka_log.setLevel(logging.CRITICAL)  # refused connections are expected while starting

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX
@@ -256,8 +257,6 @@ class ReplicationLab:
         """One `acks=all` send (to `partition`, else where its key falls) from a plain producer
         that gives up after `request_timeout_ms` (aiokafka's idempotent producer would retry
         this one without end)."""
-        from aiokafka import AIOKafkaProducer
-
         client = AIOKafkaProducer(
             **self.broker.client_options(),
             acks="all",
@@ -325,8 +324,6 @@ async def acks_trials(
     while they go on, then count, per setting, what the producer was told against what the new
     leader's log holds. One kill for every setting: each meets the same failover. The node comes
     back in the background (`lab.settle()` waits for it)."""
-    from aiokafka import AIOKafkaProducer
-
     await lab.settle()
     leader = await lab.leader_of(partition)
     before = await lab.broker.describe([lab.topic])

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import ipywidgets as w
+from IPython.display import display
 
 from eda_lib.brokers.base import Broker
 from eda_lib.cqrs.timetravel import Moment, TimeTravel
@@ -21,8 +22,6 @@ from eda_lib.viz.lab import LabPicture, plot_backlog, png
 
 def show(view: w.Widget) -> None:
     """Display a widget in the notebook (what `_ipython_display_` of each widget here does)."""
-    from IPython.display import display
-
     display(view)  # type: ignore[no-untyped-call]  # IPython's display has no annotations
 
 

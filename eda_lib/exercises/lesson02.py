@@ -1,0 +1,124 @@
+"""Self-checking exercises of lesson 02 (the benefits): a new consumer group beside an old one, how
+many members a group keeps busy, the capacity that catches up after an outage, and points awarded
+once per payment."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.domain.payments import PaymentSuccessful as Payment
+from eda_lib.exercises.checks import Check, fail, sample_payments
+from eda_lib.labs import BacklogLab
+from eda_lib.messaging import Consumer, Producer
+
+
+async def check_audit_group(add_audit: Callable[[InMemoryBroker], Awaitable[list[str]]]) -> Check:
+    """Lesson 02, exercise 1: `add_audit(broker)` must start a new consumer group on 'payments'
+    and return every payment id it saw, while the shipping group is unaffected."""
+    broker = InMemoryBroker()
+    await broker.create_topic("payments", partitions=2)
+    producer = Producer(broker, "payment-service")
+    shipped: list[str] = []
+    shipping = Consumer(broker, "shipping", "payments", lambda e: shipped.append(e.payment_id))
+    await shipping.start()
+    for event in sample_payments():
+        await producer.send("payments", event)
+    await shipping.run()
+    if not inspect.iscoroutinefunction(add_audit):
+        return fail("add_audit must be an async function", "write `async def add_audit(broker):`")
+    seen = await add_audit(broker)
+    expected = sorted(e.payment_id for e in sample_payments())
+    state = await broker.describe()
+    groups = {g.group for g in state.groups}
+    if len(groups) < 2:
+        return fail(
+            "there is still only one consumer group",
+            "create a Consumer with a new group name, e.g. 'audit', then start and run it",
+        )
+    if sorted(seen or []) != expected:
+        return fail(
+            f"the audit group saw {sorted(seen or [])}",
+            "a new group starting at 'earliest' reads the whole retained log",
+        )
+    if sorted(shipped) != expected or state.group("shipping").total_lag:
+        return fail(
+            "the shipping group was disturbed", "use a different group name from 'shipping'"
+        )
+    return Check(
+        True,
+        "a new group read all 5 payments from the start; the producer and the "
+        "shipping group were untouched.",
+    )
+
+
+async def check_useful_members(answer: int) -> Check:
+    """Lesson 02, exercise 2: with 4 partitions, how many members can a group keep busy?"""
+    broker = InMemoryBroker()
+    await broker.create_topic("payments", partitions=4)
+    busy = 0
+    for n in range(1, 7):
+        await broker.join("shipping", ["payments"], member=f"m{n}")
+        owned = [await broker.assignment("shipping", f"m{i}") for i in range(1, n + 1)]
+        if all(owned):
+            busy = n
+    if answer != busy:
+        return fail(
+            f"{answer} is not it",
+            "a partition is read by one member of a group at a time; count the partitions",
+        )
+    return Check(True, f"{busy}: a fifth member would sit idle until another leaves.")
+
+
+async def check_catch_up_capacity(capacity: int) -> Check:
+    """Lesson 02, exercise 3: the consumer is down for 10 ticks at 6 payments per tick. Which
+    smallest capacity lets it catch up within 10 ticks of coming back?"""
+    if not isinstance(capacity, int) or capacity < 1:
+        return fail(f"{capacity!r} is not a capacity", "give a whole number of events per tick")
+
+    async def catches_up(c: int) -> bool:
+        lab = BacklogLab(rate=6, capacity=c)
+        await lab.set_consumer(False)
+        await lab.tick(10)
+        await lab.set_consumer(True)
+        await lab.tick(10)
+        return lab.history[-1].lag == 0
+
+    if not await catches_up(capacity):
+        return fail(
+            f"with capacity {capacity} the lag is not 0 ten ticks after the return",
+            "the backlog is 10 x 6 = 60; each tick back, the consumer gains (capacity - 6) on it",
+        )
+    if capacity > 1 and await catches_up(capacity - 1):
+        return fail(f"{capacity} works, but so does {capacity - 1}", "find the smallest one")
+    return Check(True, f"capacity {capacity}: it clears 60 backlog + 60 new in 10 ticks.")
+
+
+def check_award_once(make_handler: Callable[[dict[str, int]], Callable[[Any], None]]) -> Check:
+    """Lesson 02, exercise 4: `make_handler(points)` returns a handler that adds one point per
+    whole unit paid to `points[order_id]`, once per payment even when a payment is delivered
+    again (after a consumer crash, at-least-once delivery repeats events)."""
+    payments = [
+        Payment(
+            payment_id=f"pay-{n}", order_id=f"order-{n % 2}", amount=1000 * (n + 1), currency="usd"
+        )
+        for n in range(4)
+    ]
+    deliveries = [*payments[:3], payments[1], payments[2], payments[3], payments[0]]
+    points: dict[str, int] = {}
+    try:
+        handler = make_handler(points)
+        for event in deliveries:
+            handler(event)
+    except Exception as error:
+        return fail(f"your code raised {type(error).__name__}: {error}", "run it on one event")
+    expected = {"order-0": 10 + 30, "order-1": 20 + 40}
+    if points != expected:
+        return fail(
+            f"points are {points}, expected {expected} (3 of the 7 deliveries were repeats)",
+            "remember each event.id you awarded and skip those (not the payment id: a refund "
+            "of a payment is a new event with its own id)",
+        )
+    return Check(True, "each payment counted once, though three were delivered twice")

@@ -1,0 +1,113 @@
+"""Self-checking exercises of lesson 03 (use cases): a rule that alerts on sustained heat, not on a
+glitch, and an auditor that reads a topic from its start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
+from eda_lib.domain.telemetry import SensorReading, TemperatureAlert
+from eda_lib.events import Event
+from eda_lib.exercises.checks import Check, fail
+from eda_lib.messaging.consumer import Consumer
+from eda_lib.messaging.producer import Producer
+
+HEAT_THRESHOLD = 75.0
+
+
+def _reading(sensor: str, celsius: float) -> SensorReading:
+    return SensorReading(sensor_id=sensor, celsius=celsius)
+
+
+def check_sustained_rule(rule_class: Any) -> Check:
+    """Lesson 03, exercise 1: a rule whose `handle(reading)` returns a TemperatureAlert when a
+    sensor's third reading in a row is over 75 °C (a single hot reading is noise), once, and
+    again only after that sensor has cooled down to 75 or below; otherwise None."""
+    hot, cool = 80.0, 60.0
+    cases = [
+        ("one glitch", [("s1", cool), ("s1", 95.0), ("s1", cool), ("s1", cool)], []),
+        ("three hot in a row", [("s1", hot), ("s1", hot), ("s1", hot), ("s1", hot)], [2]),
+        ("exactly 75 is not over", [("s1", 75.0)] * 4, []),
+        (
+            "two sensors interleaved",
+            [("s1", hot), ("s2", hot), ("s1", hot), ("s2", cool), ("s1", hot), ("s2", hot)],
+            [4],
+        ),
+        (
+            "hot, cool, hot again",
+            [("s1", hot)] * 3 + [("s1", cool)] + [("s1", hot)] * 3,
+            [2, 6],
+        ),
+    ]
+    for case, sequence, expected in cases:
+        try:
+            rule = rule_class()
+            answers = [rule.handle(_reading(s, c)) for s, c in sequence]
+        except Exception as error:
+            return fail(f"{case}: your rule raised {type(error).__name__}: {error}", "see above")
+        odd = next(
+            (a for a in answers if a is not None and not isinstance(a, TemperatureAlert)), None
+        )
+        if odd is not None:
+            return fail(
+                f"{case}: handle returned {odd!r}",
+                "return a TemperatureAlert for an alert, and None (not False) for no alert",
+            )
+        raised = [n for n, answer in enumerate(answers) if answer is not None]
+        if raised != expected:
+            shown = ", ".join(f"{s} {c:g}" for s, c in sequence)
+            return fail(
+                f"{case} ({shown}): alerts after readings {[n + 1 for n in raised]}, "
+                f"expected after {[n + 1 for n in expected]}",
+                "count hot readings in a row per sensor (a dict); alert when the count reaches 3; "
+                "reset the count when a reading is 75 or below",
+            )
+        for n in expected:
+            alert = answers[n]
+            if not isinstance(alert, TemperatureAlert) or alert.sensor_id != sequence[n][0]:
+                return fail(f"{case}: returned {alert!r}", "return reading.follow_up(...)")
+    return Check(True, "a glitch no longer wakes anyone up; a sensor that stays hot does")
+
+
+async def check_auditor(audit: Any) -> Check:
+    """Lesson 03, exercise 2: `async def audit(broker, topic)` that reads the whole topic as a
+    new consumer group and returns the event types in order, leaving other groups alone."""
+
+    async with InMemoryBroker() as broker:
+        await broker.create_topic("ledger")
+        history: list[Event] = [
+            PaymentSuccessful(payment_id="p1", order_id="o1", amount=100, currency="usd"),
+            PaymentFailed(payment_id="p2", order_id="o2", amount=200, currency="usd", reason="x"),
+            PaymentSuccessful(payment_id="p3", order_id="o3", amount=300, currency="usd"),
+        ]
+        await Producer(broker, "payments").send_all("ledger", history)
+
+        def book(event: Event) -> None:
+            pass
+
+        async with Consumer(broker, "bookkeeping", "ledger", book) as early:
+            await early.run()
+        try:
+            types = await audit(broker, "ledger")
+        except Exception as error:
+            return fail(
+                f"your audit raised {type(error).__name__}: {error}",
+                "use `async with Consumer(broker, 'auditor', topic) as c:` and "
+                "`async for event in c.events():` (it ends when the topic is idle)",
+            )
+        groups = {g.group: g for g in (await broker.describe()).groups}
+    expected = [e.event_type for e in history]
+    if list(types or []) != expected:
+        return fail(
+            f"audit returned {types!r}, expected {expected}",
+            "a new group starts at the earliest offset: read until the topic is idle, "
+            "collecting event.event_type",
+        )
+    if len(groups) < 2:
+        return fail(
+            "the types are right, but no consumer group of the auditor's own read them",
+            "an auditor runs for ever and must remember its place: read as a consumer in a "
+            "group of its own, e.g. Consumer(broker, 'auditor', topic)",
+        )
+    return Check(True, "a group that joined late read every event from offset 0")

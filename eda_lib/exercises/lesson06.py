@@ -1,0 +1,125 @@
+"""Self-checking exercises of lesson 06 (events and handlers): an upcaster between two versions of
+an event, and a new version that is FULL compatible."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import StrictInt, TypeAdapter, ValidationError
+
+from eda_lib.codecs import deserialize, serialize
+from eda_lib.compatibility import compatibility
+from eda_lib.events import Event, InvalidEvent, NonEmptyStr, upcaster
+from eda_lib.exercises.checks import Check, fail
+from eda_lib.reading import data_fields
+
+
+class TicketBooked(Event):
+    """Version 1: a seat as the box office writes it, row number then seat letter ('12A')."""
+
+    ticket_id: NonEmptyStr
+    seat: NonEmptyStr
+
+
+class TicketBookedV2(Event):
+    """Version 2: the seat split into its row number and its letter."""
+
+    event_type = "TicketBooked"
+    schema_version = 2
+    ticket_id: NonEmptyStr
+    row: StrictInt
+    letter: NonEmptyStr
+
+
+class RoomBooked(Event):
+    """Version 1 of a hotel booking, for the compatibility exercise."""
+
+    room_id: str
+    nights: int
+
+
+_SEATS = {"12A": (12, "A"), "3F": (3, "F"), "104C": (104, "C"), "7K": (7, "K")}
+
+
+def check_seat_upcaster(function: Any) -> Check:
+    """Lesson 06, exercise 1: an upcaster from TicketBooked v1 (`seat`: '12A') to v2 (`row`: 12,
+    `letter`: 'A'). The check registers it and reads v1 events as v2 with it."""
+    if not callable(function):
+        return fail(f"expected a function, got {function!r}", "def split_seat(data): ...")
+    try:
+        sample = function({"ticket_id": "t-0", "seat": "12A"})
+    except Exception as error:
+        return fail(f"on seat '12A' it raised {type(error).__name__}: {error}", "see the error")
+    if not isinstance(sample, dict) or set(sample) != {"ticket_id", "row", "letter"}:
+        shown = sorted(sample) if isinstance(sample, dict) else repr(sample)
+        return fail(
+            f"for seat '12A' it returned {shown}; v2 data has ticket_id, row and letter",
+            "return the data with 'row' (an int) and 'letter' (a str) and without 'seat'",
+        )
+    upcaster(TicketBooked, from_version=1)(function)
+    for number, (seat, (row, letter)) in enumerate(_SEATS.items()):
+        written = TicketBooked(ticket_id=f"t-{number}", seat=seat)
+        try:
+            read = deserialize(serialize(written))
+        except InvalidEvent as error:
+            return fail(
+                f"a v1 event with seat '{seat}' could not be read as v2: {error}",
+                "return the data with 'row' (an int) and 'letter' (a str) and without 'seat'",
+            )
+        if not isinstance(read, TicketBookedV2):
+            return fail(f"read as {type(read).__name__}", "the check reads the newest version")
+        if (read.row, read.letter) != (row, letter):
+            return fail(
+                f"seat '{seat}' became row {read.row!r}, letter {read.letter!r}; "
+                f"expected row {row}, letter '{letter}'",
+                "the letter is the last character, the row the digits before it: "
+                "int(seat[:-1]), seat[-1]",
+            )
+        if read.ticket_id != written.ticket_id or read.id != written.id:
+            return fail("the ticket id or the event id changed", "change only the seat fields")
+    return Check(
+        True,
+        f"all {len(_SEATS)} v1 tickets read as v2, ids kept; old events in the topic need no "
+        "rewriting",
+    )
+
+
+def check_full_change(new_version: Any) -> Check:
+    """Lesson 06, exercise 2: a version 2 of RoomBooked that adds a field and is FULL
+    compatible, so producers and consumers can be upgraded in any order."""
+    if not (isinstance(new_version, type) and issubclass(new_version, Event)):
+        return fail(f"expected an event class, got {new_version!r}", "class RoomBookedV2(Event):")
+    if new_version.event_type != "RoomBooked" or new_version.schema_version != 2:
+        return fail(
+            f"it is {new_version.event_type} v{new_version.schema_version}",
+            'set event_type = "RoomBooked" and schema_version = 2',
+        )
+    added = data_fields(new_version) - data_fields(RoomBooked)
+    if not added:
+        return fail("v2 has no field v1 lacks", "add a field, e.g. guests")
+    for name in sorted(n for n in added if not new_version.model_fields[n].is_required()):
+        field = new_version.model_fields[name]
+        default = field.get_default(call_default_factory=True)
+        try:
+            kind: Any = (
+                Annotated[(field.annotation, *field.metadata)]
+                if field.metadata
+                else field.annotation
+            )
+            TypeAdapter(kind).validate_python(default)
+        except ValidationError as error:
+            problem = error.errors()[0]["msg"]
+            return fail(f"the default of '{name}', {default!r}, is not valid: {problem}", "fix it")
+    verdict = compatibility(RoomBooked, new_version)
+    if verdict.level != "FULL":
+        return fail(str(verdict), "a new field needs a default, and keep every v1 field as is")
+    try:
+        old = RoomBooked(room_id="r-1", nights=2)
+        new = deserialize(serialize(old))
+        back = deserialize(serialize(new), read_as={"RoomBooked": RoomBooked})
+    except InvalidEvent as error:
+        return fail(f"the decoder refused it: {error}", "keep room_id and nights as in v1")
+    if not isinstance(new, new_version) or not isinstance(back, RoomBooked) or back.nights != 2:
+        return fail("a round trip between the versions lost something", "keep the v1 fields")
+    fields = ", ".join(sorted(added))
+    return Check(True, f"FULL: v2 adds {fields} with a default; old and new readers read both")

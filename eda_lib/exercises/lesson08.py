@@ -1,0 +1,112 @@
+"""Self-checking exercises of lesson 08 (Kafka producers and consumers): where a key goes, where a
+group starts again after a crash, a consumer that collects each order's events, and an event type
+read from a header."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from eda_lib.brokers.base import Record, TopicPartition, partition_for_key
+from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.codecs import KafkaBinary
+from eda_lib.domain.orders import OrderApproved, OrderCancelled, OrderCreated
+from eda_lib.domain.payments import PaymentSuccessful
+from eda_lib.events import Event
+from eda_lib.exercises.checks import Check, fail
+from eda_lib.messaging import Producer
+
+
+def check_partition_prediction(partition: int) -> Check:
+    """Lesson 08, exercise 1: on a topic of 3 partitions, where does key 'order-42' go?"""
+    expected = partition_for_key(b"order-42", 3)
+    if partition != expected:
+        return fail(
+            f"not partition {partition}",
+            "use partition_for_key(b'order-42', 3): murmur2 of the key bytes, made "
+            "positive, modulo the partition count",
+        )
+    return Check(True, f"partition {expected}, on Kafka and on InMemoryBroker alike.")
+
+
+async def check_restart_offset(offset: int) -> Check:
+    """Lesson 08, exercise 2: a member reads 5 events of a 1-partition topic, commits after the
+    first 3, and crashes. At which offset does the next member of the group start?"""
+    broker = InMemoryBroker()
+    await broker.create_topic("t")
+    producer = Producer(broker)
+    for n in range(5):
+        await producer.send(
+            "t", PaymentSuccessful(payment_id=f"p{n}", order_id="o", amount=1, currency="USD")
+        )
+    await broker.join("g", ["t"], member="first")
+    await broker.poll("g", "first", max_records=5)
+    await broker.commit("g", "first", {TopicPartition("t", 0): 3})
+    await broker.leave("g", "first")
+    await broker.join("g", ["t"], member="second")
+    start = (await broker.poll("g", "second", max_records=1)).records[0].offset
+    if offset != start:
+        return fail(
+            f"not offset {offset}",
+            "a committed offset is the next one to read, and only commits survive a crash",
+        )
+    return Check(True, f"offset {start}: events 3 and 4 are delivered again, 0-2 are not.")
+
+
+def _order_story() -> list[Event]:
+    return [
+        OrderCreated(order_id="order-1", customer_id="ada", amount=2500),
+        OrderCreated(order_id="order-2", customer_id="bob", amount=4000),
+        OrderApproved(order_id="order-1"),
+        OrderCreated(order_id="order-3", customer_id="cy", amount=990),
+        OrderCancelled(order_id="order-2", reason="out of stock"),
+        OrderApproved(order_id="order-3"),
+    ]
+
+
+async def check_order_collector(collect: Callable[[Any], Awaitable[Any]]) -> Check:
+    """Lesson 08, exercise 3: `collect(broker)` reads the topic 'orders' as group 'collector'
+    from the earliest offset, returns each order's event types in the order they happened, and
+    commits what it read."""
+    story = _order_story()
+    async with InMemoryBroker(seed=3) as broker:
+        await broker.create_topic("orders", partitions=3)
+        await Producer(broker, "order-service").send_all("orders", story)
+        try:
+            result = await collect(broker)
+        except Exception as error:
+            return fail(f"your code raised {type(error).__name__}: {error}", "run it step by step")
+        state = await broker.describe()
+    expected: dict[str, list[str]] = {}
+    for event in story:
+        expected.setdefault(getattr(event, "order_id", ""), []).append(event.event_type)
+    if dict(result or {}) != expected:
+        return fail(
+            f"got {result}, expected {expected}",
+            "one handler appends event.event_type to a list per event.order_id; run until 6",
+        )
+    if not state.has_group("collector") or state.group("collector").total_lag:
+        return fail(
+            "the group 'collector' has not committed everything it read",
+            "use Consumer(broker, 'collector', 'orders', handler) and run it: it commits",
+        )
+    return Check(True, "every order's events in order, and the group committed all 6")
+
+
+def check_type_header(event_type_of: Callable[[Any], str]) -> Check:
+    """Lesson 08, exercise 4: read a record's event type from its `ce_type` header, as course
+    chapter 4 dispatches on a header, without decoding the value."""
+    codec = KafkaBinary()
+    for event in _order_story():
+        headers = codec.encode(event)[1]
+        record = Record("orders", 0, 0, None, b"not looked at", headers, event.time)
+        try:
+            got = event_type_of(record)
+        except Exception as error:
+            return fail(f"your code raised {type(error).__name__}: {error}", "print headers")
+        if got != event.event_type:
+            return fail(
+                f"got {got!r} for a {event.event_type}",
+                "record.headers is a tuple of (name, bytes) pairs: find 'ce_type', decode it",
+            )
+    return Check(True, "the type from the header alone, for every kind of order event")

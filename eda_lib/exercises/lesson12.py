@@ -1,0 +1,97 @@
+"""Self-checking exercises of lesson 12 (resilience): the semantics that applies every effect once,
+a backoff policy, and a handler whose refusals are dead-lettered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.clock import VirtualClock
+from eda_lib.domain.payments import PaymentSuccessful as Payment
+from eda_lib.exercises.checks import Check, fail
+from eda_lib.labs import FailureLab
+from eda_lib.messaging import Consumer, Producer
+from eda_lib.resilience import RetryPolicy
+
+
+async def check_semantics_choice(answer: str) -> Check:
+    """Lesson 12, exercise 1: which semantics applies every effect exactly once under crashes?"""
+    if answer not in ("at-most-once", "at-least-once", "effect-once"):
+        return fail(
+            f"{answer!r} is not one of the three",
+            "answer 'at-most-once', 'at-least-once' or 'effect-once'",
+        )
+    lab = FailureLab(seed=5)
+    await lab.set_semantics(answer)  # type: ignore[arg-type]
+    lab.set_crash_chance(0.2)
+    await lab.publish(40)
+    counters = await lab.step(30)
+    if counters.lost or counters.duplicate_effects:
+        return fail(
+            f"with {answer}: {counters.lost} lost, {counters.duplicate_effects} applied twice",
+            "you need both: commit after handling, and remembering what was applied",
+        )
+    return Check(
+        True,
+        f"{answer}: nothing lost, nothing applied twice, whether a crash came "
+        "before the effect or after it.",
+    )
+
+
+def check_backoff_policy(policy: Any) -> Check:
+    """Lesson 12, exercise 2: waits 0.2, 0.4, 0.8, 1.0 s, no jitter, 5 attempts in all."""
+    if not isinstance(policy, RetryPolicy):
+        return fail("that is not a RetryPolicy", "RetryPolicy(max_attempts=..., base_delay=...)")
+    waits = [round(d, 6) for d in policy.schedule()]
+    if waits != [0.2, 0.4, 0.8, 1.0]:
+        return fail(
+            f"its waits are {waits}",
+            "max_attempts counts every try (5); multiplier 2; max_delay 1.0; jitter 0",
+        )
+    return Check(True, "waits of 0.2, 0.4, 0.8 and 1.0 s between 5 attempts.")
+
+
+async def check_refusing_handler(ship: Callable[[Any], Any]) -> Check:
+    """Lesson 12, exercise 3: `ship(event)` ships payments of at most 10,000.00 and raises a
+    `ValueError` that says why for larger ones; the consumer retries, then parks those in
+    `payments.dead-letter` with the error, and carries on with the rest."""
+    # exactly 10,000.00 ships; 1,000,001 does not; 200,000 catches a limit ten times too small
+    amounts = {
+        "pay-1": 5_000,
+        "pay-2": 2_000_000,
+        "pay-3": 1_000_000,
+        "pay-4": 1_000_001,
+        "pay-5": 200_000,
+    }
+    async with InMemoryBroker(seed=12, clock=VirtualClock()) as broker:
+        await broker.create_topic("payments", partitions=1)
+        await Producer(broker, "payment-service").send_all(
+            "payments",
+            [
+                Payment(payment_id=p, order_id=f"order-{p}", amount=a, currency="usd")
+                for p, a in amounts.items()
+            ],
+        )
+        try:
+            consumer = Consumer(
+                broker,
+                "shipping",
+                "payments",
+                ship,
+                retry=RetryPolicy(max_attempts=2, base_delay=0.1),
+            )
+            async with consumer:
+                report = await consumer.run(max_events=5, timeout=5)
+        except Exception as error:
+            return fail(f"the consumer stopped: {type(error).__name__}: {error}", "see below")
+        parked = await broker.read("payments.dead-letter", 0)
+    errors = [dict(r.headers).get("dlt-error", b"").decode() for r in parked]
+    if report.handled != 3 or len(parked) != 2:
+        return fail(
+            f"{report.handled} shipped and {len(parked)} dead-lettered, expected 3 and 2",
+            "raise ValueError(...) when event.amount > 1_000_000; otherwise ship it",
+        )
+    if not all(e.startswith("ValueError: ") and len(e) > len("ValueError: ") for e in errors):
+        return fail(f"the dead letters say {errors}", "raise a ValueError that says why")
+    return Check(True, "the two large payments parked with your reason; the other two shipped")

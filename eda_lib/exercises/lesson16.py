@@ -1,0 +1,196 @@
+"""Self-checking exercises of lesson 16 (replication and failover). Each check says right or
+wrong and why, in one message.
+
+1. `unwritable_after_losing(partitions, node, min_insync)`: which partitions would refuse an
+   `acks=all` write if `node` died. Checked on layouts where each wrong rule gives itself away.
+2. `create_safe_topic(broker, name)`: create a topic that keeps every acknowledged write when any
+   one node dies and still takes writes; return the `acks` your producer should use. Checked
+   from the topic the cluster really made, then proved by killing its partition 0's leader while
+   writing to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from eda_lib.brokers.base import BrokerError
+from eda_lib.exercises.checks import Check, fail
+from eda_lib.kafka import KafkaBroker, PartitionReplicas, replicas, topic_config
+from eda_lib.kafka_local import LocalCluster
+from eda_lib.labs.replication import ReplicationLab
+
+UnwritableRule = Callable[[Sequence[PartitionReplicas], int, int], Collection[int]]
+
+
+def _p(
+    partition: int, leader: int, replicas: tuple[int, ...], isr: tuple[int, ...]
+) -> PartitionReplicas:
+    return PartitionReplicas("payments", partition, leader, replicas, isr)
+
+
+@dataclass(frozen=True)
+class _Case:
+    why: str
+    partitions: tuple[PartitionReplicas, ...]
+    node: int
+    min_insync: int
+    expected: frozenset[int]
+
+
+_CASES = (
+    _Case(
+        "all three in sync, one node lost: two are left, enough for min.insync.replicas=2",
+        (_p(0, 1, (1, 2, 3), (1, 2, 3)), _p(1, 2, (2, 3, 1), (2, 3, 1))),
+        1,
+        2,
+        frozenset(),
+    ),
+    _Case(
+        "node 3 had already fallen behind on partition 0: losing node 1 leaves one in sync",
+        (_p(0, 1, (1, 2, 3), (1, 2)), _p(1, 2, (2, 3, 1), (2, 3, 1))),
+        1,
+        2,
+        frozenset({0}),
+    ),
+    _Case(
+        "losing a node that holds no copy of a partition changes nothing for it",
+        (_p(0, 1, (1, 2), (1, 2)), _p(1, 3, (3, 4), (3,))),
+        4,
+        1,
+        frozenset(),
+    ),
+    _Case(
+        "a follower lost counts as much as a leader lost: the ISR shrinks either way",
+        (_p(0, 1, (1, 2, 3), (1, 2, 3)), _p(1, 2, (2, 3, 1), (2, 3, 1))),
+        3,
+        3,
+        frozenset({0, 1}),
+    ),
+    _Case(
+        "a partition that is short of copies in sync already refuses, whichever node is lost",
+        (_p(0, 1, (1, 2, 3), (1, 2, 3)), _p(1, 3, (3, 2, 4), (3,))),
+        1,
+        2,
+        frozenset({1}),
+    ),
+    _Case(
+        "a copy that is not in sync does not count, even on a node that stays up",
+        (_p(0, 2, (1, 2, 3), (2, 1)),),
+        1,
+        2,
+        frozenset({0}),
+    ),
+)
+
+
+def check_unwritable(rule: UnwritableRule) -> Check:
+    """Right when `rule` names, for each layout, exactly the partitions that would refuse."""
+    for case in _CASES:
+        try:
+            answer = frozenset(rule(case.partitions, case.node, case.min_insync))
+        except Exception as error:  # the learner's code: report, do not crash the lesson
+            return fail(f"your function raised {type(error).__name__}: {error}", "see the error")
+        if answer != case.expected:
+            return fail(
+                f"losing node {case.node} with min.insync.replicas={case.min_insync}, you said "
+                f"{sorted(answer)}, Kafka would refuse {sorted(case.expected)}",
+                case.why,
+            )
+    return Check(
+        True,
+        "right: a partition refuses acks=all writes when its in-sync replicas without the lost "
+        "node are fewer than min.insync.replicas",
+    )
+
+
+SafeTopic = Callable[[KafkaBroker, str], Awaitable[object]]
+
+
+async def check_safe_topic(
+    create: SafeTopic, cluster: LocalCluster, broker: KafkaBroker, name: str = "safe-payments"
+) -> Check:
+    """Run the learner's `create(broker, name)`, read back what the cluster made, and if the
+    settings look right, prove them: kill partition 0's leader while writing."""
+    for node in cluster.node_ids:  # the proof kills one node: the others must be up
+        if cluster.pid(node) is None:
+            await asyncio.to_thread(cluster.restart, node)
+    if name in await broker.topics():
+        await broker.delete_topic(name)
+    try:
+        acks = await create(broker, name)
+    except Exception as error:  # the learner's code: say what it did, do not crash the lesson
+        return fail(f"your function raised {type(error).__name__}: {error}", "see the error")
+    try:  # asks again while the node it asks has not heard of the new topic yet
+        layout = await replicas(broker, [name])
+    except BrokerError:
+        return fail(f"no topic '{name}' was created", "call broker.create_topic(name, ...)")
+    if len(layout) != 3:
+        return fail(f"'{name}' has {len(layout)} partitions", "ask for partitions=3")
+    factor = min(len(p.replicas) for p in layout)
+    configured = await topic_config(broker, name, ["min.insync.replicas"])
+    min_insync = int(configured["min.insync.replicas"])
+    problem = _settings_problem(factor, min_insync, acks)
+    if problem:
+        return fail(*problem)
+    lab = ReplicationLab(cluster, broker, topic=name)
+    leader = await lab.leader_of(0)
+    written = await lab.write(36, kill=leader, after=12)
+    check = await lab.check()
+    restarting = asyncio.create_task(lab.restart(leader))
+    if not check.ok or check.acknowledged != 36:
+        await restarting
+        return fail(
+            f"with node {leader} killed, the log does not hold what was acknowledged: {check}",
+            "look at the settings again",
+        )
+    await restarting
+    return Check(
+        True,
+        f"right: replication factor {factor}, min.insync.replicas={min_insync}, acks={acks}. "
+        f"Node {leader} was killed while writing; all {len(written.acknowledged)} acknowledged "
+        f"payments are in the log once, in order, and writes went on after "
+        f"{written.failover_seconds:.1f} s",
+    )
+
+
+def _settings_problem(factor: int, min_insync: int, acks: object) -> tuple[str, str] | None:
+    if factor < 2:
+        return (
+            f"replication factor {factor}: the only copy of a partition is on one node, and when "
+            "that node dies, so do its events",
+            "ask for replication_factor=3",
+        )
+    if factor < 3:
+        return (
+            f"replication factor {factor}: with one node down a single copy is left, so either "
+            "writes are refused (min.insync.replicas=2) or they rest on that one copy (1)",
+            "ask for replication_factor=3 and min.insync.replicas=2",
+        )
+    if acks in (0, "0"):
+        return (
+            "acks=0: the producer is told nothing, so whatever was on its way to a dying leader "
+            "is lost without a word",
+            "return 'all'",
+        )
+    if acks not in ("all", -1, "-1"):
+        return (
+            f"acks={acks!r}: the leader answers before any follower has the record, so a leader "
+            "that dies right after answering takes acknowledged events with it",
+            "return 'all'",
+        )
+    if min_insync < 2:
+        return (
+            f"min.insync.replicas={min_insync}: with acks=all, a leader whose followers have all "
+            "fallen behind still acknowledges alone, and its death loses what it acknowledged",
+            "ask for 2: configs={'min.insync.replicas': '2'}",
+        )
+    if min_insync > factor - 1:
+        return (
+            f"min.insync.replicas={min_insync} with {factor} replicas: with one node down only "
+            f"{factor - 1} can be in sync, so every acks=all write is refused: nothing is lost, "
+            "but the topic stops taking payments",
+            "ask for one fewer than the replication factor",
+        )
+    return None

@@ -1,0 +1,27 @@
+"""Lesson 00's exercise checks: a right answer passes, and typical wrong ones fail saying why."""
+
+from __future__ import annotations
+
+from eda_lib.domain import PaymentSuccessful
+from eda_lib.exercises.lesson00 import check_first_publish
+
+
+async def test_first_publish() -> None:
+    async def right(producer):  # type: ignore[no-untyped-def]
+        return await producer.send(
+            "payments",
+            PaymentSuccessful(payment_id="pay-3", order_id="order-3", amount=4200, currency="usd"),
+        )
+
+    async def in_units(producer):  # type: ignore[no-untyped-def]
+        return await producer.send(
+            "payments",
+            PaymentSuccessful(payment_id="pay-3", order_id="order-3", amount=42, currency="usd"),
+        )
+
+    async def forgets(producer):  # type: ignore[no-untyped-def]
+        return None
+
+    assert await check_first_publish(right)
+    assert "4200 minor units" in repr(await check_first_publish(in_units))
+    assert "0 events" in repr(await check_first_publish(forgets))

@@ -1,0 +1,43 @@
+"""Lesson 01's exercise checks: a right answer passes, and typical wrong ones fail saying why."""
+
+from __future__ import annotations
+
+from eda_lib.domain import PaymentSuccessful
+from eda_lib.exercises.lesson01 import check_large_payment_flagger
+from eda_lib.exercises.lesson11 import check_fraud_subscriber
+from eda_lib.exercises.lesson12 import check_refusing_handler
+
+
+async def test_threshold_checks_catch_a_limit_ten_times_too_small_and_the_boundary() -> None:
+    assert await check_large_payment_flagger(lambda e: e.amount >= 100_000)
+    assert not await check_large_payment_flagger(lambda e: e.amount >= 10_000)
+    assert not await check_large_payment_flagger(lambda e: e.amount > 100_000)
+
+    async def fraud(threshold: int):  # type: ignore[no-untyped-def]
+        async def subscribe(subscriber, settle):  # type: ignore[no-untyped-def]
+            flagged: list[str] = []
+            sub = await subscriber.subscribe(
+                "payment-update",
+                "fraud",
+                lambda e: flagged.append(e.payment_id) if e.amount > threshold else None,
+            )
+            await settle(lambda: sub.handled == 5)
+            await sub.cancel()
+            return flagged
+
+        return await check_fraud_subscriber(subscribe)
+
+    assert await fraud(10_000)
+    assert not await fraud(1_000)
+    assert not await fraud(9_999)
+
+    def silent(event: PaymentSuccessful) -> None:
+        if event.amount > 1_000_000:
+            raise ValueError()
+
+    def ten_times_too_strict(event: PaymentSuccessful) -> None:
+        if event.amount > 100_000:
+            raise ValueError("too much")
+
+    assert "says why" in repr(await check_refusing_handler(silent))
+    assert "expected 3 and 2" in repr(await check_refusing_handler(ten_times_too_strict))

@@ -1,0 +1,89 @@
+"""Lesson 03's exercise checks: a right answer passes, and typical wrong ones fail saying why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eda_lib import Consumer
+from eda_lib.domain import SensorReading, TemperatureAlert
+from eda_lib.exercises.lesson03 import check_auditor, check_sustained_rule
+
+
+class _Naive:
+    def handle(self, reading: SensorReading) -> TemperatureAlert | None:
+        if reading.celsius > 75:
+            return reading.follow_up(
+                TemperatureAlert, sensor_id=reading.sensor_id, celsius=reading.celsius, threshold=75
+            )
+        return None
+
+
+class _Sustained:
+    def __init__(self) -> None:
+        self.hot: dict[str, int] = {}
+
+    def handle(self, reading: SensorReading) -> TemperatureAlert | None:
+        if reading.celsius <= 75:
+            self.hot[reading.sensor_id] = 0
+            return None
+        self.hot[reading.sensor_id] = self.hot.get(reading.sensor_id, 0) + 1
+        if self.hot[reading.sensor_id] != 3:
+            return None
+        return reading.follow_up(
+            TemperatureAlert, sensor_id=reading.sensor_id, celsius=reading.celsius, threshold=75
+        )
+
+
+class _NotPerSensor:
+    """Counts hot readings of all sensors together: interleaved sensors fool it."""
+
+    def __init__(self) -> None:
+        self.hot = 0
+
+    def handle(self, reading: SensorReading) -> TemperatureAlert | None:
+        self.hot = self.hot + 1 if reading.celsius > 75 else 0
+        if self.hot != 3:
+            return None
+        return reading.follow_up(
+            TemperatureAlert, sensor_id=reading.sensor_id, celsius=reading.celsius, threshold=75
+        )
+
+
+def test_the_sustained_rule_check() -> None:
+    assert check_sustained_rule(_Sustained)
+    naive = check_sustained_rule(_Naive)
+    assert (
+        not naive and "one glitch" in naive.message and "alerts after readings [2]" in naive.message
+    )
+    mixed = check_sustained_rule(_NotPerSensor)
+    assert not mixed and "two sensors interleaved" in mixed.message
+    assert "raised" in check_sustained_rule(int).message
+
+    class SaysFalse(_Sustained):
+        def handle(self, reading: SensorReading) -> Any:
+            return super().handle(reading) or False
+
+    assert "None (not False)" in check_sustained_rule(SaysFalse).message
+
+
+async def test_the_auditor_check() -> None:
+    async def audit(broker: Any, topic: str) -> list[str]:
+        types = []
+        async with Consumer(broker, "auditor", topic) as consumer:
+            async for event in consumer.events():
+                types.append(event.event_type)
+        return types
+
+    async def reuses_a_group(broker: Any, topic: str) -> list[str]:
+        types = []
+        async with Consumer(broker, "bookkeeping", topic) as consumer:
+            async for event in consumer.events():
+                types.append(event.event_type)
+        return types
+
+    async def nothing(broker: Any, topic: str) -> list[str]:
+        return []
+
+    assert await check_auditor(audit)
+    assert "audit returned []" in (await check_auditor(reuses_a_group)).message
+    assert "audit returned []" in (await check_auditor(nothing)).message

@@ -1,0 +1,61 @@
+"""Lesson 07's exercise checks: a right answer passes, and typical wrong ones fail saying why."""
+
+from __future__ import annotations
+
+import contextlib
+
+from eda_lib.exercises.lesson07 import check_careful_worker, check_latest_auditor
+
+
+def test_careful_worker() -> None:
+    def right(queue, handle):  # type: ignore[no-untyped-def]
+        for _ in range(20):
+            message = queue.get("careful")
+            if message is None:
+                return
+            try:
+                handle(message.body)
+            except TimeoutError:
+                queue.nack(message)
+            else:
+                queue.ack(message)
+
+    def acks_even_failures(queue, handle):  # type: ignore[no-untyped-def]
+        while (message := queue.get("careless")) is not None:
+            with contextlib.suppress(TimeoutError):
+                handle(message.body)
+            queue.ack(message)
+
+    def keeps_the_failure(queue, handle):  # type: ignore[no-untyped-def]
+        while (message := queue.get("hoarder")) is not None:
+            try:
+                handle(message.body)
+                queue.ack(message)
+            except TimeoutError:
+                pass
+
+    def stops_at_the_failure(queue, handle):  # type: ignore[no-untyped-def]
+        while (message := queue.get("brittle")) is not None:
+            handle(message.body)
+            queue.ack(message)
+
+    assert check_careful_worker(right)
+    assert "acked 5" in repr(check_careful_worker(acks_even_failures))
+    assert "still held" in repr(check_careful_worker(keeps_the_failure))
+    assert "raised TimeoutError" in repr(check_careful_worker(stops_at_the_failure))
+
+
+async def test_latest_auditor() -> None:
+    from eda_lib import Consumer
+
+    def latest(broker, seen):  # type: ignore[no-untyped-def]
+        return Consumer(
+            broker, "audit-new", "payments", lambda e: seen.append(e.payment_id), start="latest"
+        )
+
+    def earliest(broker, seen):  # type: ignore[no-untyped-def]
+        return Consumer(broker, "audit-all", "payments", lambda e: seen.append(e.payment_id))
+
+    assert await check_latest_auditor(latest)
+    assert "the auditor saw" in repr(await check_latest_auditor(earliest))
+    assert "raised" in repr(await check_latest_auditor(lambda broker, seen: None))

@@ -1,0 +1,51 @@
+"""Lesson 08's exercise checks: a right answer passes, and typical wrong ones fail saying why."""
+
+from __future__ import annotations
+
+from eda_lib.codecs import decode_message
+from eda_lib.events import Event
+from eda_lib.exercises.lesson08 import check_order_collector, check_type_header
+
+
+async def test_order_collector() -> None:
+    from eda_lib import Consumer
+
+    async def right(broker):  # type: ignore[no-untyped-def]
+        seen: dict[str, list[str]] = {}
+
+        def note(event: Event) -> None:
+            seen.setdefault(event.order_id, []).append(event.event_type)  # type: ignore[attr-defined]
+
+        async with Consumer(broker, "collector", "orders", note) as consumer:
+            await consumer.run(max_events=6, timeout=5)
+        return seen
+
+    async def never_commits(broker):  # type: ignore[no-untyped-def]
+        await broker.join("collector", ["orders"], member="m")
+        seen: dict[str, list[str]] = {}
+        for _ in range(3):
+            for record in (await broker.poll("collector", "m", max_records=10)).records:
+                event = decode_message(record.value, record.headers)
+                seen.setdefault(event.order_id, []).append(event.event_type)
+        await broker.leave("collector", "m")
+        return seen
+
+    async def reads_one_partition(broker):  # type: ignore[no-untyped-def]
+        records = await broker.read("orders", 0)
+        return {"order-1": [len(records)]}
+
+    assert await check_order_collector(right)
+    assert "expected" in repr(await check_order_collector(reads_one_partition))
+    assert "not committed" in repr(await check_order_collector(never_commits))
+
+
+def test_type_header() -> None:
+    def right(record):  # type: ignore[no-untyped-def]
+        return dict(record.headers)["ce_type"].decode()
+
+    def from_the_value(record):  # type: ignore[no-untyped-def]
+        return record.value.decode()
+
+    assert check_type_header(right)
+    assert "raised" in repr(check_type_header(lambda record: record.headers["ce_type"]))
+    assert "got" in repr(check_type_header(from_the_value))

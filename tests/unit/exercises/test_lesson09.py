@@ -1,0 +1,56 @@
+"""Lesson 09's exercise checks: a right answer passes, and typical wrong ones fail saying why."""
+
+from __future__ import annotations
+
+from eda_lib.exercises.lesson09 import (
+    CANCELLATIONS_BY_REASON,
+    check_cancellation_query,
+    check_retry_on_conflict,
+)
+from eda_lib.store import ConcurrencyError
+
+
+def test_retry_on_conflict() -> None:
+    def with_retry(orders, order_id):  # type: ignore[no-untyped-def]
+        for _ in range(2):
+            order = orders.load(order_id)
+            order.approve()
+            try:
+                return orders.save(order)
+            except ConcurrencyError:
+                continue
+        raise AssertionError
+
+    def without_retry(orders, order_id):  # type: ignore[no-untyped-def]
+        order = orders.load(order_id)
+        order.approve()
+        return orders.save(order)
+
+    def over_their_change(orders, order_id):  # type: ignore[no-untyped-def]
+        order = orders.load(order_id)
+        order.approve()
+        try:
+            orders.save(order)
+        except ConcurrencyError:
+            orders.store.append(
+                order.stream_id, order.pending_events, orders.store.version(order.stream_id)
+            )
+
+    def swallows_it(orders, order_id):  # type: ignore[no-untyped-def]
+        order = orders.load(order_id)
+        order.approve()
+        try:
+            return orders.save(order)
+        except ConcurrencyError:
+            return []
+
+    assert check_retry_on_conflict(with_retry)
+    assert "escaped" in repr(check_retry_on_conflict(without_retry))
+    assert "not loaded again" in repr(check_retry_on_conflict(swallows_it))
+    assert "not loaded again" in repr(check_retry_on_conflict(over_their_change))
+
+
+def test_cancellation_query() -> None:
+    assert check_cancellation_query(CANCELLATIONS_BY_REASON)
+    assert "refused" in repr(check_cancellation_query("SELECT nonsense FROM nowhere"))
+    assert "expected" in repr(check_cancellation_query("SELECT type, count(*) FROM events"))

@@ -1,0 +1,60 @@
+"""Lesson 10's exercise checks: a right answer passes, and typical wrong ones fail saying why."""
+
+from __future__ import annotations
+
+from eda_lib.cqrs import Projection
+from eda_lib.domain import OrderApproved, OrderCancelled, OrderCreated
+from eda_lib.events import Event
+from eda_lib.exercises.lesson10 import check_key_function, check_revenue_projection
+
+
+class Revenue(Projection):
+    def __init__(self) -> None:
+        super().__init__()
+        self.revenue: dict[str, int] = {}
+        self.orders: dict[str, tuple[str, int]] = {}
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, OrderCreated):
+            self.orders[event.order_id] = (event.customer_id, event.amount)
+        elif isinstance(event, OrderApproved):
+            customer, amount = self.orders[event.order_id]
+            self.revenue[customer] = self.revenue.get(customer, 0) + amount
+
+    def clear(self) -> None:
+        self.revenue.clear()
+        self.orders.clear()
+
+
+class CountsEverything(Revenue):
+    def apply(self, event: Event) -> None:
+        if isinstance(event, OrderCreated):
+            self.revenue[event.customer_id] = self.revenue.get(event.customer_id, 0) + event.amount
+
+
+class PlacedMinusCancelled(Revenue):
+    def apply(self, event: Event) -> None:
+        if isinstance(event, OrderCreated):
+            self.orders[event.order_id] = (event.customer_id, event.amount)
+            self.revenue[event.customer_id] = self.revenue.get(event.customer_id, 0) + event.amount
+        elif isinstance(event, OrderCancelled):
+            customer, amount = self.orders[event.order_id]
+            self.revenue[customer] -= amount
+
+
+def test_revenue_projection() -> None:
+    assert check_revenue_projection(Revenue)
+    assert "expected" in repr(check_revenue_projection(CountsEverything))
+    assert "expected" in repr(check_revenue_projection(PlacedMinusCancelled))
+
+
+async def test_key_function() -> None:
+    assert await check_key_function(lambda event: event.subject)
+    by_type = await check_key_function(lambda event: event.event_type)
+    assert "wrong for" in repr(by_type)
+    one_key = await check_key_function(lambda event: "all")
+    assert "one consumer does it all" in repr(one_key)
+    random_key = await check_key_function(lambda event: str(event.id))
+    assert "different partitions" in repr(random_key)
+    not_text = await check_key_function(lambda event: event.id)
+    assert "raised" in repr(not_text)

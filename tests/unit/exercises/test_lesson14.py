@@ -1,0 +1,72 @@
+"""Lesson 14's exercise checks: a right answer passes, and typical wrong ones fail saying why."""
+
+from __future__ import annotations
+
+import math
+
+from eda_lib.exercises.lesson14 import RATES, check_sliding_counts, check_usd_step
+from eda_lib.processing import enrich
+
+
+def test_the_usd_step_check() -> None:
+    right = enrich(
+        RATES,
+        lambda e: e.currency,
+        lambda e, r: e.revised(amount=round(e.amount * r), currency="USD"),
+    )
+    assert check_usd_step(right)
+    cut = enrich(
+        RATES,
+        lambda e: e.currency,
+        lambda e, r: e.revised(amount=int(e.amount * r), currency="USD"),
+    )
+    assert "3.33 EUR became 3.59 USD; expected 3.60 USD" in check_usd_step(cut).message
+    keeps_jpy = check_usd_step(
+        lambda e: e.revised(amount=round(e.amount * RATES.get(e.currency, 1)), currency="USD")
+    )
+    assert not keeps_jpy and "JPY payment (no rate) was passed on" in keeps_jpy.message
+    no_rate = check_usd_step(
+        enrich(RATES, lambda e: e.currency, lambda e, r: e.revised(currency="USD"))
+    )
+    assert not no_rate and "expected 108.00 USD" in no_rate.message
+    unchanged = check_usd_step(lambda e: e)
+    assert not unchanged and "became 100.00 EUR" in unchanged.message
+    assert not check_usd_step(lambda e: None)
+
+
+def test_the_sliding_counts_check() -> None:
+    def sliding(times: list[float], size: float, every: float) -> dict[float, int]:
+        counts: dict[float, int] = {}
+        for t in times:
+            start = math.floor(t / every) * every
+            while start > t - size:
+                counts[start] = counts.get(start, 0) + 1
+                start -= every
+        return counts
+
+    def tumbling(times: list[float], size: float, every: float) -> dict[float, int]:
+        counts: dict[float, int] = {}
+        for t in times:
+            start = math.floor(t / size) * size
+            counts[start] = counts.get(start, 0) + 1
+        return counts
+
+    assert check_sliding_counts(sliding)
+    wrong = check_sliding_counts(tumbling)
+    assert not wrong and "expected but not given {-5.0: 2, 5.0: 2}" in wrong.message
+    assert "start before 0" in wrong.message
+    assert (
+        "return a dict"
+        in check_sliding_counts(lambda t, s, e: list(sliding(t, s, e).items())).message
+    )
+
+    def reaching_too_far(times: list[float], size: float, every: float) -> dict[float, int]:
+        counts: dict[float, int] = {}
+        for t in times:
+            start = math.floor(t / every) * every
+            while start >= t - size:  # one window too many when t - size is a window start
+                counts[start] = counts.get(start, 0) + 1
+                start -= every
+        return counts
+
+    assert not check_sliding_counts(reaching_too_far)

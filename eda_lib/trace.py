@@ -10,7 +10,7 @@ from typing import Literal, NamedTuple
 from uuid import UUID
 
 from eda_lib.clock import Clock, SystemClock
-from eda_lib.core.log import DeliveryReport, Record
+from eda_lib.core.broker import DeliveryReport, Record
 
 HopKind = Literal[
     "produced",  # a producer handed an event to the broker

@@ -3,7 +3,7 @@ delivery reports, consumer groups with committed offsets, and a look inside. `In
 and `KafkaBroker` both implement `Broker`, one contract test suite runs against both, and the
 type checker proves both match the protocol on every `make lint`.
 
-What every broker shares lives here, or in the teaching core (`eda_lib.core.log`) where the
+What every broker shares lives here, or in the teaching core (`eda_lib.core.broker`) where the
 core needs it too: one `Record`, one `DeliveryReport`, one `Batch`, Kafka's key partitioner, the
 dead-letter topic name, the checks on arguments and the errors they raise, each with its fix.
 """
@@ -16,14 +16,15 @@ from datetime import timedelta
 from typing import Protocol, Self
 
 from eda_lib.clock import Clock
-from eda_lib.core.broker import Offsets, StartFrom
-from eda_lib.core.log import (
+from eda_lib.core.broker import (
     Batch,
     BrokerError,
     CommitFailed,
     DeliveryReport,
     Headers,
+    Offsets,
     Record,
+    StartFrom,
     TopicPartition,
     UnknownMember,
     UnknownTopic,

@@ -41,7 +41,7 @@ from eda_lib.brokers.base import (
 )
 from eda_lib.brokers.memory_groups import Groups
 from eda_lib.clock import Clock
-from eda_lib.core.log import PartitionLog
+from eda_lib.core.broker import PartitionLog
 from eda_lib.faults import BrokerFaults
 from eda_lib.trace import Trace
 

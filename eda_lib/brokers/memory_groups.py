@@ -25,7 +25,7 @@ from eda_lib.brokers.base import (
     check_join,
     refuse_stale_commit,
 )
-from eda_lib.core.log import PartitionLog
+from eda_lib.core.broker import PartitionLog
 from eda_lib.trace import Trace
 
 

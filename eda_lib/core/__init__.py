@@ -1,12 +1,8 @@
-"""The teaching core: a broker, an event, a producer and a consumer, to read in one sitting in
-this order: `log` (records, partition logs, Kafka's partitioner), `broker` (topics and consumer
-groups), `events` (an event as CloudEvents JSON), `clients` (the producer and the consumer loop).
-It imports nothing else of eda_lib; the rest of the library does the same with more care, and
-the broker contract tests run against `CoreBroker` too, to show that it behaves the same.
-"""
+"""The teaching core, to read in one sitting: `broker` (records, partition logs, Kafka's
+partitioner, consumer groups), then `clients` (an event, a producer, the consumer loop). The rest
+of eda_lib does the same with more care; the broker contract tests run against both."""
 
 from eda_lib.core.broker import CoreBroker
-from eda_lib.core.clients import Consumer, Producer
-from eda_lib.core.events import Event
+from eda_lib.core.clients import Consumer, Event, Producer
 
 __all__ = ["Consumer", "CoreBroker", "Event", "Producer"]

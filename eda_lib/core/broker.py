@@ -1,10 +1,11 @@
-"""A broker (lessons 02 and 07): topics of partition logs, and consumer groups that share out a
-topic's partitions among their members and remember how far the group has read.
+"""A broker (lessons 02 and 07). A topic is a list of partitions; a partition is an append-only
+log of records, and a record's offset is its place in the log. A keyed message goes to the
+partition its key's murmur2 hash picks, as on Kafka, so one key's messages stay in order.
 
-When a member joins or leaves, its group *rebalances*: the partitions are dealt out again and
-the group's generation goes up by one. Every member then starts where the group last committed,
-so a record that was delivered but not committed is delivered again: at least once.
-"""
+A consumer group shares a topic's partitions out among its members and remembers how far it has
+read (its committed offsets). When a member joins or leaves, the group *rebalances*: partitions
+are dealt out again, the generation goes up, and each member starts where the group committed,
+so a record delivered but not committed is delivered again."""
 
 from __future__ import annotations
 
@@ -13,23 +14,112 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from eda_lib.core.log import (
-    Batch,
-    CommitFailed,
-    DeliveryReport,
-    Headers,
-    PartitionLog,
-    Record,
-    TopicPartition,
-    UnknownMember,
-    UnknownTopic,
-    partition_for_key,
-)
-
+Headers = tuple[tuple[str, bytes], ...]
 StartFrom = Literal["earliest", "latest"]  # where a member starts if its group never committed
+
+
+class TopicPartition(NamedTuple):
+    topic: str
+    partition: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]"
+
+
 Offsets = Mapping[TopicPartition, int]  # partition -> the next offset to read
+
+
+class Record(NamedTuple):
+    """One message in a partition log: bytes in, bytes out, as on Kafka."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: Headers
+    timestamp: datetime
+
+    def header(self, name: str) -> bytes | None:
+        return next((value for key, value in self.headers if key == name), None)
+
+
+class DeliveryReport(NamedTuple):
+    """Where the broker stored a message: Kafka's delivery report (course chapter 3)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: datetime
+
+    def __str__(self) -> str:
+        return f"delivered to {self.topic}[{self.partition}] at offset {self.offset}"
+
+
+class Batch(NamedTuple):
+    """A poll's records, the group's generation then, and whether the member has read it all."""
+
+    records: list[Record]
+    generation: int
+    caught_up: bool
+
+
+@dataclass
+class PartitionLog:
+    records: list[Record] = field(default_factory=list)
+    start: int = 0  # the offset of records[0]: retention deletes old records and moves it on
+
+    @property
+    def end(self) -> int:  # the offset the next record will get
+        return self.start + len(self.records)
+
+    def read(self, first: int, count: int) -> list[Record]:
+        """Up to `count` records from offset `first` (or from the oldest one still kept)."""
+        index = max(first, self.start) - self.start
+        return self.records[index : index + count]
+
+
+def murmur2(data: bytes) -> int:
+    """The 32-bit murmur2 hash of `data` (unsigned), as Kafka's `Utils.murmur2` computes it."""
+    m, mask = 0x5BD1E995, 0xFFFFFFFF  # arithmetic on 32-bit words: mask after multiplying
+    h = 0x9747B28C ^ len(data)
+    whole = len(data) - len(data) % 4
+    for i in range(0, whole, 4):  # four bytes at a time, little-endian
+        k = (int.from_bytes(data[i : i + 4], "little") * m) & mask
+        h = ((h * m) & mask) ^ (((k ^ (k >> 24)) * m) & mask)
+    if whole < len(data):  # the last one to three bytes
+        h = ((h ^ int.from_bytes(data[whole:], "little")) * m) & mask
+    h = ((h ^ (h >> 13)) * m) & mask
+    return h ^ (h >> 15)
+
+
+def partition_for_key(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner: murmur2 of the key, sign bit cleared, modulo the count."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class BrokerError(Exception):
+    """A broker refused an operation; the message says why and what to do."""
+
+
+class UnknownTopic(BrokerError, LookupError):
+    def __init__(self, topic: str, known: list[str]) -> None:
+        fix = f"create it first with `await broker.create_topic('{topic}', partitions=...)`"
+        super().__init__(f"no topic '{topic}' (topics: {', '.join(known) or 'none'}). Fix: {fix}")
+
+
+class UnknownMember(BrokerError, LookupError):
+    def __init__(self, group: str, member: str) -> None:
+        fix = "join first (`await consumer.start()`), or check the group and member names"
+        super().__init__(f"'{member}' is not a live member of group '{group}'. Fix: {fix}")
+
+
+class CommitFailed(BrokerError):
+    def __init__(self, group: str, member: str, partition: TopicPartition) -> None:
+        why = "the group rebalanced since it read these records; they will be delivered again"
+        super().__init__(f"{member} no longer owns {partition} in group '{group}': {why}")
 
 
 @dataclass
@@ -52,22 +142,14 @@ class CoreBroker:
     async def create_topic(self, topic: str, partitions: int = 1) -> None:
         self.logs.setdefault(topic, [PartitionLog() for _ in range(partitions)])
 
-    async def topics(self) -> dict[str, int]:
-        return {topic: len(logs) for topic, logs in self.logs.items()}
-
     def _topic(self, topic: str) -> list[PartitionLog]:
         if topic not in self.logs:
             raise UnknownTopic(topic, list(self.logs))
         return self.logs[topic]
 
-    async def produce(
-        self,
-        topic: str,
-        value: bytes,
-        *,
-        key: bytes | None = None,
-        headers: Headers = (),
-        producer: str = "",  # who sent it: a broker with a trace records that, this one does not
+    async def produce(  # `producer` names the sender, for brokers that keep a trace
+        self, topic: str, value: bytes, *, key: bytes | None = None, headers: Headers = (),
+        producer: str = "",
     ) -> DeliveryReport:
         logs = self._topic(topic)
         n = len(logs)
@@ -96,8 +178,7 @@ class CoreBroker:
         self._rebalance(state)
 
     def _rebalance(self, state: Group) -> None:
-        """Deal each topic's partitions out in turn to the members that read it, as Kafka's
-        round-robin assignor does for one topic; each starts where the group committed."""
+        """Deal each topic's partitions out in turn to its readers (Kafka's round robin)."""
         state.generation += 1
         state.positions = {member: {} for member in state.topics}
         for topic in sorted({topic for read in state.topics.values() for topic in read}):
@@ -137,8 +218,7 @@ class CoreBroker:
     async def commit(
         self, group: str, member: str, offsets: Offsets, *, generation: int | None = None
     ) -> None:
-        """The group is done below these offsets. Refused for a partition the member does not
-        own, or for records polled in an earlier generation (the group rebalanced since)."""
+        """Done below these offsets; refused if the group rebalanced since `generation`."""
         state = self._group(group, member)
         for tp in offsets:
             if tp not in state.positions[member] or generation not in (None, state.generation):

@@ -1,24 +1,50 @@
-"""A producer and a consumer (lessons 01, 02 and 07) for `CoreBroker`; they use only methods that
-every eda_lib broker has too, so they also run on `InMemoryBroker` and `KafkaBroker`.
-
-The consumer's loop is the whole of consuming: poll a batch, decode each record, hand the event
-to the handler whose annotation names its class, and commit past it. A record that cannot be
-read, or whose handler raises, is copied to `<topic>.dead-letter` with the reason and then
-committed: one bad event never stops the consumer, and nothing is lost silently.
-"""
+"""An event, a producer and a consumer (lessons 01, 02 and 07), for `CoreBroker` (and any eda_lib
+broker). An event is a fact in an envelope (id, source, time, subject), written as CloudEvents
+JSON; a kind of event is a dataclass like `Event`. The consumer's loop is all of consuming: poll,
+decode, hand each event to the handler whose annotation names its class, commit. What cannot be
+read or handled goes to `<topic>.dead-letter` with the reason: nothing is lost silently."""
 
 from __future__ import annotations
 
 import inspect
+import json
 import typing
+import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
-from eda_lib.core.broker import CoreBroker, StartFrom
-from eda_lib.core.events import Event
-from eda_lib.core.log import DeliveryReport, Record, TopicPartition
+from eda_lib.core.broker import CoreBroker, DeliveryReport, Record, StartFrom, TopicPartition
 
+ENVELOPE = ("id", "source", "time", "subject")
 Handler = Callable[[Any], object]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    source: str = "/eda-notebooks"
+    time: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    subject: str | None = None  # the message key: the events of one subject stay in order
+    classes: ClassVar[dict[str, type[Event]]] = {}  # every kind of event, by its type's name
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Event.classes[cls.__name__] = cls
+
+    def encode(self) -> bytes:
+        data = asdict(self)
+        envelope = {name: data.pop(name) for name in ENVELOPE}
+        cloud_event = {"specversion": "1.0", "type": type(self).__name__, **envelope, "data": data}
+        return json.dumps(cloud_event).encode()
+
+    @staticmethod
+    def decode(value: bytes) -> Event:
+        """The event in `value`; raises if it is not JSON or not an event of a known kind."""
+        message = json.loads(value)
+        envelope = {name: message[name] for name in ENVELOPE if name in message}
+        return Event.classes[message["type"]](**envelope, **message["data"])
 
 
 class Producer:
@@ -38,34 +64,26 @@ def takes(handler: Handler) -> type[Event]:
 
 
 class Consumer:
-    """A member of `group`, reading `topics`; where the group never committed, it starts at the
-    oldest record (`start="earliest"`) or at the next new one (`"latest"`)."""
+    """A member of `group` reading `topics`, from `start` where the group never committed."""
 
     def __init__(
-        self,
-        broker: CoreBroker,
-        group: str,
-        topics: Sequence[str],
-        handlers: Sequence[Handler],
-        *,
-        name: str = "member-1",
-        start: StartFrom = "earliest",
+        self, broker: CoreBroker, group: str, topics: Sequence[str], handlers: Sequence[Handler],
+        *, name: str = "member-1", start: StartFrom = "earliest",
     ) -> None:
-        self.broker, self.group, self.topics = broker, group, topics
-        self.name, self.start = name, start
-        # Each handler takes the class its parameter is annotated with (no annotation: Event).
-        self.handlers = {next(iter(typing.get_type_hints(h).values()), Event): h for h in handlers}
+        self.broker, self.group, self.topics, self.name = broker, group, topics, name
+        self.start = start
+        self.handlers = {takes(handler): handler for handler in handlers}
         self.dead_lettered = 0
 
-    async def run(self, max_events: int, *, idle: float = 0.0, max_polls: int = 100) -> int:
-        """Handle up to `max_events`, and stop sooner if a poll finds nothing new within `idle`
-        seconds (or after `max_polls` polls). Returns how many it handled."""
+    async def run(self, max_events: int, *, idle: float = 0.0) -> int:
+        """Handle up to `max_events`, or fewer if a poll finds nothing new within `idle` seconds;
+        returns how many. Bounded: each poll brings a record, or the loop ends."""
         for topic in self.topics:
             await self.broker.create_topic(topic + ".dead-letter")
         await self.broker.join(self.group, self.topics, member=self.name, start=self.start)
         done = 0
         try:
-            for _ in range(max_polls):
+            while done < max_events:
                 batch = await self.broker.poll(
                     self.group, self.name, max_records=max_events - done, timeout=idle
                 )
@@ -76,7 +94,7 @@ class Consumer:
                         self.group, self.name, {tp: record.offset + 1}, generation=batch.generation
                     )
                     done += 1
-                if done == max_events or not batch.records:
+                if not batch.records:
                     break
         finally:  # on an error too: never stay in the group
             await self.broker.leave(self.group, self.name)
@@ -85,8 +103,7 @@ class Consumer:
     async def handle(self, record: Record) -> None:
         try:
             event = Event.decode(record.value)
-            # The handler of the event's own class, else of the nearest class it derives from.
-            mro = type(event).__mro__
+            mro = type(event).__mro__  # its own class first, then those it derives from
             handler = next((self.handlers[c] for c in mro if c in self.handlers), None)
             result = None if handler is None else handler(event)
             if inspect.isawaitable(result):  # an async handler: wait until it is done
@@ -94,6 +111,6 @@ class Consumer:
         except Exception as error:  # a bad event must not stop the consumer: park it
             reason = f"{type(error).__name__}: {error}".encode()
             headers = (*record.headers, ("dlt-reason", reason))
-            dead_letters = record.topic + ".dead-letter"
-            await self.broker.produce(dead_letters, record.value, key=record.key, headers=headers)
+            target = record.topic + ".dead-letter"
+            await self.broker.produce(target, record.value, key=record.key, headers=headers)
             self.dead_lettered += 1

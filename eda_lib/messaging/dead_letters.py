@@ -23,12 +23,9 @@ class DeadLetters:
         self.parked = 0
 
     async def ensure_topics(self, topics: Iterable[str]) -> None:
-        """Create each topic's dead-letter topic, unless it exists."""
-        broker = self.member.broker
-        existing = await broker.topics()
+        """Create each topic's dead-letter topic (creating one that exists does nothing)."""
         for topic in topics:
-            if topic + DEAD_LETTER_SUFFIX not in existing:
-                await broker.create_topic(topic + DEAD_LETTER_SUFFIX, partitions=1)
+            await self.member.broker.create_topic(topic + DEAD_LETTER_SUFFIX, partitions=1)
 
     async def park(
         self,

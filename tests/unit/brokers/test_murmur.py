@@ -6,7 +6,7 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eda_lib.core.log import murmur2
+from eda_lib.core.broker import murmur2
 
 
 def test_the_hash_of_kafkas_test_vectors() -> None:

@@ -46,7 +46,7 @@ async def run(trials: int) -> dict[str, object]:
                     print(
                         f"acks={trial.acks}: told {trial.told}, lost {trial.lost}", file=sys.stderr
                     )
-            await lab.settle()
+            await lab.wait_for_restart()
     return {
         "benchmark": "acks_trials",
         "trials_per_setting": trials,

@@ -53,7 +53,7 @@ class EdaSide:
     async def open(self) -> None:
         self.broker = await KafkaBroker.connect(self.bootstrap)
         await self.broker.create_topic(self.topic, partitions=1)
-        self.producer = Producer(self.broker, "bench")
+        self.producer = Producer(self.broker, "bench", codec=KafkaBinary())
 
         def collect(event: PaymentSuccessful) -> None:
             self.received += 1
@@ -66,6 +66,7 @@ class EdaSide:
             name="c",
             batch_size=POLL,
             commit="batch",
+            codec=KafkaBinary(),
         )
         await self.consumer.start()
 

@@ -13,10 +13,12 @@ sides are checked to have handled the N events with the same ids, in order, afte
 Each side's time covers setting up its broker and consumer (small beside N events) and the N
 events. The sides alternate round by round, and who goes first alternates too; each rate is the
 best round's. `ratio_vs_faststream` is our events/s over FastStream's: above 1, we are faster.
-Entries of `extra_sides()` (name -> async function of the events returning how many it handled)
-are timed in the same rounds and reported as `<name>_events_per_s` and
-`ratio_<name>_vs_faststream`. `--check` races FastStream against itself: how far the method
-strays when both sides are the same. Last line: one JSON object.
+Entries of `extra_sides(events)` (name -> async function of the events returning how many it
+handled) are timed in the same rounds and reported as `<name>_events_per_s` and
+`ratio_<name>_vs_faststream`: today the teaching core (`eda_lib.core`: its broker, producer and
+consumer loop, on dataclass events with the same fields, made before the clock starts).
+`--check` races FastStream against itself: how far the method strays when both sides are the
+same. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import gc
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from importlib.metadata import version
 from uuid import UUID
@@ -34,16 +37,50 @@ from uuid import UUID
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from payments import make_events  # the script's folder is on sys.path
 
-from eda_lib import Consumer, InMemoryBroker, PaymentSuccessful, Producer, reproducible
+from eda_lib import Consumer, InMemoryBroker, PaymentSuccessful, Producer, core, reproducible
 
 TOPIC = "payments"
 Side = Callable[[list[PaymentSuccessful]], Awaitable[int]]
 """Runs the events through one pipeline; returns how many its handler handled."""
 
 
-def extra_sides() -> dict[str, Side]:
-    """More pipelines to time beside ours, e.g. a second eda_lib data path (none yet)."""
-    return {}
+@dataclass(frozen=True, kw_only=True)
+class CorePayment(core.Event):
+    payment_id: str
+    order_id: str
+    amount: int
+    currency: str
+
+
+def extra_sides(events: list[PaymentSuccessful]) -> dict[str, Side]:
+    """More pipelines to time beside ours: the teaching core, on its own events."""
+    mine = [
+        CorePayment(
+            payment_id=e.payment_id,
+            order_id=e.order_id,
+            amount=e.amount,
+            currency=e.currency,
+            subject=e.key,
+        )
+        for e in events
+    ]
+
+    async def through_core(_: list[PaymentSuccessful]) -> int:
+        broker = core.CoreBroker()
+        await broker.create_topic(TOPIC, partitions=1)
+        producer = core.Producer(broker)
+        handled: list[str] = []
+
+        async def ship(event: CorePayment) -> None:
+            handled.append(event.payment_id)
+
+        for event in mine:
+            await producer.send(TOPIC, event)
+        await core.Consumer(broker, "shipping", [TOPIC], [ship]).run(max_events=len(mine))
+        assert handled == [e.payment_id for e in mine]
+        return len(handled)
+
+    return {"core": through_core}
 
 
 async def through_eda(events: list[PaymentSuccessful], seen: list[UUID]) -> int:
@@ -92,7 +129,7 @@ async def main(count: int, rounds: int, check: bool = False) -> dict[str, object
     }
     if check:  # in place of ours: FastStream again, under the name ours would have
         sides["eda"] = partial(through_faststream, seen=seen["eda"])
-    sides.update(extra_sides())
+    sides.update(extra_sides(events))
     rates: dict[str, list[float]] = {name: [] for name in sides}
     for n in range(rounds):
         order = list(sides) if n % 2 == 0 else list(sides)[::-1]  # who goes first alternates

@@ -304,7 +304,7 @@ def decode_message(
     content = found.get("content-type")
     content_type = content.decode("latin-1") if isinstance(content, bytes | bytearray) else ""
     if found.get("ce_specversion") is None or content_type.startswith("application/cloudevents"):
-        return deserialize(value, max_bytes=max_bytes, read_as=read_as)
+        return deserialize(value, max_bytes=max_bytes, read_as=read_as)  # structured mode
     try:
         attributes: dict[str, Any] = {
             name[3:]: header.decode("utf-8")

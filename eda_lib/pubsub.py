@@ -6,22 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Callable
 from typing import Protocol
 
 from eda_lib.brokers.base import Broker, DeliveryReport
 from eda_lib.events import Event
 from eda_lib.messaging import Consumer, Handler, Producer, RunReport
-
-
-async def settle(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-    """Wait, boundedly, until `condition()` holds: background subscribers take a moment.
-    Returns whether it did."""
-    for _ in range(max(1, int(seconds / 0.01))):
-        if condition():
-            return True
-        await asyncio.sleep(0.01)
-    return condition()
 
 
 class Publisher(Protocol):

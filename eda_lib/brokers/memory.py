@@ -127,7 +127,7 @@ class InMemoryBroker:
         """Store a message on the partition its key picks (Kafka's rule), or on a random one
         if it has no key; stored before it returns."""
         target = self._topic(topic)
-        now = self._now()
+        now = self.clock.now()
         if self.faults is not None and self.faults.down(now):
             if self.trace.enabled:
                 detail = "the broker is down: nothing was stored"
@@ -137,21 +137,22 @@ class InMemoryBroker:
                 "later (a Producer with a RetryPolicy does)"
             )
         count = len(target.logs)
-        partition = self._rng.randrange(count) if key is None else partition_for_key(key, count)
+        if count == 1:
+            partition = 0  # nothing to choose between, so no key to hash
+        elif key is None:
+            partition = self._rng.randrange(count)
+        else:
+            partition = partition_for_key(key, count)
         log = target.logs[partition]
-        log.records.append(Record(topic, partition, log.end, key, value, headers, now))
-        report = DeliveryReport(topic, partition, log.end - 1, now)
+        offset = log.end
+        log.records.append(Record(topic, partition, offset, key, value, headers, now))
+        report = DeliveryReport(topic, partition, offset, now)
         if target.retention is not None:
             self._expire(topic, target, now)
         if self.trace.enabled:
             self.trace.stored(report, producer)
         self._arrival.set()
         return report
-
-    def _now(self) -> datetime:
-        """The clock's time to the millisecond, as Kafka stamps records."""
-        now = self.clock.now()
-        return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
 
     async def produce_many(
         self, topic: str, messages: Sequence[Message], *, producer: str = ""

@@ -9,7 +9,8 @@ from typing import Any
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.domain.payments import PaymentUpdated
 from eda_lib.exercises.checks import Check, fail
-from eda_lib.pubsub import BrokerPublisher, BrokerSubscriber, settle
+from eda_lib.pubsub import BrokerPublisher, BrokerSubscriber
+from eda_lib.resilience import settle
 
 
 async def check_fraud_subscriber(

@@ -19,6 +19,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from eda_lib.brokers.base import BrokerError, check_new_topic
 from eda_lib.kafka.broker import KafkaBroker
 from eda_lib.kafka.topics import steadily
+from eda_lib.resilience import settle
 
 _TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
 _UNKNOWN_TOPIC = 3  # UNKNOWN_TOPIC_OR_PARTITION
@@ -143,18 +144,19 @@ async def wait_for(
 ) -> list[PartitionReplicas]:
     """Ask until the partitions of `topics` meet `condition` (a leader moved, the ISR grew back);
     a `BrokerError` with the last answer if they do not within `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
+    found: list[PartitionReplicas] = []
+
+    async def met() -> bool:
+        nonlocal found
         found = await replicas(broker, topics)
-        if found and condition(found):
-            return found
-        if loop.time() > deadline:
-            raise BrokerError(
-                f"the partitions did not get there within {timeout:.0f} s; last seen:\n"
-                + replicas_table(found)
-            )
-        await asyncio.sleep(0.2)
+        return bool(found) and condition(found)
+
+    if not await settle(met, timeout=timeout, every=0.2):
+        raise BrokerError(
+            f"the partitions did not get there within {timeout:.0f} s; last seen:\n"
+            + replicas_table(found)
+        )
+    return found
 
 
 async def set_topic_config(broker: KafkaBroker, topic: str, configs: Mapping[str, str]) -> None:

@@ -35,6 +35,7 @@ from eda_lib.kafka import (
 )
 from eda_lib.kafka_local import LocalCluster
 from eda_lib.messaging import Consumer, Producer
+from eda_lib.resilience import settle
 
 Acks = Literal[0, 1, "all"]
 TOPIC = "payments-replicated"
@@ -144,7 +145,7 @@ class ReplicationLab:
         """SIGKILL `node`. Killing one that would leave fewer than most nodes up (the controller
         quorum) is refused unless `quorum_may_go`: then nothing can elect a leader, and a
         producer that retries without end (an idempotent one) would wait for ever."""
-        await self.settle()
+        await self.wait_for_restart()
         up = self.cluster.up()
         if node not in up:
             raise ClusterStateError(f"node {node} is already down. Fix: restart it first")
@@ -164,7 +165,7 @@ class ReplicationLab:
             raise ClusterStateError(f"node {node} is already running")
         return await asyncio.to_thread(self.cluster.restart, node)
 
-    async def settle(self) -> None:
+    async def wait_for_restart(self) -> None:
         """Wait for a node that is coming back in the background (after `acks_trials`)."""
         if self.restarting is not None:
             restarting, self.restarting = self.restarting, None
@@ -323,8 +324,8 @@ async def acks_trials(
     partition (together about one a millisecond each); SIGKILL the partition's leader halfway
     while they go on, then count, per setting, what the producer was told against what the new
     leader's log holds. One kill for every setting: each meets the same failover. The node comes
-    back in the background (`lab.settle()` waits for it)."""
-    await lab.settle()
+    back in the background (`lab.wait_for_restart()` waits for it)."""
+    await lab.wait_for_restart()
     leader = await lab.leader_of(partition)
     before = await lab.broker.describe([lab.topic])
     start = next(p.end_offset for p in before.partitions if p.partition == partition)
@@ -401,13 +402,15 @@ async def _settled_end(lab: ReplicationLab, partition: int, attempts: int = 30) 
     to its high watermark, which moves up once the remaining follower has fetched: counting
     before that would call records lost that are merely not yet confirmed."""
     last = -1
-    for _ in range(attempts):
+
+    async def still() -> bool:
+        nonlocal last
         state = await lab.broker.describe([lab.topic])
         end = next(p.end_offset for p in state.partitions if p.partition == partition)
-        if end == last:
-            return
-        last = end
-        await asyncio.sleep(0.4)
+        unchanged, last = end == last, end
+        return unchanged
+
+    await settle(still, timeout=attempts * 0.4, every=0.4)
 
 
 def _quiet_about_the_dead_leader(previous: Any) -> Any:

@@ -103,7 +103,7 @@ class ConsumerLoop:
         self.generation = -1  # the group's generation when what is pending was polled
         self.caught_up = False  # the last poll found the member at the end of its partitions
         self.empty_polls = 0  # polls in a row that brought nothing
-        self.expected: dict[TopicPartition, int] = {}  # the next offset, per partition
+        self.expected: dict[tuple[str, int], int] = {}  # the next offset, per partition
         self.duplicates = 0
         self.waiting: dict[TopicPartition, tuple[int, int]] = {}  # "batch": offset, generation
         self.stopping = False
@@ -151,7 +151,7 @@ class ConsumerLoop:
         that retention deleted before they were read) is noted, then read past."""
         kept = []
         for record in records:
-            tp = TopicPartition(record.topic, record.partition)
+            tp = (record.topic, record.partition)  # equal to its TopicPartition, as a key
             expected = self.expected.get(tp, record.offset)
             if record.offset < expected:
                 self.member.hop("duplicate", record, detail="this offset came before: skipped")
@@ -295,7 +295,7 @@ class Processor:
             self.member.hop("ignored", record, event, "no handler for this type")
             self.ignored += 1
             return Outcome.SKIPPED, event
-        if self.applied_before(record, event):
+        if self.idempotency is not None and self.applied_before(record, event):
             return Outcome.SKIPPED, event
         if self.faults is not None and self.faults.slow:
             await wait(self.member.clock, self.faults.slow)
@@ -335,7 +335,7 @@ class Processor:
         while True:
             try:
                 result = handler(event)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):  # an async handler
                     await result
             except ConsumerCrash:
                 raise

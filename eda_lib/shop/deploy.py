@@ -3,7 +3,6 @@ an operator does with a process manager, in a few calls."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -15,6 +14,7 @@ from types import TracebackType
 from tqdm import tqdm
 
 from eda_lib.brokers.base import Broker
+from eda_lib.resilience import settle
 from eda_lib.shop.audit import ShopAudit, audit
 from eda_lib.shop.process import PROCESS_SERVICES, place_order, read_statuses
 from eda_lib.shop.services import expected_outcome
@@ -127,13 +127,12 @@ class Fleet:
         return done.returncode, done.stdout + done.stderr
 
 
-async def settle(
+async def audit_until_done(
     broker: Broker, *, orders: int, timeout: float = 60.0, progress: bool = False
 ) -> ShopAudit:
     """Audit the shop's topics until all `orders` have ended consistently, or `timeout` passes
     (then the last audit, which says what is unfinished). `progress` shows a bar of the orders
     whose saga has ended."""
-    deadline = time.monotonic() + timeout
     # No elapsed time or rate in the bar: its last line is the same on every run.
     with tqdm(
         total=orders,
@@ -142,10 +141,14 @@ async def settle(
         file=sys.stdout,
         disable=not progress,
     ) as bar:
-        while True:
+        found = ShopAudit((), 0)
+
+        async def done() -> bool:
+            nonlocal found
             found = audit(await shop_events(broker), expected=expected_outcome)
             ended = sum(1 for order in found.orders if order.outcome != "unfinished")
             bar.update(min(ended, orders) - bar.n)
-            if (found.consistent and len(found.orders) >= orders) or time.monotonic() > deadline:
-                return found
-            await asyncio.sleep(0.5)
+            return found.consistent and len(found.orders) >= orders
+
+        await settle(done, timeout=timeout, every=0.5)
+        return found

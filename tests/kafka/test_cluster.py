@@ -154,7 +154,7 @@ async def test_acks_trials_count_what_the_producer_was_told_against_what_survive
     assert trial.sent // 2 <= trial.told <= trial.sent, "what was sent before the kill is acked"
     for trial in weaker:  # a loss here depends on timing: counted, never asserted
         assert 0 <= trial.survived <= trial.told <= trial.sent
-    await lab.settle()
+    await lab.wait_for_restart()
     assert kafka_cluster.up() == [1, 2, 3], "the last trial's node is back"
 
 

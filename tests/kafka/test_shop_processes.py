@@ -11,7 +11,7 @@ import pytest
 
 from eda_lib.connect import open_broker
 from eda_lib.shop import CARD_LIMITS, CARRIER_LIMIT, TOPICS
-from eda_lib.shop.deploy import Fleet, settle
+from eda_lib.shop.deploy import Fleet, audit_until_done
 from eda_lib.shop.process import read_statuses
 
 pytestmark = pytest.mark.kafka
@@ -65,7 +65,7 @@ async def test_sigterm_and_sigkill_mid_stream_lose_nothing(
 
             fleet.start("payments")
             fleet.start("shipping")
-            checked = await settle(broker, orders=40, timeout=120)
+            checked = await audit_until_done(broker, orders=40, timeout=120)
             assert checked.consistent, str(checked)
             assert {o.order_id: o.outcome for o in checked.orders} == {
                 o: expected(c, a) for o, c, a in map(order, range(40))

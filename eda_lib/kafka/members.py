@@ -33,6 +33,7 @@ from eda_lib.brokers.base import (
     refuse_stale_commit,
 )
 from eda_lib.kafka.topics import KafkaTopics, steadily, to_record
+from eda_lib.resilience import settle
 from eda_lib.trace import Trace
 
 CONSUMER_SETTINGS: dict[str, Any] = {
@@ -135,22 +136,22 @@ class KafkaMembers:
         partitions = self.topics.partitions
         wanted = {(t, p) for m in ours for t in m.topics for p in range(partitions[t])}
         admin = await self.topics.admin()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.join_timeout
-        while loop.time() < deadline:
+
+        async def settled() -> bool:
             [described] = await steadily(
                 lambda: admin.describe_consumer_groups([group]), "describing a group"
             )
             [info] = described.groups
             claimed = [(tp.topic, tp.partition) for m in ours for tp in m.consumer.assignment()]
             everyone_ours = len(info[5]) == len(ours)
-            if (
+            return (
                 info[2] in ("Stable", "Empty")
                 and len(claimed) == len(set(claimed))
                 and (not everyone_ours or set(claimed) == wanted)
-            ):
-                return
-            await asyncio.sleep(0.1)
+            )
+
+        if await settle(settled, timeout=self.join_timeout, every=0.1):
+            return
         raise BrokerError(
             f"group '{group}' did not settle within {self.join_timeout:.0f} s of a member "
             "joining or leaving; is the broker healthy?"

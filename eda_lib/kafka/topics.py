@@ -28,6 +28,7 @@ from eda_lib.brokers.base import (
 )
 from eda_lib.kafka.diagnose import why_not
 from eda_lib.kafka.security import KafkaConnectError, KafkaSecurity
+from eda_lib.resilience import settle
 
 _TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
 _INVALID_REPLICATION_FACTOR = 38
@@ -191,12 +192,13 @@ class KafkaTopics:
                 )
             elif code:
                 raise BrokerError(f"Kafka refused to create topic '{topic}': error {code} {rest}")
-        for _ in range(600):  # wait until every partition has a leader, so sends go through
+        async def led() -> bool:  # every partition has a leader, so sends go through
             with contextlib.suppress(UnknownTopic):
-                if await self.count(topic, refresh=True) == partitions:
-                    return
-            await asyncio.sleep(0.05)
-        raise BrokerError(f"topic '{topic}' was created but did not get leaders within 30 s")
+                return await self.count(topic, refresh=True) == partitions
+            return False
+
+        if not await settle(led, timeout=30, every=0.05):
+            raise BrokerError(f"topic '{topic}' was created but did not get leaders within 30 s")
 
     async def delete(self, topic: str, still_read: Callable[[str], None]) -> None:
         """Delete a topic (after `still_read` had its say); returns once Kafka no longer
@@ -206,10 +208,11 @@ class KafkaTopics:
         admin = await self.admin()
         await steadily(lambda: admin.delete_topics([topic]), "deleting a topic")
         self.partitions.pop(topic, None)
-        for _ in range(200):
-            if topic not in await self.describe():
-                return
-            await asyncio.sleep(0.05)
+
+        async def gone() -> bool:
+            return topic not in await self.describe()
+
+        await settle(gone, timeout=10, every=0.05)
 
     async def describe(self, topics: list[str] | None = None) -> dict[str, int]:
         """Topics whose every partition has a leader, and their partition counts."""

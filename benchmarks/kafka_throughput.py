@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from payments import make_events  # the script's folder is on sys.path
 
 from eda_lib import Consumer, PaymentSuccessful, Producer, quiet_kafka_logs, reproducible
-from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, partition_for_key
+from eda_lib.brokers.base import DEAD_LETTER_SUFFIX
 from eda_lib.codecs import KafkaBinary
 from eda_lib.kafka import KafkaBroker
 from eda_lib.kafka_local import LocalKafka, bootstrap_from_env
@@ -146,7 +146,6 @@ async def one_round(
     sides: tuple[Side, Side], events: list[PaymentSuccessful], first_goes: int
 ) -> list[tuple[float, float]]:
     """(wall, CPU) seconds each side spent on `events`, taking turns a step at a time."""
-    partition_for_key.cache_clear()  # every round hashes its keys afresh
     order = sides if first_goes == 0 else sides[::-1]
     for side in order:
         await side.open()

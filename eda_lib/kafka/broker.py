@@ -164,9 +164,12 @@ class KafkaBroker:
         pending: list[asyncio.Future[Any]] = []
         try:
             for key, value, headers in messages:
-                partition = (
-                    self._rng.randrange(count) if key is None else partition_for_key(key, count)
-                )
+                if count == 1:
+                    partition = 0  # nothing to choose between, so no key to hash
+                elif key is None:
+                    partition = self._rng.randrange(count)
+                else:
+                    partition = partition_for_key(key, count)
                 pending.append(
                     await client.send(
                         topic, value, key=key, partition=partition, headers=list(headers)

@@ -200,7 +200,10 @@ class KafkaMembers:
                 for tp in sorted(fetched, key=lambda tp: (tp.topic, tp.partition))
                 for r in fetched[tp]
             ]
-            return Batch(records, state.generation, await _caught_up(consumer))
+            # Whether it has read everything matters only when nothing came (the one idle rule):
+            # a poll that brought records is not asked.
+            caught_up = not records and await _caught_up(consumer)
+            return Batch(records, state.generation, caught_up)
         except KafkaError as error:
             raise BrokerUnavailable(
                 f"{member} could not fetch from Kafka ({type(error).__name__}: {error}). "

@@ -123,7 +123,7 @@ class Consumer:
         member = Membership(broker, group, self.name, trace_of(broker), clock_of(broker))
         self.member = member
         self.loop = ConsumerLoop(
-            member, commit=commit, batch_size=batch_size, poll_timeout=poll_timeout
+            member, commit=commit, batch_size=batch_size, poll_timeout=poll_timeout, faults=faults
         )
         rng = (retry or RetryPolicy()).rng(f"{group}/{self.name}")
         self.dead_letters = DeadLetters(member, retry, rng)
@@ -253,7 +253,7 @@ class Consumer:
                     await self.loop.read_again(record)
                     return "stalled"
                 if event is not None and outcome in (Outcome.HANDLED, Outcome.GAVE_UP):
-                    await self.finish(record, event)
+                    await self.loop.finish(record, event)
                 else:
                     await self.loop.done(record)
             except ConsumerCrash as crash:
@@ -309,16 +309,6 @@ class Consumer:
         if self.commit != "before":
             await self.seek(TopicPartition(record.topic, record.partition), record.offset)
 
-    async def finish(self, record: Record, event: Event) -> None:
-        """Commit after an event's handler ran, crashing on either side if the faults say so."""
-        faults = self.faults
-        if faults is not None and faults.crash_before_commit and faults.crash_before_commit(event):
-            raise ConsumerCrash("crashed after handling, before committing")
-        await self.loop.done(record)
-        if faults is not None and faults.crash_after_commit and faults.crash_after_commit(event):
-            await self.loop.flush()  # "after committing" means committed, in batch mode too
-            raise ConsumerCrash("crashed right after committing")
-
     async def crash(self, record: Record, why: str) -> None:
         """The process died at `record`: what it held and had not committed dies with it, and
         it leaves its group at once."""
@@ -351,7 +341,7 @@ class EventStream:
                 consumer.in_hand = None
                 consumer.processor.applied(record, event)
                 try:
-                    await consumer.finish(record, event)
+                    await consumer.loop.finish(record, event)
                 except ConsumerCrash as crash:
                     await consumer.crash(record, str(crash))
                     self.stopped_because = "crashed"

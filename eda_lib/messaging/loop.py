@@ -91,12 +91,15 @@ class ConsumerLoop:
         commit: CommitMode | None,
         batch_size: int,
         poll_timeout: float,
+        faults: ConsumerFaults | None = None,
     ) -> None:
-        """`commit=None`: the loop commits nothing, its owner commits (lesson 14's windows)."""
+        """`commit=None`: the loop commits nothing, its owner commits (lesson 14's windows).
+        `faults` may crash the consumer on either side of a commit (lesson 12)."""
         if commit is not None and commit not in COMMIT_MODES:
             raise ValueError(f"commit must be 'each', 'batch' or 'before', not {commit!r}")
         self.member = member
         self.commit = commit
+        self.faults = faults
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self.pending: deque[Record] = deque()  # polled, not yet handed out
@@ -183,6 +186,16 @@ class ConsumerLoop:
             tp = TopicPartition(record.topic, record.partition)
             self.waiting[tp] = (record.offset + 1, self.generation)
         return True
+
+    async def finish(self, record: Record, event: Event) -> None:
+        """`done` after an event's handler ran, crashing on either side if the faults say so."""
+        faults = self.faults
+        if faults is not None and faults.crash_before_commit and faults.crash_before_commit(event):
+            raise ConsumerCrash("crashed after handling, before committing")
+        await self.done(record)
+        if faults is not None and faults.crash_after_commit and faults.crash_after_commit(event):
+            await self.flush()  # "after committing" means committed, in batch mode too
+            raise ConsumerCrash("crashed right after committing")
 
     async def flush(self) -> None:
         """Commit what waits ("batch"): before polling again, and when the consumer stops."""

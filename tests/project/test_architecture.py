@@ -32,7 +32,7 @@ TIERS: list[set[str]] = [
 TIER = {part: number for number, parts in enumerate(TIERS) for part in parts}
 MAX_CORE_LINES = 350
 MAX_MODULE_LINES = 500
-MAX_CLASS_LINES = 300
+MAX_CLASS_LINES = 250
 
 
 def _modules() -> dict[str, Path]:

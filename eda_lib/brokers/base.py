@@ -281,8 +281,9 @@ class GroupMembership(Protocol):
         self, group: str, member: str, *, max_records: int = 100, timeout: float = 0.0
     ) -> Batch:
         """The member's next records, the group's generation they were polled in, and whether
-        the member has read to the end of every partition it owns; waits up to `timeout`
-        seconds for records if there are none yet."""
+        the member has read to the end of every partition it owns (what matters when no record
+        came: Kafka's adapter asks only then, and says False for a poll that brought some);
+        waits up to `timeout` seconds for records if there are none yet."""
         ...
 
     async def commit(

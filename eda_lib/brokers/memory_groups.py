@@ -90,7 +90,9 @@ class Groups:
         """Round-robin over sorted partitions. Every member restarts from the committed offsets,
         so whatever was delivered but not committed is delivered again, to whichever member
         owns the partition now. A partition with no committed offset starts where the owner's
-        `start` says, decided now, as on Kafka."""
+        `start` says, decided now and kept until the group commits (Kafka decides again, by
+        `auto.offset.reset`, at each assignment: with "latest" it skips what was delivered but
+        not committed; the teaching core does as Kafka does)."""
         members = list(group.members.values())
         subscribed = sorted({topic for m in members for topic in m.topics})
         owned: dict[str, list[TopicPartition]] = {m.name: [] for m in members}

@@ -1,6 +1,5 @@
 """The teaching core, to read in one sitting: `broker` (records, partition logs, Kafka's
-partitioner, consumer groups), then `clients` (an event, a producer, the consumer loop). The rest
-of eda_lib does the same with more care; the broker contract tests run against both."""
+partitioner, consumer groups), then `clients` (an event, a producer and the consumer loop)."""
 
 from eda_lib.core.broker import CoreBroker
 from eda_lib.core.clients import Consumer, Event, Producer

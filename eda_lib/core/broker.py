@@ -4,8 +4,9 @@ partition its key's murmur2 hash picks, as on Kafka, so one key's messages stay 
 
 A consumer group shares a topic's partitions out among its members and remembers how far it has
 read (its committed offsets). When a member joins or leaves, the group *rebalances*: partitions
-are dealt out again, the generation goes up, and each member starts where the group committed,
-so a record delivered but not committed is delivered again."""
+are dealt out again, the generation goes up, and each member starts where the group committed
+(a record delivered but not committed comes again), or where `start` says on a partition never
+committed, as Kafka's `auto.offset.reset` does."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ class Batch(NamedTuple):
 @dataclass
 class PartitionLog:
     records: list[Record] = field(default_factory=list)
-    start: int = 0  # the offset of records[0]: retention deletes old records and moves it on
+    start: int = 0  # the offset of records[0] (the full broker's retention moves it on)
 
     @property
     def end(self) -> int:  # the offset the next record will get
@@ -118,8 +119,8 @@ class UnknownMember(BrokerError, LookupError):
 
 class CommitFailed(BrokerError):
     def __init__(self, group: str, member: str, partition: TopicPartition) -> None:
-        why = "the group rebalanced since it read these records; they will be delivered again"
-        super().__init__(f"{member} no longer owns {partition} in group '{group}': {why}")
+        why = "the group rebalanced since it read these records, which will be delivered again"
+        super().__init__(f"{member}'s commit for {partition} in group '{group}' refused: {why}")
 
 
 @dataclass
@@ -154,9 +155,9 @@ class CoreBroker:
         logs = self._topic(topic)
         n = len(logs)
         partition = self.rng.randrange(n) if key is None else partition_for_key(key, n)
-        log, now = logs[partition], datetime.now(UTC)
-        log.records.append(Record(topic, partition, log.end, key, value, headers, now))
-        return DeliveryReport(topic, partition, log.end - 1, now)
+        log, offset, now = logs[partition], logs[partition].end, datetime.now(UTC)
+        log.records.append(Record(topic, partition, offset, key, value, headers, now))
+        return DeliveryReport(topic, partition, offset, now)
 
     async def read(
         self, topic: str, partition: int, *, start: int = 0, limit: int = 100
@@ -178,7 +179,7 @@ class CoreBroker:
         self._rebalance(state)
 
     def _rebalance(self, state: Group) -> None:
-        """Deal each topic's partitions out in turn to its readers (Kafka's round robin)."""
+        """Deal each topic's partitions out in turn to the members that read it."""
         state.generation += 1
         state.positions = {member: {} for member in state.topics}
         for topic in sorted({topic for read in state.topics.values() for topic in read}):
@@ -200,7 +201,7 @@ class CoreBroker:
     async def poll(
         self, group: str, member: str, *, max_records: int = 100, timeout: float = 0.0
     ) -> Batch:
-        """The member's next records, from each of its partitions in turn."""
+        """The member's next records, from each of its partitions in order."""
         state = self._group(group, member)
         positions = state.positions[member]
         records: list[Record] = []
@@ -221,6 +222,7 @@ class CoreBroker:
         """Done below these offsets; refused if the group rebalanced since `generation`."""
         state = self._group(group, member)
         for tp in offsets:
-            if tp not in state.positions[member] or generation not in (None, state.generation):
+            stale = generation is not None and generation != state.generation  # rebalanced
+            if stale or tp not in state.positions[member]:
                 raise CommitFailed(group, member, tp)
         state.committed.update(offsets)

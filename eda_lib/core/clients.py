@@ -57,10 +57,9 @@ class Producer:
 
 
 def takes(handler: Handler) -> type[Event]:
-    """The class of event a handler takes: its parameter's annotation (none: every event)."""
-    hints = typing.get_type_hints(handler)
-    hints.pop("return", None)
-    return next(iter(hints.values()), Event)
+    """The class of event a handler takes: its first parameter's annotation (none: any event)."""
+    first = next(iter(inspect.signature(handler).parameters))
+    return typing.get_type_hints(handler).get(first, Event)  # type: ignore[no-any-return]
 
 
 class Consumer:
@@ -70,14 +69,14 @@ class Consumer:
         self, broker: CoreBroker, group: str, topics: Sequence[str], handlers: Sequence[Handler],
         *, name: str = "member-1", start: StartFrom = "earliest",
     ) -> None:
-        self.broker, self.group, self.topics, self.name = broker, group, topics, name
-        self.start = start
+        self.broker, self.group, self.name, self.start = broker, group, name, start
+        self.topics = [topics] if isinstance(topics, str) else topics  # one topic, or several
         self.handlers = {takes(handler): handler for handler in handlers}
         self.dead_lettered = 0
 
     async def run(self, max_events: int, *, idle: float = 0.0) -> int:
-        """Handle up to `max_events`, or fewer if a poll finds nothing new within `idle` seconds;
-        returns how many. Bounded: each poll brings a record, or the loop ends."""
+        """Process up to `max_events` (handled or parked), fewer if a poll finds nothing new within
+        `idle` seconds; returns how many. Bounded: each poll brings a record, or the loop ends."""
         for topic in self.topics:
             await self.broker.create_topic(topic + ".dead-letter")
         await self.broker.join(self.group, self.topics, member=self.name, start=self.start)

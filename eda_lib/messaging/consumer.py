@@ -1,5 +1,6 @@
 """Consumers (lessons 01, 02, 08 and 12): a group member that hands each event to its handler,
-then commits. The same code runs on any broker, the teaching core's included.
+then commits. The same code runs on any `Broker`; on the teaching core's `CoreBroker` too, for
+what that broker has (not `seek`, so not a loop left with an event in hand).
 
 `Consumer` is a thin front over three parts, each with one job:
 - `loop` (a `ConsumerLoop`): polls, hands out one record at a time in offset order, commits as
@@ -138,10 +139,8 @@ class Consumer:
             rng=rng,
         )
 
-    # --- what it did ----------------------------------------------------------------------
-
     @property
-    def handled(self) -> int:
+    def handled(self) -> int:  # what it did: handled, ignored, parked, retried, skipped
         return self.processor.handled
 
     @property
@@ -304,10 +303,12 @@ class Consumer:
         """An `events()` loop other than `stream` left an event unfinished: read it again."""
         if self.in_hand is None or self.in_hand[0] is stream:
             return
-        _, record, _ = self.in_hand
-        self.in_hand = None
-        if self.commit != "before":
-            await self.seek(TopicPartition(record.topic, record.partition), record.offset)
+        record, self.in_hand = self.in_hand[1], None
+        tp = TopicPartition(record.topic, record.partition)
+        if tp not in await self.assignment():
+            self.loop.forget(tp)  # it moved: its new owner reads it from the last commit
+        elif self.commit != "before":
+            await self.seek(tp, record.offset)
 
     async def crash(self, record: Record, why: str) -> None:
         """The process died at `record`: what it held and had not committed dies with it, and

@@ -64,6 +64,7 @@ class Limits:
     deadline: float
     until_idle: bool
     processed: int = 0
+    empty_polls: int = 0  # polls in a row that brought nothing
 
     @classmethod
     def of(cls, max_events: int | None, timeout: float | None, idle: bool | None) -> Limits:
@@ -105,7 +106,6 @@ class ConsumerLoop:
         self.pending: deque[Record] = deque()  # polled, not yet handed out
         self.generation = -1  # the group's generation when what is pending was polled
         self.caught_up = False  # the last poll found the member at the end of its partitions
-        self.empty_polls = 0  # polls in a row that brought nothing
         self.expected: dict[tuple[str, int], int] = {}  # the next offset, per partition
         self.duplicates = 0
         self.waiting: dict[TopicPartition, tuple[int, int]] = {}  # "batch": offset, generation
@@ -131,20 +131,22 @@ class ConsumerLoop:
         room = self.batch_size
         if limits.max_events is not None:
             room = min(room, limits.max_events - limits.processed)
-        wait = 0.0 if limits.until_idle and self.caught_up else self.poll_timeout
-        wait = max(0.0, min(wait, limits.deadline - asyncio.get_running_loop().time()))
+        seconds = 0.0 if limits.until_idle and self.caught_up else self.poll_timeout
+        seconds = max(0.0, min(seconds, limits.deadline - asyncio.get_running_loop().time()))
         try:
-            batch = await m.broker.poll(m.group, m.name, max_records=room, timeout=wait)
+            batch = await m.broker.poll(m.group, m.name, max_records=room, timeout=seconds)
         except UnknownMember:  # stop() was called while this poll waited
+            return "stopped"
+        if self.stopping:  # stop() was called while this poll waited, and it came back empty
             return "stopped"
         if batch.generation != self.generation:  # a new assignment: new starting points
             self.expected.clear()
             self.generation = batch.generation
         self.pending.extend(self._in_order(batch.records))
         self.caught_up = batch.caught_up
-        self.empty_polls = 0 if batch.records else self.empty_polls + 1
-        if limits.until_idle and self.empty_polls and (
-            batch.caught_up or self.empty_polls >= IDLE_POLLS
+        limits.empty_polls = 0 if batch.records else limits.empty_polls + 1
+        if limits.until_idle and limits.empty_polls and (
+            batch.caught_up or limits.empty_polls >= IDLE_POLLS
         ):
             return "idle"
         return None
@@ -241,7 +243,6 @@ class ConsumerLoop:
         self.pending.clear()
         self.expected.clear()
         self.waiting.clear()
-        self.empty_polls = 0
 
 
 # --- one record's way -----------------------------------------------------------------------

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from cloudevents.core.bindings.kafka import KafkaMessage, from_binary, to_binary
+from cloudevents.core.bindings.kafka import KafkaMessage, from_binary, from_structured, to_binary
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from eda_lib import Consumer, Event, PaymentSuccessful, Producer
+from eda_lib.codecs import KafkaBinary, StructuredJson
 from eda_lib.kafka import KafkaBroker
 
 pytestmark = pytest.mark.kafka
@@ -32,12 +33,13 @@ def topic() -> str:
     return f"interop-{uuid.uuid4().hex[:10]}"
 
 
+@pytest.mark.parametrize("codec", [KafkaBinary(), StructuredJson()], ids=lambda c: c.name)
 async def test_a_plain_client_and_the_sdk_read_what_eda_lib_writes(
-    broker: KafkaBroker, topic: str
+    broker: KafkaBroker, topic: str, codec: KafkaBinary | StructuredJson
 ) -> None:
     await broker.create_topic(topic, partitions=2)
     event = PaymentSuccessful(payment_id="pay-1", order_id="order-1", amount=12000, currency="usd")
-    report = await Producer(broker).send(topic, event)
+    report = await Producer(broker, codec=codec).send(topic, event)
 
     reader = AIOKafkaConsumer(
         topic,
@@ -57,17 +59,22 @@ async def test_a_plain_client_and_the_sdk_read_what_eda_lib_writes(
         b"order-1",
     )
     headers = dict(record.headers)
-    assert headers["ce_specversion"] == b"1.0" and headers["content-type"] == b"application/json"
-    parsed = from_binary(
-        KafkaMessage(headers=headers, key=record.key, value=record.value), JSONFormat()
-    )
+    message = KafkaMessage(headers=headers, key=record.key, value=record.value)
+    if isinstance(codec, KafkaBinary):  # the attributes in ce_ headers, the data as the value
+        assert headers["ce_specversion"] == b"1.0"
+        assert headers["content-type"] == b"application/json"
+        parsed = from_binary(message, JSONFormat())
+    else:  # the whole event as the value
+        assert headers["content-type"].startswith(b"application/cloudevents+json")
+        parsed = from_structured(message, JSONFormat())
     assert parsed.get_id() == str(event.id)
     assert parsed.get_type() == "PaymentSuccessful"
     assert parsed.get_source() == "/payment-service"
     assert parsed.get_time() == event.time
     assert parsed.get_subject() == "order-1"
     assert parsed.get_data() == event.data()
-    assert json.loads(record.value) == event.data()
+    document = json.loads(record.value)
+    assert (document if isinstance(codec, KafkaBinary) else document["data"]) == event.data()
 
 
 async def test_eda_lib_reads_what_a_plain_producer_writes_in_binary_mode(

@@ -78,6 +78,17 @@ def _imports(path: Path) -> set[str]:
     return {name for name in found if name == "eda_lib" or name.startswith("eda_lib.")}
 
 
+def test_imports_are_absolute() -> None:
+    """Relative imports would slip past the layering rule below, which reads absolute names."""
+    relative = [
+        str(path.relative_to(ROOT))
+        for path in MODULES.values()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.level > 0
+    ]
+    assert relative == []
+
+
 def test_every_part_of_the_library_has_a_tier() -> None:
     parts = {_part(module) for module in MODULES} - {"eda_lib"}
     assert parts == set(TIER), f"put new parts in TIERS: {sorted(parts - set(TIER))}"

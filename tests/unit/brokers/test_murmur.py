@@ -25,5 +25,5 @@ def test_the_hash_of_kafkas_test_vectors() -> None:
 
 @given(st.binary(max_size=300))
 def test_the_same_hash_as_aiokafka_for_any_key(key: bytes) -> None:
-    # Lengths past the readers made in advance (32 words) and every tail length are covered.
+    # Keys of every length up to 300 bytes, so every tail length (0 to 3 bytes) is covered.
     assert murmur2(key) == aiokafka_murmur2(key)

@@ -7,13 +7,10 @@ import json
 from dataclasses import FrozenInstanceError, dataclass
 
 import pytest
-from aiokafka.partitioner import murmur2 as aiokafka_murmur2
-from hypothesis import given
-from hypothesis import strategies as st
 
 from eda_lib import InMemoryBroker
 from eda_lib.core import Consumer, CoreBroker, Event, Producer
-from eda_lib.core.broker import CommitFailed, TopicPartition, murmur2
+from eda_lib.core.broker import CommitFailed, TopicPartition
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,11 +36,6 @@ def test_an_event_is_cloudevents_json_and_reads_back_as_its_class() -> None:
     with pytest.raises(FrozenInstanceError):
         payment.amount = 1  # type: ignore[misc]
 
-
-@given(st.binary(max_size=64))
-def test_murmur2_is_kafkas(key: bytes) -> None:
-    # aiokafka's murmur2 returns the signed 32-bit value, as Kafka's Java code does.
-    assert murmur2(key) == aiokafka_murmur2(key) & 0xFFFFFFFF
 
 
 @pytest.mark.parametrize("make", [CoreBroker, InMemoryBroker], ids=["core", "in-memory"])

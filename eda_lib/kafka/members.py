@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,6 +192,7 @@ class KafkaMembers:
         check_poll(max_records)
         state = self.get(group, member)
         consumer = state.consumer
+        asked_ms = int(1000 * time.time())  # on aiokafka's clock for fetch responses
         try:
             fetched = await consumer.getmany(
                 timeout_ms=int(timeout * 1000), max_records=max_records
@@ -202,7 +204,7 @@ class KafkaMembers:
             ]
             # Whether it has read everything matters only when nothing came (the one idle rule):
             # a poll that brought records is not asked.
-            caught_up = not records and await _caught_up(consumer)
+            caught_up = not records and await _caught_up(consumer, asked_ms)
             return Batch(records, state.generation, caught_up)
         except KafkaError as error:
             raise BrokerUnavailable(
@@ -240,12 +242,15 @@ class KafkaMembers:
         return clients
 
 
-async def _caught_up(consumer: AIOKafkaConsumer) -> bool:
-    """Whether the member's position is at the high watermark of every partition it owns, as
-    the last fetch responses told it (unknown before the first one: not caught up)."""
+async def _caught_up(consumer: AIOKafkaConsumer, since_ms: int) -> bool:
+    """Whether the member's position is at the high watermark of every partition it owns, as a
+    fetch response that came after `since_ms` told it: an older one may not know of records
+    produced a moment ago (and before the first one, nothing is known: not caught up)."""
     for tp in consumer.assignment():
-        high = consumer.highwater(tp)
-        if high is None or await consumer.position(tp) < high:
+        high, heard = consumer.highwater(tp), consumer.last_poll_timestamp(tp)
+        if high is None or heard is None or heard < since_ms:
+            return False
+        if await consumer.position(tp) < high:
             return False
     return True
 

@@ -44,6 +44,10 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
+# Parsed once, while the tests are collected: CPython 3.11's AST constructor keeps its recursion
+# count in state shared by all threads, so a parse while another thread parses can fail
+# (python/cpython#106905), and tests that run before these leave threads behind.
+TREES = {path: ast.parse(path.read_text(), filename=str(path)) for path in MODULES.values()}
 
 
 def _part(module: str) -> str:
@@ -53,7 +57,7 @@ def _part(module: str) -> str:
 
 def _imports(path: Path) -> set[str]:
     """The eda_lib modules a module imports when it runs (not in `if TYPE_CHECKING:` blocks)."""
-    tree = ast.parse(path.read_text())
+    tree = TREES[path]
     checking_only = {
         id(child)
         for node in ast.walk(tree)
@@ -83,7 +87,7 @@ def test_imports_are_absolute() -> None:
     relative = [
         str(path.relative_to(ROOT))
         for path in MODULES.values()
-        for node in ast.walk(ast.parse(path.read_text()))
+        for node in ast.walk(TREES[path])
         if isinstance(node, ast.ImportFrom) and node.level > 0
     ]
     assert relative == []
@@ -152,7 +156,7 @@ def test_modules_and_classes_stay_small() -> None:
         text = path.read_text()
         if len(text.splitlines()) > MAX_MODULE_LINES:
             too_long.append(f"{module}: {len(text.splitlines())} lines")
-        for node in ast.walk(ast.parse(text)):
+        for node in ast.walk(TREES[path]):
             if isinstance(node, ast.ClassDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 if length > MAX_CLASS_LINES:

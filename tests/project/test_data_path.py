@@ -18,6 +18,8 @@ from eda_lib import Consumer, InMemoryBroker, PaymentSuccessful, Producer, core
 PACKAGE = Path(eda_lib.__file__).parent
 MAX_FILES = 10  # the library's path
 MAX_CORE_FILES = 5  # the teaching core's path
+# Parsed while the tests are collected, as in test_architecture.py (python/cpython#106905).
+TREES = {path: ast.parse(path.read_text(), filename=str(path)) for path in PACKAGE.rglob("*.py")}
 
 
 class FilesRun:
@@ -107,7 +109,7 @@ async def test_no_method_is_swapped_on_an_instance() -> None:
     # Nor in the source: no class assigns `self.<one of its methods> = ...`.
     swaps = []
     for path in PACKAGE.rglob("*.py"):
-        for cls in ast.walk(ast.parse(path.read_text())):
+        for cls in ast.walk(TREES[path]):
             if not isinstance(cls, ast.ClassDef):
                 continue
             methods = {
@@ -132,7 +134,7 @@ def test_every_consumer_polls_through_the_one_loop() -> None:
     polling = []
     for part in ("messaging", "processing"):
         for path in sorted((PACKAGE / part).glob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text())):
+            for node in ast.walk(TREES[path]):
                 is_call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 if is_call and node.func.attr == "poll":  # type: ignore[union-attr]
                     polling.append(f"{part}/{path.name}")

@@ -262,11 +262,14 @@ class StructuredJson:
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.max_bytes = max_bytes
+        self.headers: Headers = (("content-type", self.content_type),)
 
     def encode(self, event: Event) -> tuple[bytes, Headers]:
-        return serialize(event), (("content-type", self.content_type),)
+        return serialize(event), self.headers
 
     def decode(self, value: bytes, headers: Headers, *, read_as: ReadAs | None = None) -> Event:
+        if headers == self.headers:  # as this codec writes it: structured mode, nothing to tell
+            return deserialize(value, max_bytes=self.max_bytes, read_as=read_as)
         return decode_message(value, headers, max_bytes=self.max_bytes, read_as=read_as)
 
 

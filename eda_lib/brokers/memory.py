@@ -150,7 +150,7 @@ class InMemoryBroker:
         if target.retention is not None:
             self._expire(topic, target, now)
         if self.trace.enabled:
-            self.trace.stored(report, producer)
+            self.trace.record("stored", topic, partition, offset, actor=producer)
         self._arrival.set()
         return report
 

@@ -244,7 +244,7 @@ class Consumer:
     async def _handle_each(self, limits: Limits) -> StopReason:
         """Process records until the run ends."""
         while (record := await self.loop.next(limits)) is not None:
-            if not await self.loop.arrived(record):
+            if self.loop.commits_first and not await self.loop.arrived(record):
                 continue  # at most once: a record it could not commit is not its to handle
             try:
                 outcome, event = await self.processor.process(record)
@@ -362,7 +362,7 @@ class EventStream:
     async def _event(self, record: Record) -> Event | None:
         """The record's event for the loop body; None if it was skipped or parked instead."""
         loop, processor = self.consumer.loop, self.consumer.processor
-        if not await loop.arrived(record):
+        if loop.commits_first and not await loop.arrived(record):
             return None  # at most once: a record it could not commit is not its to handle
         event = processor.decode(record)
         if isinstance(event, Unreadable):

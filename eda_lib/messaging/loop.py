@@ -56,12 +56,14 @@ GIVE_UP_AFTER = 30.0
 
 @dataclass
 class Limits:
-    """Where one run ends: after `max_events`, at `deadline` (loop time), or when idle: a poll
-    that brought nothing found the member at the end of every partition it owns (or
-    `IDLE_POLLS` polls in a row brought nothing)."""
+    """Where one run ends: after `max_events`, at `deadline` (loop time, if the run has a
+    timeout), or when idle: a poll that brought nothing found the member at the end of every
+    partition it owns (or `IDLE_POLLS` polls in a row brought nothing). A run without a timeout
+    stops polling at `give_up_at` anyway."""
 
     max_events: int | None
-    deadline: float
+    deadline: float | None
+    give_up_at: float
     until_idle: bool
     processed: int = 0
     empty_polls: int = 0  # polls in a row that brought nothing
@@ -71,13 +73,16 @@ class Limits:
         until_idle = timeout is None if idle is None else idle
         if not until_idle and timeout is None and max_events is None:
             raise ValueError("this run would never end: give max_events, timeout or until_idle")
-        seconds = GIVE_UP_AFTER if timeout is None else timeout
-        return cls(max_events, asyncio.get_running_loop().time() + seconds, until_idle)
+        now = asyncio.get_running_loop().time()
+        deadline = None if timeout is None else now + timeout
+        give_up_at = now + GIVE_UP_AFTER if deadline is None else deadline
+        return cls(max_events, deadline, give_up_at, until_idle)
 
     def reached(self) -> StopReason | None:
+        """Why the run ends before its next record, if it does."""
         if self.max_events is not None and self.processed >= self.max_events:
             return "max_events"
-        if asyncio.get_running_loop().time() >= self.deadline:
+        if self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline:
             return "timeout"
         return None
 
@@ -100,6 +105,7 @@ class ConsumerLoop:
             raise ValueError(f"commit must be 'each', 'batch' or 'before', not {commit!r}")
         self.member = member
         self.commit = commit
+        self.commits_first = commit == "before"  # at most once: `arrived` commits
         self.faults = faults
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
@@ -131,8 +137,10 @@ class ConsumerLoop:
         room = self.batch_size
         if limits.max_events is not None:
             room = min(room, limits.max_events - limits.processed)
-        seconds = 0.0 if limits.until_idle and self.caught_up else self.poll_timeout
-        seconds = max(0.0, min(seconds, limits.deadline - asyncio.get_running_loop().time()))
+        left = limits.give_up_at - asyncio.get_running_loop().time()
+        if left <= 0:
+            return "timeout"
+        seconds = 0.0 if limits.until_idle and self.caught_up else min(self.poll_timeout, left)
         try:
             batch = await m.broker.poll(m.group, m.name, max_records=room, timeout=seconds)
         except UnknownMember:  # stop() was called while this poll waited
@@ -176,9 +184,9 @@ class ConsumerLoop:
     # --- committing -----------------------------------------------------------------------
 
     async def arrived(self, record: Record) -> bool:
-        """A record is about to be handled; False if it is no longer this member's to handle
-        (with "before", its commit was refused: its partition moved away while it waited)."""
-        return await self._commit(record) if self.commit == "before" else True
+        """With "before" (`commits_first`), commit a record about to be handled; False if it is
+        no longer this member's to handle (its partition moved away while it waited)."""
+        return await self._commit(record) if self.commits_first else True
 
     async def done(self, record: Record) -> bool:
         """A record was handled, skipped or dead-lettered; False if its commit was refused."""

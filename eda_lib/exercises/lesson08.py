@@ -26,7 +26,12 @@ def check_partition_prediction(partition: int) -> Check:
             "use partition_for_key(b'order-42', 3): murmur2 of the key bytes, made "
             "positive, modulo the partition count",
         )
-    return Check(True, f"partition {expected}, on Kafka and on InMemoryBroker alike.")
+    return Check(
+        True,
+        f"partition {expected}, where eda_lib, aiokafka and Kafka's Java client put it (a "
+        "librdkafka producer, like the course's Go ones, does too only with "
+        "partitioner=murmur2_random).",
+    )
 
 
 async def check_restart_offset(offset: int) -> Check:

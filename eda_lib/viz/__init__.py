@@ -13,6 +13,7 @@ from eda_lib.viz.history import (
     plot_lag,
     plot_replay_cost,
 )
+from eda_lib.viz.keys import draw_placements
 from eda_lib.viz.lab import LabPicture, draw_lab, plot_backlog, plot_scaling, plot_semantics
 from eda_lib.viz.offsets import PartitionLog, draw_offsets, partition_logs
 from eda_lib.viz.queues import draw_workers
@@ -44,6 +45,7 @@ __all__ = [
     "draw_moment",
     "draw_offsets",
     "draw_orders",
+    "draw_placements",
     "draw_readings",
     "draw_results",
     "draw_shop",

@@ -4,6 +4,7 @@ read from a header."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,22 +17,35 @@ from eda_lib.events import Event
 from eda_lib.exercises.checks import Check, fail
 from eda_lib.messaging import Producer
 
+PREDICTED_KEY = b"order-20"
+"""Chosen so that every typical wrong idea lands elsewhere: the first partition (0), librdkafka's
+default rule, CRC32 (2), and murmur2 on the 4 partitions of this lesson's other topic (3)."""
+
 
 def check_partition_prediction(partition: int) -> Check:
-    """Lesson 08, exercise 1: on a topic of 3 partitions, where does key 'order-42' go?"""
-    expected = partition_for_key(b"order-42", 3)
-    if partition != expected:
-        return fail(
-            f"not partition {partition}",
-            "use partition_for_key(b'order-42', 3): murmur2 of the key bytes, made "
-            "positive, modulo the partition count",
+    """Lesson 08, exercise 1: on a topic of 3 partitions, where does key 'order-20' go?"""
+    expected = partition_for_key(PREDICTED_KEY, 3)
+    how = "use partition_for_key(b'order-20', 3): murmur2 of the key bytes, made positive, modulo 3"
+    if type(partition) is not int:  # True == 1 in Python, so check the type first
+        return fail(f"{partition!r} is not a partition number", how)
+    if partition == expected:
+        return Check(
+            True,
+            f"partition {expected}, where eda_lib, aiokafka and Kafka's Java client put it (a "
+            "librdkafka producer, like the course's Go ones, does too only with "
+            "partitioner=murmur2_random).",
         )
-    return Check(
-        True,
-        f"partition {expected}, where eda_lib, aiokafka and Kafka's Java client put it (a "
-        "librdkafka producer, like the course's Go ones, does too only with "
-        "partitioner=murmur2_random).",
-    )
+    if not 0 <= partition < 3:
+        return fail(f"not partition {partition}: the topic's partitions are 0, 1 and 2", how)
+    if partition == zlib.crc32(PREDICTED_KEY) % 3:
+        return fail(
+            f"not partition {partition}: that is where librdkafka's default rule (CRC32) puts it, "
+            "the course's Go client; eda_lib hashes with murmur2, as Kafka's Java client does",
+            how,
+        )
+    if partition == 0:
+        return fail("not partition 0: a key picks its partition by its hash, not the first", how)
+    return fail(f"not partition {partition}", how)
 
 
 async def check_restart_offset(offset: int) -> Check:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import zlib
+
+from eda_lib.brokers import partition_for_key
 from eda_lib.codecs import decode_message
 from eda_lib.events import Event
-from eda_lib.exercises.lesson08 import check_order_collector, check_type_header
+from eda_lib.exercises.lesson08 import (
+    check_order_collector,
+    check_partition_prediction,
+    check_type_header,
+)
 
 
 async def test_order_collector() -> None:
@@ -49,3 +56,22 @@ def test_type_header() -> None:
     assert check_type_header(right)
     assert "raised" in repr(check_type_header(lambda record: record.headers["ce_type"]))
     assert "got" in repr(check_type_header(from_the_value))
+
+
+def test_partition_prediction() -> None:
+    key = b"order-20"
+    right = check_partition_prediction(partition_for_key(key, 3))  # the notebook's solution
+    assert right.passed, right.message
+    wrong = {
+        "the first partition": 0,
+        "librdkafka's default rule, CRC32": zlib.crc32(key) % 3,
+        "murmur2 on 4 partitions": partition_for_key(key, 4),
+        "True, which equals 1": True,
+    }
+    assert len({v for k, v in wrong.items() if k != "True, which equals 1"}) == 3  # each differs
+    for idea, answer in wrong.items():
+        check = check_partition_prediction(answer)  # type: ignore[arg-type]
+        assert not check.passed, idea
+        assert "Hint: use partition_for_key" in check.message, idea
+    assert "CRC32" in check_partition_prediction(zlib.crc32(key) % 3).message
+    assert "0, 1 and 2" in check_partition_prediction(partition_for_key(key, 4)).message

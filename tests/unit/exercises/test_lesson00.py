@@ -22,6 +22,15 @@ async def test_first_publish() -> None:
     async def forgets(producer):  # type: ignore[no-untyped-def]
         return None
 
+    async def no_report(producer):  # type: ignore[no-untyped-def]
+        await right(producer)  # sends, but returns nothing
+
+    async def twice(producer):  # type: ignore[no-untyped-def]
+        await right(producer)
+        return await right(producer)
+
     assert await check_first_publish(right)
     assert "4200 minor units" in repr(await check_first_publish(in_units))
     assert "0 events" in repr(await check_first_publish(forgets))
+    assert "did not return the delivery report" in repr(await check_first_publish(no_report))
+    assert "2 events" in repr(await check_first_publish(twice))

@@ -10,6 +10,7 @@ from eda_lib.events import Event
 from eda_lib.exercises.lesson08 import (
     check_order_collector,
     check_partition_prediction,
+    check_restart_offset,
     check_type_header,
 )
 
@@ -75,3 +76,11 @@ def test_partition_prediction() -> None:
         assert "Hint: use partition_for_key" in check.message, idea
     assert "CRC32" in check_partition_prediction(zlib.crc32(key) % 3).message
     assert "0, 1 and 2" in check_partition_prediction(partition_for_key(key, 4)).message
+
+
+async def test_restart_offset() -> None:
+    # Five events, three handled and committed: the next member starts at the committed offset.
+    assert (await check_restart_offset(3)).passed  # the notebook's solution
+    for idea, answer in {"the last handled": 2, "the log's end": 5, "the beginning": 0}.items():
+        check = await check_restart_offset(answer)
+        assert not check.passed and "committed offset is the next one" in check.message, idea

@@ -268,8 +268,6 @@ class StructuredJson:
         return serialize(event), self.headers
 
     def decode(self, value: bytes, headers: Headers, *, read_as: ReadAs | None = None) -> Event:
-        if headers == self.headers:  # as this codec writes it: structured mode, nothing to tell
-            return deserialize(value, max_bytes=self.max_bytes, read_as=read_as)
         return decode_message(value, headers, max_bytes=self.max_bytes, read_as=read_as)
 
 

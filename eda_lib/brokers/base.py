@@ -10,6 +10,7 @@ dead-letter topic name, the checks on arguments and the errors they raise, each 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -52,6 +53,14 @@ DEAD_LETTER_SUFFIX = ".dead-letter"
 
 Message = tuple[bytes | None, bytes, Headers]
 """What a producer hands over: key, value, headers."""
+
+
+def pick_partition(key: bytes | None, partitions: int, rng: random.Random) -> int:
+    """Where a message goes: by its key's murmur2 hash (Kafka's rule), or by `rng` if it has no
+    key; with one partition there is nothing to choose, and no key to hash."""
+    if partitions == 1:
+        return 0
+    return rng.randrange(partitions) if key is None else partition_for_key(key, partitions)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from eda_lib.brokers.base import (
     check_new_topic,
     check_poll,
     check_read,
-    partition_for_key,
+    pick_partition,
 )
 from eda_lib.brokers.memory_groups import Groups
 from eda_lib.clock import Clock
@@ -136,13 +136,7 @@ class InMemoryBroker:
                 f"the broker is down; the send to '{topic}' did not happen. Fix: retry "
                 "later (a Producer with a RetryPolicy does)"
             )
-        count = len(target.logs)
-        if count == 1:
-            partition = 0  # nothing to choose between, so no key to hash
-        elif key is None:
-            partition = self._rng.randrange(count)
-        else:
-            partition = partition_for_key(key, count)
+        partition = pick_partition(key, len(target.logs), self._rng)
         log = target.logs[partition]
         offset = log.end
         log.records.append(Record(topic, partition, offset, key, value, headers, now))
@@ -150,7 +144,7 @@ class InMemoryBroker:
         if target.retention is not None:
             self._expire(topic, target, now)
         if self.trace.enabled:
-            self.trace.record("stored", topic, partition, offset, actor=producer)
+            self.trace.stored(report, producer)
         self._arrival.set()
         return report
 

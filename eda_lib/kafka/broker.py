@@ -36,7 +36,7 @@ from eda_lib.brokers.base import (
     Retention,
     StartFrom,
     TopicPartition,
-    partition_for_key,
+    pick_partition,
 )
 from eda_lib.clock import Clock
 from eda_lib.kafka.inspect import KafkaInspector
@@ -164,12 +164,7 @@ class KafkaBroker:
         pending: list[asyncio.Future[Any]] = []
         try:
             for key, value, headers in messages:
-                if count == 1:
-                    partition = 0  # nothing to choose between, so no key to hash
-                elif key is None:
-                    partition = self._rng.randrange(count)
-                else:
-                    partition = partition_for_key(key, count)
+                partition = pick_partition(key, count, self._rng)
                 pending.append(
                     await client.send(
                         topic, value, key=key, partition=partition, headers=list(headers)

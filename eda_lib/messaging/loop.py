@@ -105,7 +105,6 @@ class ConsumerLoop:
             raise ValueError(f"commit must be 'each', 'batch' or 'before', not {commit!r}")
         self.member = member
         self.commit = commit
-        self.commits_first = commit == "before"  # at most once: `arrived` commits
         self.faults = faults
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
@@ -182,6 +181,11 @@ class ConsumerLoop:
         return kept
 
     # --- committing -----------------------------------------------------------------------
+
+    @property
+    def commits_first(self) -> bool:
+        """At most once ("before"): `arrived` commits a record before it is handled."""
+        return self.commit == "before"
 
     async def arrived(self, record: Record) -> bool:
         """With "before" (`commits_first`), commit a record about to be handled; False if it is

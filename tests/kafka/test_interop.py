@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -19,13 +18,6 @@ from eda_lib.codecs import KafkaBinary, StructuredJson
 from eda_lib.kafka import KafkaBroker
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-async def broker(kafka_bootstrap: str) -> AsyncIterator[KafkaBroker]:
-    broker = await KafkaBroker.connect(kafka_bootstrap)
-    yield broker
-    await broker.close()
 
 
 @pytest.fixture

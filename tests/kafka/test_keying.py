@@ -4,8 +4,6 @@ by event type, the read model is wrong in at least one trial; keyed by order id,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from eda_lib.kafka import KafkaBroker
@@ -13,13 +11,6 @@ from eda_lib.labs import keying_trial
 
 pytestmark = pytest.mark.kafka
 TRIALS = 6
-
-
-@pytest.fixture
-async def broker(kafka_bootstrap: str) -> AsyncIterator[KafkaBroker]:
-    broker = await KafkaBroker.connect(kafka_bootstrap)
-    yield broker
-    await broker.close()
 
 
 async def test_keying_by_event_type_goes_wrong_and_by_order_id_never(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,13 +14,6 @@ from eda_lib.kafka.librdkafka import placements
 
 pytestmark = pytest.mark.kafka
 KEYS = [f"order-{n}" for n in range(300)]
-
-
-@pytest.fixture
-async def broker(kafka_bootstrap: str) -> AsyncIterator[KafkaBroker]:
-    broker = await KafkaBroker.connect(kafka_bootstrap)
-    yield broker
-    await broker.close()
 
 
 async def test_go_and_python_producers_split_one_key_unless_both_use_murmur2(

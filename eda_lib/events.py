@@ -54,6 +54,7 @@ Problem = Literal[
     "unknown_type",
     "unsupported_schema_version",
     "invalid_field",
+    "unknown_shape",
 ]
 
 
@@ -138,6 +139,9 @@ class Event(BaseModel, metaclass=_EventMeta):
     """The `source` of events built without one: the producing service."""
     subject_field: ClassVar[str | None] = None
     """A data field that becomes the `subject` (and so the message key) when none is given."""
+    in_registry: ClassVar[bool] = True
+    """False for events read by a codec that picks the class itself (the Go course's wire
+    format, `eda_lib.course`): their type names may repeat a registered one."""
 
     id: UUID = Field(default_factory=clock.new_id)
     source: NonEmptyStr = "/eda-notebooks"  # each class's `default_source`, filled in below
@@ -157,8 +161,8 @@ class Event(BaseModel, metaclass=_EventMeta):
             # type; any other subclass is a type of its own.
             new_version = "schema_version" in cls.__dict__ and inherited in _REGISTRY
             cls.event_type = inherited if new_version and inherited else cls.__name__
-        if cls.__name__.startswith("_"):
-            return  # a private base that only shares fields, never sent on its own
+        if cls.__name__.startswith("_") or not cls.in_registry:
+            return  # a private base that only shares fields, or a class outside the registry
         if type(cls.schema_version) is not int or cls.schema_version < 1:
             raise TypeError(
                 f"{cls.__name__}.schema_version is {cls.schema_version!r}; versions are whole "

@@ -27,6 +27,18 @@ def repeatable() -> Iterator[reproducible]:
         yield state
 
 
+def go_tool(name: str, purpose: str) -> str:
+    """The path of Go's `name` (go, gofmt): the test skips saying `purpose` when Go is missing,
+    or fails under EDA_REQUIRE_GO=1."""
+    found = shutil.which(name)
+    if found is None:
+        reason = f"{purpose} needs Go's {name}"
+        if os.environ.get("EDA_REQUIRE_GO") == "1":
+            pytest.fail(f"EDA_REQUIRE_GO=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return found
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Lesson 16 starts a Kafka cluster in its first cell: without Java and Maven it can only say
     why, so the notebook is skipped with that reason (failed instead with EDA_REQUIRE_KAFKA=1)."""

@@ -5,14 +5,14 @@ librdkafka accepts, checked by building a `confluent_kafka` client with those ke
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
+
+from tests.conftest import go_tool
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 FENCE = re.compile(r"```go\n(.*?)```", re.S)
@@ -34,13 +34,7 @@ BLOCKS = _blocks()
 
 
 def _gofmt() -> str:
-    gofmt = shutil.which("gofmt")
-    if gofmt is None:
-        reason = "checking the lessons' Go blocks needs Go's gofmt"
-        if os.environ.get("EDA_REQUIRE_GO") == "1":
-            pytest.fail(f"EDA_REQUIRE_GO=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
-    return gofmt
+    return go_tool("gofmt", "checking the lessons' Go blocks")
 
 
 def _parses(gofmt: str, source: str) -> bool:

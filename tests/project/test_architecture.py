@@ -17,7 +17,7 @@ TIERS: list[set[str]] = [
     {"core", "kafka_local"},  # each imports nothing else of eda_lib
     {"clock", "events"},
     {"reading", "trace"},
-    {"codecs", "faults"},
+    {"codecs", "faults", "course"},
     {"compatibility", "brokers"},
     {"resilience", "kafka", "queues", "store"},
     {"messaging"},

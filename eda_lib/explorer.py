@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from eda_lib.brokers.base import Broker, BrokerState
-from eda_lib.codecs import decode_message, written_version
+from eda_lib.codecs import Codec, decode_message, written_version
+from eda_lib.core.broker import Headers
 from eda_lib.events import Event, InvalidEvent
 from eda_lib.kafka import KafkaBroker, replicas, replicas_table
 
@@ -63,19 +64,37 @@ def groups_table(state: BrokerState) -> str:
     return _table(rows)
 
 
+def _read(value: bytes, headers: Headers, codec: Codec | None) -> Event:
+    """The event in a message: CloudEvents in either mode, or what `codec` reads (the Go course's
+    wire format, say: `eda_lib.course.CourseJson`)."""
+    return decode_message(value, headers) if codec is None else codec.decode(value, headers)
+
+
 async def events(
-    broker: Broker, topic: str, *, limit: int = 1000, skip_unreadable: bool = False
+    broker: Broker,
+    topic: str,
+    *,
+    limit: int = 1000,
+    skip_unreadable: bool = False,
+    codec: Codec | None = None,
 ) -> list[Event]:
-    """The events of `topic`, decoded with the broker's codec, partition by partition in offset
-    order (up to `limit` per partition). A record that is not an event raises `InvalidEvent`,
-    or with `skip_unreadable` is left out (its consumers dead-lettered it): use `messages` to
-    list those with the reason instead."""
-    found = await events_by_partition(broker, topic, limit=limit, skip_unreadable=skip_unreadable)
+    """The events of `topic`, partition by partition in offset order (up to `limit` per
+    partition), read as CloudEvents or with `codec`. A record that is not an event raises
+    `InvalidEvent`, or with `skip_unreadable` is left out (its consumers dead-lettered it): use
+    `messages` to list those with the reason instead."""
+    found = await events_by_partition(
+        broker, topic, limit=limit, skip_unreadable=skip_unreadable, codec=codec
+    )
     return [event for partition in sorted(found) for event in found[partition]]
 
 
 async def events_by_partition(
-    broker: Broker, topic: str, *, limit: int = 1000, skip_unreadable: bool = False
+    broker: Broker,
+    topic: str,
+    *,
+    limit: int = 1000,
+    skip_unreadable: bool = False,
+    codec: Codec | None = None,
 ) -> dict[int, list[Event]]:
     """`events`, kept apart per partition: partition number -> its events in offset order."""
     count = (await broker.topics()).get(topic)
@@ -86,7 +105,7 @@ async def events_by_partition(
         found[number] = []
         for record in await broker.read(topic, number, limit=limit):
             try:
-                found[number].append(decode_message(record.value, record.headers))
+                found[number].append(_read(record.value, record.headers, codec))
             except InvalidEvent:
                 if not skip_unreadable:
                     raise
@@ -94,10 +113,16 @@ async def events_by_partition(
 
 
 async def messages(
-    broker: Broker, topic: str, *, partition: int | None = None, start: int = 0, limit: int = 10
+    broker: Broker,
+    topic: str,
+    *,
+    partition: int | None = None,
+    start: int = 0,
+    limit: int = 10,
+    codec: Codec | None = None,
 ) -> list[MessageRow]:
-    """Up to `limit` messages per partition from offset `start`, decoded with the broker's
-    codec; a message that cannot be decoded is listed with the reason."""
+    """Up to `limit` messages per partition from offset `start`, read as CloudEvents or with
+    `codec`; a message that cannot be read is listed with the reason."""
     count = (await broker.topics()).get(topic)
     if count is None:
         raise ValueError(f"no topic '{topic}' (topics: {', '.join(await broker.topics())})")
@@ -106,7 +131,7 @@ async def messages(
         for record in await broker.read(topic, number, start=start, limit=limit):
             key = record.key.decode("utf-8", "replace") if record.key is not None else "-"
             try:
-                event = decode_message(record.value, record.headers)
+                event = _read(record.value, record.headers, codec)
             except InvalidEvent as error:
                 rows.append(
                     MessageRow(number, record.offset, key, "?", f"unreadable ({error.problem})")
@@ -132,8 +157,11 @@ def messages_table(rows: list[MessageRow], width: int = 70) -> str:
     return _table(table)
 
 
-async def explore(broker: Broker, topic: str | None = None, *, limit: int = 5) -> str:
-    """Everything at once: topics and offsets, groups and lag, and (for `topic`) its messages."""
+async def explore(
+    broker: Broker, topic: str | None = None, *, limit: int = 5, codec: Codec | None = None
+) -> str:
+    """Everything at once: topics and offsets, groups and lag, and (for `topic`) its messages,
+    read as CloudEvents or with `codec`."""
     state = await broker.describe()
     parts = ["TOPICS", topics_table(state)]
     if broker.name == "kafka":  # copies on nodes: the in-memory broker keeps one, in memory
@@ -147,7 +175,7 @@ async def explore(broker: Broker, topic: str | None = None, *, limit: int = 5) -
         parts += [
             "",
             f"MESSAGES IN {topic} (first {limit} per partition)",
-            messages_table(await messages(broker, topic, limit=limit)),
+            messages_table(await messages(broker, topic, limit=limit, codec=codec)),
         ]
     return "\n".join(parts)
 

@@ -2,20 +2,37 @@
 
 The course's Go programs use confluent-kafka-go, which is librdkafka underneath; `confluent_kafka`
 is the same librdkafka for Python, with the same configuration keys, defaults and partitioner.
-So what it does here is what the learner's Go program does.
+So what it does here is what the learner's Go program does:
+
+- `placements`: where its default partitioner (CRC32) puts keys, against murmur2;
+- `send_as_course`: send course events as the course's producers do (key, header, JSON);
+- `new_group_reads`: what a new group with librdkafka's defaults reads of a topic (nothing old);
+- `crash_after_poll`: a consumer killed between poll and handling, with auto-commit (the
+  course's way: the message is lost) or with a commit after handling (it comes again).
 
 Without a broker, it runs on librdkafka's own mock cluster (`test.mock.num.brokers`), which lives
-inside the client: its topics are made on first use, with 4 partitions.
+inside a client: its topics are made on first use, with 4 partitions, and `mock_cluster()` lends
+its address to other clients and programs.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
+from eda_lib.course import CourseEvent, encode_course
+
+ANY = -1
+"""librdkafka's `RD_KAFKA_PARTITION_UA` (Go: `kafka.PartitionAny`): let the partitioner choose."""
 MOCK_PARTITIONS = 4
 """How many partitions librdkafka's mock cluster gives a topic it makes on first use."""
 
@@ -64,3 +81,202 @@ def _produce(keys: Sequence[str], topic: str, config: dict[str, Any]) -> dict[st
             "Fix: check the broker, and that the topic exists"
         )
     return placed
+
+
+@contextmanager
+def mock_cluster() -> Iterator[str]:
+    """librdkafka's mock cluster, hosted by a client for as long as the block runs; yields its
+    address (`127.0.0.1:<port>`), which any client or program can use as `bootstrap.servers`.
+    It has no controller, so topics cannot be created: each is made on first use, 4 partitions."""
+    host = Producer(settings(None))
+    brokers = host.list_topics(timeout=10).brokers.values()
+    try:
+        yield ",".join(f"{broker.host}:{broker.port}" for broker in brokers)
+    finally:
+        host.flush(5)
+        del host  # the cluster goes with its host
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Where a message went, from its delivery report."""
+
+    key: str | None
+    partition: int
+    offset: int
+
+
+async def send_as_course(
+    bootstrap: str, topic: str, events: Sequence[CourseEvent], *, partition: int | None = None
+) -> list[Delivered]:
+    """Send `events` as the course's Go producers do: only `bootstrap.servers` set (so
+    librdkafka's defaults, its partitioner among them), the value and `eventType` header of the
+    course's wire format, and the event's key (none for chapters 3 and 5). `partition` pins every
+    message to one partition instead (`PartitionAny` is the course's choice)."""
+    return await asyncio.to_thread(_send, bootstrap, topic, events, partition)
+
+
+def _send(
+    bootstrap: str, topic: str, events: Sequence[CourseEvent], partition: int | None
+) -> list[Delivered]:
+    producer = Producer({"bootstrap.servers": bootstrap, "log_level": 4})
+    reports: list[Delivered] = []
+    failed: list[str] = []
+
+    def report(error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            failed.append(str(error))
+            return
+        key = message.key()
+        reports.append(
+            Delivered(
+                key.decode() if key else None, message.partition() or 0, message.offset() or 0
+            )
+        )
+
+    for event in events:
+        value, headers = encode_course(event)
+        key = None if event.key is None else event.key.encode()
+        producer.produce(
+            topic,
+            value,
+            key=key,
+            headers=list(headers),
+            on_delivery=report,
+            partition=ANY if partition is None else partition,
+        )
+        producer.poll(0)  # serve delivery reports as they come, as the course's goroutine does
+    left = producer.flush(30)
+    if failed or left:
+        raise RuntimeError(
+            f"librdkafka did not deliver every message to '{topic}' ({left} left; "
+            f"{failed[0] if failed else 'no error reported'}). Fix: check the broker and topic"
+        )
+    return reports
+
+
+@dataclass(frozen=True)
+class GroupRead:
+    """What a new consumer group read: before and after one more message was sent."""
+
+    before: list[int]
+    """Offsets read in the first `settle_s` seconds after the group got its partitions."""
+    after: list[int]
+    """Offsets read once one new message was sent (its own among them, if the group is live)."""
+
+
+async def new_group_reads(
+    bootstrap: str,
+    topic: str,
+    group: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    settle_s: float = 1.5,
+) -> GroupRead:
+    """A consumer of a new `group` with librdkafka's settings (plus `extra`, such as
+    `{"auto.offset.reset": "earliest"}`) subscribes to `topic` and reads for `settle_s` seconds
+    after its partitions are assigned; then one new message goes to partition 0 and it reads
+    until that one arrives (at most 10 s)."""
+    return await asyncio.to_thread(_new_group_reads, bootstrap, topic, group, extra or {}, settle_s)
+
+
+def _new_group_reads(
+    bootstrap: str, topic: str, group: str, extra: dict[str, Any], settle_s: float
+) -> GroupRead:
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": group, "log_level": 4, **extra}
+    )
+    consumer.subscribe([topic])
+    try:
+        before = _read_for(consumer, 10.0, until=lambda _: bool(consumer.assignment()))
+        before += _read_for(consumer, settle_s)
+        producer = Producer({"bootstrap.servers": bootstrap, "log_level": 4})
+        producer.produce(topic, b"{}", partition=0)
+        if producer.flush(10):
+            raise RuntimeError(f"could not send the new message to '{topic}'")
+        after = _read_for(consumer, 10.0, until=lambda offsets: bool(offsets))
+        return GroupRead(before, after)
+    finally:
+        consumer.close()
+
+
+def _read_for(consumer: Consumer, seconds: float, until: Any = None) -> list[int]:
+    """Offsets polled within `seconds`, stopping early once `until(offsets)` holds."""
+    offsets: list[int] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not (until and until(offsets)):
+        message = consumer.poll(0.1)
+        if message is not None and message.error() is None:
+            offsets.append(message.offset() or 0)
+    return offsets
+
+
+@dataclass(frozen=True)
+class CrashReport:
+    """A consumer killed after librdkafka handed it a message and before it handled it."""
+
+    commit: str
+    polled: int
+    """The offset of the message it was handed (and never handled)."""
+    committed: int | None
+    """The group's committed offset just before the kill: where the group resumes."""
+    resumed: list[int]
+    """The offsets the group reads when it resumes from there."""
+
+    @property
+    def lost(self) -> bool:
+        """Whether the unhandled message is gone for the group: it resumes past it."""
+        return self.polled not in self.resumed
+
+
+async def crash_after_poll(
+    bootstrap: str, topic: str, group: str, commit: Literal["auto", "manual"]
+) -> CrashReport:
+    """Run `eda_lib.kafka.course_consumer` (in its own process) on partition 0 of `topic`, kill it
+    with SIGKILL once it has reported the committed offset, and read partition 0 from where the
+    group resumes. `group` must be new and partition 0 must hold messages."""
+    return await asyncio.to_thread(_crash_after_poll, bootstrap, topic, group, commit)
+
+
+def _crash_after_poll(bootstrap: str, topic: str, group: str, commit: str) -> CrashReport:
+    program = [
+        sys.executable,
+        "-m",
+        "eda_lib.kafka.course_consumer",
+        bootstrap,
+        topic,
+        group,
+        commit,
+    ]
+    running = subprocess.Popen(program, stdout=subprocess.PIPE, text=True)
+    try:
+        assert running.stdout is not None
+        said: dict[str, Any] = {}
+        for line in running.stdout:  # two lines; the program gives up within 40 s
+            said.update(json.loads(line))
+            if "committed" in said:
+                break
+    finally:
+        running.kill()  # SIGKILL: no close(), no last commit
+        running.wait(timeout=10)
+    if "committed" not in said:
+        raise RuntimeError(
+            f"the course consumer stopped before reporting (exit {running.returncode})"
+        )
+    resume_at = said["committed"] if said["committed"] is not None else 0
+    return CrashReport(
+        commit, said["polled"], said["committed"], _read_from(bootstrap, topic, resume_at)
+    )
+
+
+def _read_from(bootstrap: str, topic: str, offset: int) -> list[int]:
+    """Partition 0's offsets from `offset` to its end, read without joining a group."""
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "log_level": 4})
+    try:
+        end = reader.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
+        reader.assign([TopicPartition(topic, 0, offset)])
+        return _read_for(
+            reader, 10.0, until=lambda offsets: bool(offsets) and offsets[-1] >= end - 1
+        )
+    finally:
+        reader.close()

@@ -12,8 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from eda_lib.brokers.base import Broker, Record, TopicPartition
-from eda_lib.codecs import decode_message
-from eda_lib.events import InvalidEvent
+from eda_lib.codecs import Codec, decode_message
+from eda_lib.events import Event, InvalidEvent
 
 _GROUP_COLOURS = ("#c44e52", "#8172b2", "#2a9d8f", "#dd8452")
 
@@ -31,9 +31,12 @@ class PartitionLog:
     """Group -> the offset it will read next."""
 
 
-def _label(broker: Broker, record: Record) -> str:
+def _label(record: Record, codec: Codec | None) -> str:
     try:
-        event = decode_message(record.value, record.headers)
+        if codec is None:
+            event: Event | None = decode_message(record.value, record.headers)
+        else:
+            event = codec.decode(record.value, record.headers)
     except InvalidEvent:
         event = None
     if record.key is not None:
@@ -44,10 +47,16 @@ def _label(broker: Broker, record: Record) -> str:
 
 
 async def partition_logs(
-    broker: Broker, topic: str, groups: Sequence[str] = (), *, limit: int = 40
+    broker: Broker,
+    topic: str,
+    groups: Sequence[str] = (),
+    *,
+    limit: int = 40,
+    codec: Codec | None = None,
 ) -> list[PartitionLog]:
-    """Each partition of `topic` as a strip can show it: its records (the first `limit`) and
-    where each of `groups` has committed."""
+    """Each partition of `topic` as a strip can show it: its records (the first `limit`), named
+    by their key and type (read as CloudEvents, or with `codec`), and where each of `groups` has
+    committed."""
     state = await broker.describe()
     logs = []
     for partition in state.topic(topic):
@@ -64,7 +73,7 @@ async def partition_logs(
                 partition.partition,
                 partition.start_offset,
                 partition.end_offset,
-                {r.offset: _label(broker, r) for r in records},
+                {r.offset: _label(r, codec) for r in records},
                 committed,
             )
         )

@@ -1,8 +1,9 @@
 """`python -m eda_lib.kafka_local start|stop|status|kill|restart`: local Kafka for the lessons.
 
-`start` runs one broker (as in the course); `start --brokers 3` runs a cluster of three nodes
-(lesson 16). `kill N` (SIGKILL), `stop N` (SIGTERM) and `restart N` act on node N of the running
-cluster; `stop` alone stops everything.
+`start` runs one broker (as in the course) and creates whichever of the course's topics it lacks
+(see `course_topics`); `start --brokers 3` runs a cluster of three nodes (lesson 16). `kill N`
+(SIGKILL), `stop N` (SIGTERM) and `restart N` act on node N of the running cluster; `stop` alone
+stops everything.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from eda_lib.kafka_local.broker import STATE_FILE, LocalKafka, running_broker
 from eda_lib.kafka_local.cluster import LocalCluster, read_layout
+from eda_lib.kafka_local.course_topics import announce, create_course_topics
 from eda_lib.kafka_local.quorum import describe_quorum
 from eda_lib.kafka_local.tools import (
     DEFAULT_KAFKA_VERSION,
@@ -47,25 +49,27 @@ def start(port: int, version: str, brokers: int) -> int:
             f"a broker from an earlier start is running (pid {state['pid']}); not starting another",
             file=sys.stderr,
         )
-        print(state["bootstrap"])
-        return 0
-    run_dir = cache_root() / "run"
-    broker = LocalKafka(port=port or None, data_dir=run_dir / "data", version=version)
-    broker.start(detach=True)
-    assert broker.process is not None
-    state = {
-        "pid": broker.process.pid,
-        "bootstrap": broker.bootstrap,
-        "version": version,
-        "log": str(broker.log_file),
-    }
-    (run_dir / STATE_FILE).write_text(json.dumps(state))
-    print(
-        f"Kafka {version} ready in {broker.started_in:.1f} s (pid {broker.process.pid}, "
-        f"log {broker.log_file})",
-        file=sys.stderr,
-    )
-    print(broker.bootstrap)
+    else:
+        run_dir = cache_root() / "run"
+        broker = LocalKafka(port=port or None, data_dir=run_dir / "data", version=version)
+        broker.start(detach=True)
+        assert broker.process is not None
+        state = {
+            "pid": broker.process.pid,
+            "bootstrap": broker.bootstrap,
+            "version": version,
+            "log": str(broker.log_file),
+        }
+        (run_dir / STATE_FILE).write_text(json.dumps(state))
+        print(
+            f"Kafka {version} ready in {broker.started_in:.1f} s (pid {broker.process.pid}, "
+            f"log {broker.log_file})",
+            file=sys.stderr,
+        )
+    # The course's programs expect their topics to be there (its broker made them on first use);
+    # whichever is missing is created, on this start as on a later one.
+    print(announce(create_course_topics(str(state["bootstrap"]))), file=sys.stderr)
+    print(state["bootstrap"])
     return 0
 
 

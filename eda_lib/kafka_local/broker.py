@@ -204,6 +204,11 @@ class LocalKafka:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            # Off, unlike the course's broker: KafkaBroker must refuse an unknown topic as the
+            # in-memory broker does (UnknownTopic, saying to create it; the broker contract tests
+            # check it), and with auto-creation on, even the metadata request that looks a topic
+            # up can create it. Production clusters create their topics explicitly too. `make
+            # kafka` creates the course's topics up front instead (course_topics.COURSE_TOPICS).
             "auto.create.topics.enable": "false",
         }
         return settings | self.settings

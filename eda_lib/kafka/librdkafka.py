@@ -9,6 +9,7 @@ So what it does here is what the learner's Go program does:
 - `new_group_reads`: what a new group with librdkafka's defaults reads of a topic (nothing old);
 - `crash_after_poll`: a consumer killed between poll and handling, with auto-commit (the
   course's way: the message is lost) or with a commit after handling (it comes again).
+- `course_bootstrap`: the broker's address, or a mock cluster's when there is no broker.
 
 Without a broker, it runs on librdkafka's own mock cluster (`test.mock.num.brokers`), which lives
 inside a client: its topics are made on first use, with 4 partitions, and `mock_cluster()` lends
@@ -95,6 +96,20 @@ def mock_cluster() -> Iterator[str]:
     finally:
         host.flush(5)
         del host  # the cluster goes with its host
+
+
+_SHARED_MOCK: list[Producer] = []  # the host of `course_bootstrap`'s mock cluster, kept alive
+
+
+def course_bootstrap(bootstrap: str | None) -> str:
+    """Where librdkafka clients connect: `bootstrap` (a real broker), or else a mock cluster
+    that lives as long as this Python process (a lesson's kernel), made on first use."""
+    if bootstrap:
+        return bootstrap
+    if not _SHARED_MOCK:
+        _SHARED_MOCK.append(Producer(settings(None)))
+    brokers = _SHARED_MOCK[0].list_topics(timeout=10).brokers.values()
+    return ",".join(f"{broker.host}:{broker.port}" for broker in brokers)
 
 
 @dataclass(frozen=True)

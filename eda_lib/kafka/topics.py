@@ -192,6 +192,7 @@ class KafkaTopics:
                 )
             elif code:
                 raise BrokerError(f"Kafka refused to create topic '{topic}': error {code} {rest}")
+
         async def led() -> bool:  # every partition has a leader, so sends go through
             with contextlib.suppress(UnknownTopic):
                 return await self.count(topic, refresh=True) == partitions

@@ -1,6 +1,7 @@
 """Seeing the flow: graphs of live broker state, trace timelines, the labs' pictures, and the
 lesson widgets. Everything here reads state; nothing below `viz` imports it."""
 
+from eda_lib.viz.crashes import draw_crashes
 from eda_lib.viz.dashboard import DashboardWidget, draw_windows, plot_window_counts
 from eda_lib.viz.events import draw_readings, draw_story
 from eda_lib.viz.graphs import assignment_table, draw_timeline, draw_topology, topology
@@ -39,6 +40,7 @@ __all__ = [
     "TopicExplorerWidget",
     "assignment_table",
     "draw_cqrs_flow",
+    "draw_crashes",
     "draw_keying",
     "draw_lab",
     "draw_log",

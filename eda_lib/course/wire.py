@@ -3,7 +3,8 @@
 The course's Go programs turn a struct into bytes with `json.Marshal`. To read their messages and
 write the same bytes back, we follow its rules, which differ from Python's `json.dumps`:
 
-- fields come in the struct's order, with no spaces: `{"orderId":11,"status":"success"}`;
+- fields come in the struct's order, with no spaces: `{"order_id":"o-1","reason":"late"}`
+  (chapter 3's strings are typed by hand, with spaces: we write them equal as JSON, not as bytes);
 - a `float64` is written as short as it round-trips, with no `.0`: 150.0 is `150`, and very small
   or very large numbers use an exponent (`1e-7`, `1e+21`);
 - `<`, `>` and `&` become `\\u003c`, `\\u003e`, `\\u0026` (so JSON is safe inside HTML), as do

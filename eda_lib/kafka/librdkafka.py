@@ -1,8 +1,9 @@
 """The course's client, live (lesson 08): librdkafka, through Confluent's Python client.
 
-The course's Go programs use confluent-kafka-go, which is librdkafka underneath; `confluent_kafka`
-is the same librdkafka for Python, with the same configuration keys, defaults and partitioner.
-So what it does here is what the learner's Go program does:
+The course's Go programs use confluent-kafka-go, which is librdkafka underneath (1.9.2, linked in);
+`confluent_kafka` is librdkafka for Python (2.x here), with the same configuration keys, and the
+same defaults and partitioner for everything shown here. So what it does here is what the
+learner's Go program does:
 
 - `placements`: where its default partitioner (CRC32) puts keys, against murmur2;
 - `send_as_course`: send course events as the course's producers do (key, header, JSON);
@@ -175,36 +176,40 @@ class GroupRead:
     """What a new consumer group read: before and after one more message was sent."""
 
     before: list[int]
-    """Offsets read in the first `settle_s` seconds after the group got its partitions."""
+    """Offsets of partition 0 read until the group reached its end (where it started reading)."""
     after: list[int]
     """Offsets read once one new message was sent (its own among them, if the group is live)."""
 
 
 async def new_group_reads(
-    bootstrap: str,
-    topic: str,
-    group: str,
-    *,
-    extra: dict[str, Any] | None = None,
-    settle_s: float = 1.5,
+    bootstrap: str, topic: str, group: str, *, extra: dict[str, Any] | None = None
 ) -> GroupRead:
     """A consumer of a new `group` with librdkafka's settings (plus `extra`, such as
-    `{"auto.offset.reset": "earliest"}`) subscribes to `topic` and reads for `settle_s` seconds
-    after its partitions are assigned; then one new message goes to partition 0 and it reads
-    until that one arrives (at most 10 s)."""
-    return await asyncio.to_thread(_new_group_reads, bootstrap, topic, group, extra or {}, settle_s)
+    `{"auto.offset.reset": "earliest"}`) subscribes to `topic` and reads partition 0 until it
+    is at the end; then one new message goes to partition 0 and it reads until that one arrives.
+    (`enable.partition.eof` is turned on only to learn when the start position is settled: the
+    client then says "end of partition", so the new message cannot slip in before the start.)"""
+    return await asyncio.to_thread(_new_group_reads, bootstrap, topic, group, extra or {})
 
 
-def _new_group_reads(
-    bootstrap: str, topic: str, group: str, extra: dict[str, Any], settle_s: float
-) -> GroupRead:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "log_level": 4, **extra}
-    )
+def _new_group_reads(bootstrap: str, topic: str, group: str, extra: dict[str, Any]) -> GroupRead:
+    settings = {"bootstrap.servers": bootstrap, "group.id": group, "log_level": 4, **extra}
+    consumer = Consumer({**settings, "enable.partition.eof": True})
     consumer.subscribe([topic])
     try:
-        before = _read_for(consumer, 10.0, until=lambda _: bool(consumer.assignment()))
-        before += _read_for(consumer, settle_s)
+        before: list[int] = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # until partition 0 says it is at its end
+            message = consumer.poll(0.1)
+            if message is None or message.partition() != 0:
+                continue
+            error = message.error()
+            if error is None:
+                before.append(message.offset() or 0)
+            elif error.code() == KafkaError._PARTITION_EOF:
+                break
+        else:
+            raise RuntimeError(f"the new group never reached the end of '{topic}' partition 0")
         producer = Producer({"bootstrap.servers": bootstrap, "log_level": 4})
         producer.produce(topic, b"{}", partition=0)
         if producer.flush(10):
@@ -278,6 +283,8 @@ def _crash_after_poll(bootstrap: str, topic: str, group: str, commit: str) -> Cr
         raise RuntimeError(
             f"the course consumer stopped before reporting (exit {running.returncode})"
         )
+    # Nothing committed: the group starts where auto.offset.reset says, earliest for this program
+    # (with librdkafka's default, latest, it would skip all three messages instead).
     resume_at = said["committed"] if said["committed"] is not None else 0
     return CrashReport(
         commit, said["polled"], said["committed"], _read_from(bootstrap, topic, resume_at)
@@ -285,8 +292,16 @@ def _crash_after_poll(bootstrap: str, topic: str, group: str, commit: str) -> Cr
 
 
 def _read_from(bootstrap: str, topic: str, offset: int) -> list[int]:
-    """Partition 0's offsets from `offset` to its end, read without joining a group."""
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "log_level": 4})
+    """Partition 0's offsets from `offset` to its end: what a restarted member of the group would
+    read, read here without joining it (a rejoin waits for the killed member's session to end)."""
+    reader = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "course-reader",  # assign() needs none, but librdkafka asks for one
+            "enable.auto.commit": False,  # commits nothing, leaves no offsets behind
+            "log_level": 4,
+        }
+    )
     try:
         end = reader.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
         reader.assign([TopicPartition(topic, 0, offset)])

@@ -30,7 +30,7 @@ async def through_broker(events: list[PaymentSuccessful]) -> float:
     def ship(event: PaymentSuccessful) -> None:
         received.append(event)
 
-    consumer = Consumer(broker, "shipping", "payments", ship, name="shipping-1")
+    consumer = Consumer(broker, "shipping", "payments", ship, name="shipping-1", start="earliest")
     await consumer.start()
 
     async def produce() -> None:

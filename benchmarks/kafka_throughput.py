@@ -67,6 +67,7 @@ class EdaSide:
             batch_size=POLL,
             commit="batch",
             codec=KafkaBinary(),
+            start="earliest",
         )
         await self.consumer.start()
 

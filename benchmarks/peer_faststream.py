@@ -76,7 +76,9 @@ def extra_sides(events: list[PaymentSuccessful]) -> dict[str, Side]:
 
         for event in mine:
             await producer.send(TOPIC, event)
-        await core.Consumer(broker, "shipping", [TOPIC], [ship]).run(max_events=len(mine))
+        await core.Consumer(broker, "shipping", [TOPIC], [ship], start="earliest").run(
+            max_events=len(mine)
+        )
         assert handled == [e.payment_id for e in mine]
         return len(handled)
 
@@ -91,7 +93,7 @@ async def through_eda(events: list[PaymentSuccessful], seen: list[UUID]) -> int:
     async def ship(event: PaymentSuccessful) -> None:
         seen.append(event.id)
 
-    consumer = Consumer(broker, "shipping", TOPIC, ship, name="shipping-1")
+    consumer = Consumer(broker, "shipping", TOPIC, ship, name="shipping-1", start="earliest")
     await consumer.start()
 
     async def produce() -> None:

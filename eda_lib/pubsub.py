@@ -8,7 +8,7 @@ import contextlib
 import itertools
 from typing import Protocol
 
-from eda_lib.brokers.base import Broker, DeliveryReport
+from eda_lib.brokers.base import Broker, DeliveryReport, StartFrom
 from eda_lib.events import Event
 from eda_lib.messaging import Consumer, Handler, Producer, RunReport
 
@@ -71,15 +71,24 @@ _names = itertools.count(1)
 
 
 class BrokerSubscriber:
-    def __init__(self, broker: Broker, lifetime: float = 60.0) -> None:
+    """Subscribes handlers through consumer groups of `broker`. `start` says where a new group
+    starts, as `auto.offset.reset` does in the course's subscriber ("earliest" there)."""
+
+    def __init__(self, broker: Broker, *, start: StartFrom, lifetime: float = 60.0) -> None:
         self.broker = broker
+        self.start = start
         self.lifetime = lifetime
 
     async def subscribe(
         self, topic: str, group: str, handler: Handler, name: str | None = None
     ) -> Subscription:
         consumer = Consumer(
-            self.broker, group, topic, handler, name=name or f"{group}-sub-{next(_names)}"
+            self.broker,
+            group,
+            topic,
+            handler,
+            name=name or f"{group}-sub-{next(_names)}",
+            start=self.start,
         )
         subscription = Subscription(consumer, self.lifetime)
         await subscription._start()

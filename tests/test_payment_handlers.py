@@ -78,7 +78,9 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_and_the_consumer_
         await Producer(broker).send_all("payments", [payment(1, n) for n in (1, 2, 3)])
         await broker.produce("payments", b"{not json", key=b"order-4")  # a poison message
         retry = RetryPolicy(max_attempts=3, base_delay=0.0, jitter=0.0)
-        async with Consumer(broker, "ledger", "payments", fragile, retry=retry) as consumer:
+        async with Consumer(
+            broker, "ledger", "payments", fragile, retry=retry, start="earliest"
+        ) as consumer:
             report = await consumer.run(max_events=4)
         parked = await broker.read("payments.dead-letter", 0)
     assert handled == ["pay-1", "pay-3"]
@@ -106,7 +108,7 @@ async def test_one_key_keeps_its_order_on_any_broker(broker) -> None:  # type: i
     sent = [payment(100 + n, n=n % 4) for n in range(20)]  # four orders, five payments each
     await Producer(opened).send_all(topic, sent)
     got = []
-    async with Consumer(opened, f"g-{topic}", topic, got.append) as consumer:
+    async with Consumer(opened, f"g-{topic}", topic, got.append, start="earliest") as consumer:
         await consumer.run(max_events=len(sent), timeout=30)
     assert sorted(e.id for e in got) == sorted(e.id for e in sent)
     for order in {e.order_id for e in sent}:
@@ -151,7 +153,12 @@ async def test_the_same_on_a_broker_redelivering_after_a_rewind() -> None:
         await Producer(broker).send_all("payments", produced)
         for _ in range(2):
             async with Consumer(
-                broker, "analytics", "payments", dashboard.handle, idempotency=seen
+                broker,
+                "analytics",
+                "payments",
+                dashboard.handle,
+                idempotency=seen,
+                start="earliest",
             ) as consumer:
                 for partition in await consumer.assignment():
                     await consumer.seek(partition, 0)

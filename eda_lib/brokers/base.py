@@ -275,7 +275,7 @@ class GroupMembership(Protocol):
     """A consumer group's members: joining, polling, committing, seeking, leaving."""
 
     async def join(
-        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom = "earliest"
+        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom
     ) -> None: ...
 
     async def leave(self, group: str, member: str) -> None: ...

@@ -185,7 +185,7 @@ class InMemoryBroker:
     # --- groups -------------------------------------------------------------------------
 
     async def join(
-        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom = "earliest"
+        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom
     ) -> None:
         self._groups.join(group, topics, member, start)
 

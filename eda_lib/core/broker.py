@@ -165,7 +165,7 @@ class CoreBroker:
         return self._topic(topic)[partition].read(start, limit)
 
     async def join(
-        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom = "earliest"
+        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom
     ) -> None:
         for topic in topics:
             self._topic(topic)  # refuses a topic that does not exist

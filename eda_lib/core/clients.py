@@ -67,7 +67,7 @@ class Consumer:
 
     def __init__(
         self, broker: CoreBroker, group: str, topics: Sequence[str], handlers: Sequence[Handler],
-        *, name: str = "member-1", start: StartFrom = "earliest",
+        *, name: str = "member-1", start: StartFrom,
     ) -> None:
         self.broker, self.group, self.name, self.start = broker, group, name, start
         self.topics = [topics] if isinstance(topics, str) else topics  # one topic, or several

@@ -52,7 +52,11 @@ async def check_large_payment_flagger(flag: Callable[[Event], bool]) -> Check:
         )
     flagged: list[str] = []
     consumer = Consumer(
-        broker, "fraud", "payments", lambda e: flagged.append(e.payment_id) if flag(e) else None
+        broker,
+        "fraud",
+        "payments",
+        lambda e: flagged.append(e.payment_id) if flag(e) else None,
+        start="earliest",
     )
     await consumer.start()
     report = await consumer.run()

@@ -22,7 +22,9 @@ async def check_audit_group(add_audit: Callable[[InMemoryBroker], Awaitable[list
     await broker.create_topic("payments", partitions=2)
     producer = Producer(broker, "payment-service")
     shipped: list[str] = []
-    shipping = Consumer(broker, "shipping", "payments", lambda e: shipped.append(e.payment_id))
+    shipping = Consumer(
+        broker, "shipping", "payments", lambda e: shipped.append(e.payment_id), start="earliest"
+    )
     await shipping.start()
     for event in sample_payments():
         await producer.send("payments", event)
@@ -60,7 +62,7 @@ async def check_useful_members(answer: int) -> Check:
     await broker.create_topic("payments", partitions=4)
     busy = 0
     for n in range(1, 7):
-        await broker.join("shipping", ["payments"], member=f"m{n}")
+        await broker.join("shipping", ["payments"], member=f"m{n}", start="earliest")
         owned = [await broker.assignment("shipping", f"m{i}") for i in range(1, n + 1)]
         if all(owned):
             busy = n

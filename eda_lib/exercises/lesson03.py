@@ -86,14 +86,14 @@ async def check_auditor(audit: Any) -> Check:
         def book(event: Event) -> None:
             pass
 
-        async with Consumer(broker, "bookkeeping", "ledger", book) as early:
+        async with Consumer(broker, "bookkeeping", "ledger", book, start="earliest") as early:
             await early.run()
         try:
             types = await audit(broker, "ledger")
         except Exception as error:
             return fail(
                 f"your audit raised {type(error).__name__}: {error}",
-                "use `async with Consumer(broker, 'auditor', topic) as c:` and "
+                "use `async with Consumer(broker, 'auditor', topic, start='earliest') as c:` and "
                 "`async for event in c.events():` (it ends when the topic is idle)",
             )
         groups = {g.group: g for g in (await broker.describe()).groups}
@@ -101,13 +101,13 @@ async def check_auditor(audit: Any) -> Check:
     if list(types or []) != expected:
         return fail(
             f"audit returned {types!r}, expected {expected}",
-            "a new group starts at the earliest offset: read until the topic is idle, "
+            "a new group with start='earliest' reads from offset 0: read until the topic is idle, "
             "collecting event.event_type",
         )
     if len(groups) < 2:
         return fail(
             "the types are right, but no consumer group of the auditor's own read them",
             "an auditor runs for ever and must remember its place: read as a consumer in a "
-            "group of its own, e.g. Consumer(broker, 'auditor', topic)",
+            "group of its own, e.g. Consumer(broker, 'auditor', topic, start='earliest')",
         )
     return Check(True, "a group that joined late read every event from offset 0")

@@ -39,7 +39,7 @@ async def check_replay_count(answer: int) -> Check:
         await producer.send(
             "t", Payment(payment_id=f"p{n}", order_id=f"o{n}", amount=1, currency="USD")
         )
-    consumer = Consumer(broker, "g", "t", lambda e: None, name="m")
+    consumer = Consumer(broker, "g", "t", lambda e: None, name="m", start="earliest")
     await consumer.start()
     await consumer.run()
     for tp in await consumer.assignment():

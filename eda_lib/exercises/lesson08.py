@@ -58,11 +58,11 @@ async def check_restart_offset(offset: int) -> Check:
         await producer.send(
             "t", PaymentSuccessful(payment_id=f"p{n}", order_id="o", amount=1, currency="USD")
         )
-    await broker.join("g", ["t"], member="first")
+    await broker.join("g", ["t"], member="first", start="earliest")
     await broker.poll("g", "first", max_records=5)
     await broker.commit("g", "first", {TopicPartition("t", 0): 3})
     await broker.leave("g", "first")
-    await broker.join("g", ["t"], member="second")
+    await broker.join("g", ["t"], member="second", start="earliest")
     start = (await broker.poll("g", "second", max_records=1)).records[0].offset
     if offset != start:
         return fail(
@@ -107,7 +107,8 @@ async def check_order_collector(collect: Callable[[Any], Awaitable[Any]]) -> Che
     if not state.has_group("collector") or state.group("collector").total_lag:
         return fail(
             "the group 'collector' has not committed everything it read",
-            "use Consumer(broker, 'collector', 'orders', handler) and run it: it commits",
+            "use Consumer(broker, 'collector', 'orders', handler, start='earliest') and run it: "
+            "it commits",
         )
     return Check(True, "every order's events in order, and the group committed all 6")
 

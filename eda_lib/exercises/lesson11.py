@@ -33,7 +33,7 @@ async def check_fraud_subscriber(
             ),
         )
 
-    flagged = await subscribe(BrokerSubscriber(broker, lifetime=10), settle)
+    flagged = await subscribe(BrokerSubscriber(broker, start="earliest", lifetime=10), settle)
     if "fraud" not in {g.group for g in (await broker.describe()).groups}:
         return fail(
             "no 'fraud' group subscribed",

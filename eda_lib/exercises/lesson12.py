@@ -80,6 +80,7 @@ async def check_refusing_handler(ship: Callable[[Any], Any]) -> Check:
                 "payments",
                 ship,
                 retry=RetryPolicy(max_attempts=2, base_delay=0.1),
+                start="earliest",
             )
             async with consumer:
                 report = await consumer.run(max_events=5, timeout=5)

@@ -198,7 +198,7 @@ class KafkaBroker:
     # --- groups -------------------------------------------------------------------------
 
     async def join(
-        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom = "earliest"
+        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom
     ) -> None:
         await self._members.join(group, topics, member, start)
 

@@ -38,7 +38,9 @@ class BacklogLab:
         self.partitions = partitions
         self.producer = Producer(self.broker, "payment-service")
         self.shipped: list[str] = []
-        self.consumer = Consumer(self.broker, self.group, self.topic, self._ship, name="shipping-1")
+        self.consumer = Consumer(
+            self.broker, self.group, self.topic, self._ship, name="shipping-1", start="earliest"
+        )
         self.rate = rate
         self.capacity = capacity
         self.history: list[TickStats] = []

@@ -106,6 +106,7 @@ class FailureLab:
             idempotency=idempotency,
             retry=RetryPolicy(max_attempts=2, base_delay=0.1),
             faults=ConsumerFaults(crash_before_commit=dies),
+            start="earliest",
         )
 
     # --- controls -----------------------------------------------------------------------

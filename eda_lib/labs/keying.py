@@ -100,7 +100,12 @@ async def keying_trial(
         await producer.flush()
         view = OrderSummaries()
         consumer = Consumer(
-            broker, f"{topic}-view", topic, view.on_event, batch_size=max_poll_records
+            broker,
+            f"{topic}-view",
+            topic,
+            view.on_event,
+            batch_size=max_poll_records,
+            start="earliest",
         )
         async with consumer:
             await consumer.run(max_events=store.last_position(), timeout=timeout_s)

@@ -50,7 +50,9 @@ async def live_reactions(
             "receipts": ReceiptMailer().handle,
         }
         consumers = {
-            group: Consumer(broker, group, "payments", services[group], name=f"{group}-1")
+            group: Consumer(
+                broker, group, "payments", services[group], name=f"{group}-1", start="earliest"
+            )
             for group in polls
         }
         for consumer in consumers.values():

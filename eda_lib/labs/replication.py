@@ -248,7 +248,9 @@ class ReplicationLab:
         async def note(event: PaymentSuccessful) -> None:
             self.consumed.append(sequence_of(event))
 
-        async with Consumer(self.broker, group, self.topic, note, poll_timeout=0.5) as consumer:
+        async with Consumer(
+            self.broker, group, self.topic, note, poll_timeout=0.5, start="earliest"
+        ) as consumer:
             report = await consumer.run(timeout=timeout, until_idle=True)
         return report.handled
 

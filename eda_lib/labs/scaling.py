@@ -59,7 +59,14 @@ async def scale_out(
             ],
         )
         group = [
-            Consumer(broker, "packing", "payments", lambda e: None, name=f"packer-{n + 1}")
+            Consumer(
+                broker,
+                "packing",
+                "payments",
+                lambda e: None,
+                name=f"packer-{n + 1}",
+                start="earliest",
+            )
             for n in range(members)
         ]
         for consumer in group:

@@ -53,6 +53,7 @@ async def crash_scenario(
             commit=commit,
             idempotency=idempotency,
             faults=faults,
+            start="earliest",
         )
         for _ in range(2):  # run, crash, restart, run
             await consumer.start()

@@ -80,8 +80,10 @@ class Consumer:
     the consumer carries on. Runs are always bounded: by `max_events`, by `timeout`, or until
     idle. Use it as `async with Consumer(...) as consumer:` to join and always leave.
 
-    `start`: where the group starts on a partition it never committed ("earliest", the oldest
-    record, as the course's consumers set `auto.offset.reset`; Kafka's own default is "latest").
+    `start` (required): where the group starts on a partition it never committed: "earliest",
+    the oldest record, as the course's consumers set `auto.offset.reset`, or "latest", only what
+    arrives after joining. It has no default because Kafka's clients default to "latest" and
+    the course's programs to "earliest": a reader should see which one a consumer chose.
     `commit`: "each", "batch" or "before" (see `eda_lib.messaging.loop`). `retry` retries a
     failing handler with backoff before dead-lettering; `idempotency` remembers applied event
     ids, so a redelivered event has its effect once; `faults` makes it crash or slow on purpose.
@@ -96,7 +98,7 @@ class Consumer:
         handlers: Handler | Sequence[Handler] = (),
         *,
         name: str | None = None,
-        start: StartFrom = "earliest",
+        start: StartFrom,
         batch_size: int = 100,
         poll_timeout: float = 0.05,
         commit: CommitMode = "each",

@@ -202,7 +202,8 @@ class WindowedCount:
         self._next.clear()
         await self._dead_letters.ensure_topics([self.source])
         await self._restore_closed()
-        await self.broker.join(self.group, [self.source], member=self.name)
+        # A new processor reads its source from the oldest record: its counts must cover all.
+        await self.broker.join(self.group, [self.source], member=self.name, start="earliest")
         self._loop.clear()
         self.running = True
 

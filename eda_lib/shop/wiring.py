@@ -111,6 +111,7 @@ def build(
         retry=retry,
         idempotency=idempotency,
         faults=faults,
+        start="earliest",
     )
     return Service(name, consumer, orders)
 

@@ -114,7 +114,7 @@ class CoreContract:
             await producer.send(topic, event)
         seen: list[str] = []
         async with Consumer(
-            broker, group, topic, lambda e: seen.append(e.payment_id), name="m"
+            broker, group, topic, lambda e: seen.append(e.payment_id), name="m", start="earliest"
         ) as consumer:
             await consumer.run(max_events=20, timeout=20)
         assert seen == [e.payment_id for e in sent]
@@ -123,8 +123,8 @@ class CoreContract:
         self, broker: Broker, topic: str, group: str
     ) -> None:
         await broker.create_topic(topic, partitions=3)
-        await broker.join(group, [topic], member="a")
-        await broker.join(group, [topic], member="b")
+        await broker.join(group, [topic], member="a", start="earliest")
+        await broker.join(group, [topic], member="b", start="earliest")
         a = await broker.assignment(group, "a")
         b = await broker.assignment(group, "b")
         assert set(a).isdisjoint(b)
@@ -149,6 +149,7 @@ class CoreContract:
                 topic,
                 lambda e, seen=seen: seen.append(e.payment_id),
                 name="m",
+                start="earliest",
             ) as consumer:
                 await consumer.run(max_events=8, timeout=20)
         assert (
@@ -164,12 +165,12 @@ class CoreContract:
         producer = Producer(broker)
         for i in range(6):
             await producer.send(topic, payment(i))
-        await broker.join(group, [topic], member="first")
+        await broker.join(group, [topic], member="first", start="earliest")
         delivered = await drain(broker, group, "first", 6)
         assert [r.offset for r in delivered] == list(range(6))
         await broker.commit(group, "first", {TopicPartition(topic, 0): 2})  # handled 0 and 1
         await broker.leave(group, "first")  # ... then went away
-        await broker.join(group, [topic], member="second")
+        await broker.join(group, [topic], member="second", start="earliest")
         again = await drain(broker, group, "second", 4)
         assert [r.offset for r in again] == [2, 3, 4, 5]
         await broker.leave(group, "second")
@@ -193,8 +194,8 @@ class CoreContract:
         self, broker: Broker, topic: str, group: str
     ) -> None:
         await broker.create_topic(topic, partitions=2)
-        await broker.join(group, [topic], member="a")
-        await broker.join(group, [topic], member="b")
+        await broker.join(group, [topic], member="a", start="earliest")
+        await broker.join(group, [topic], member="b", start="earliest")
         lost = (await broker.assignment(group, "b"))[0]
         with pytest.raises(CommitFailed):
             await broker.commit(group, "a", {lost: 0})
@@ -215,7 +216,7 @@ class CoreContract:
         await producer.send(topic, payment(1))
         seen: list[str] = []
         async with Consumer(
-            broker, group, topic, lambda e: seen.append(e.payment_id), name="m"
+            broker, group, topic, lambda e: seen.append(e.payment_id), name="m", start="earliest"
         ) as consumer:
             report = await consumer.run(max_events=3, timeout=20)
         assert seen == ["pay-0", "pay-1"]
@@ -244,7 +245,7 @@ class BrokerContract(CoreContract):
         producer = Producer(broker)
         seen: list[str] = []
         async with Consumer(
-            broker, group, topic, lambda e: seen.append(e.payment_id), name="m"
+            broker, group, topic, lambda e: seen.append(e.payment_id), name="m", start="earliest"
         ) as consumer:
             await producer.send(topic, payment(0))
             await consumer.run(max_events=1, timeout=20)
@@ -264,10 +265,14 @@ class BrokerContract(CoreContract):
         await broker.create_topic(topic, partitions=2)
         await broker.create_topic(other)
         await Producer(broker).send(other, payment(1))
-        async with Consumer(broker, group, topic, lambda e: None, name="m") as consumer:
+        async with Consumer(
+            broker, group, topic, lambda e: None, name="m", start="earliest"
+        ) as consumer:
             await Producer(broker).send(topic, payment(0))
             await consumer.run(max_events=1, timeout=20)
-            async with Consumer(broker, f"{group}-o", other, lambda e: None, name="o"):
+            async with Consumer(
+                broker, f"{group}-o", other, lambda e: None, name="o", start="earliest"
+            ):
                 narrowed = await broker.describe([topic])
         assert {p.topic for p in narrowed.partitions} == {topic, f"{topic}.dead-letter"}
         assert [g.group for g in narrowed.groups] == [group]
@@ -280,7 +285,9 @@ class BrokerContract(CoreContract):
         await broker.create_topic(topic, partitions=1)
         producer = Producer(broker, "payment-service")
         await producer.send(topic, payment(0))
-        async with Consumer(broker, group, topic, lambda e: None, name="m") as consumer:
+        async with Consumer(
+            broker, group, topic, lambda e: None, name="m", start="earliest"
+        ) as consumer:
             await consumer.run(max_events=1, timeout=20)
         kinds = Counter(h.kind for h in broker.trace if h.topic == topic)
         assert {
@@ -289,7 +296,7 @@ class BrokerContract(CoreContract):
 
     async def test_a_deleted_topic_is_gone(self, broker: Broker, topic: str, group: str) -> None:
         await broker.create_topic(topic, partitions=2)
-        await broker.join(group, [topic], member="reader")
+        await broker.join(group, [topic], member="reader", start="earliest")
         with pytest.raises(BrokerError, match="still reads"):
             await broker.delete_topic(topic)
         await broker.leave(group, "reader")
@@ -306,7 +313,9 @@ class BrokerContract(CoreContract):
         producer = Producer(broker)
         reports = [await producer.send(topic, payment(i, order="same")) for i in range(3)]
         reports.append(await broker.produce(topic, b"junk", key=b"same"))
-        async with Consumer(broker, group, topic, lambda e: None, name="m") as consumer:
+        async with Consumer(
+            broker, group, topic, lambda e: None, name="m", start="earliest"
+        ) as consumer:
             await consumer.run(max_events=2, timeout=20)
         # The delivery reports, not the explorer, say where the records went.
         [partition] = {r.partition for r in reports}
@@ -329,7 +338,7 @@ class BrokerContract(CoreContract):
         await broker.create_topic(topic, partitions=1)
         for i in range(5):
             await Producer(broker).send(topic, payment(i))
-        await broker.join(group, [topic], member="m")
+        await broker.join(group, [topic], member="m", start="earliest")
         assert [r.offset for r in await drain(broker, group, "m", 5)] == [0, 1, 2, 3, 4]
         await broker.seek(group, "m", TopicPartition(topic, 0), 2)
         assert [r.offset for r in await drain(broker, group, "m", 3)] == [2, 3, 4]

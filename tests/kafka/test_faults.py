@@ -38,7 +38,7 @@ async def test_a_consumer_cancelled_mid_batch_loses_nothing(kafka_bootstrap: str
                 ten_done.set()
             await asyncio.sleep(0.01)  # the cancellation lands in here, before the commit
 
-        first = Consumer(broker, group, topic, slow, name="first", batch_size=40)
+        first = Consumer(broker, group, topic, slow, name="first", batch_size=40, start="earliest")
         await first.start()
         running = asyncio.create_task(first.run(max_events=40, timeout=30))
         await asyncio.wait_for(ten_done.wait(), 30)
@@ -47,7 +47,7 @@ async def test_a_consumer_cancelled_mid_batch_loses_nothing(kafka_bootstrap: str
             await running
         await first.stop()  # gone without committing what it held
 
-        second = Consumer(broker, group, topic, slow, name="second")
+        second = Consumer(broker, group, topic, slow, name="second", start="earliest")
         await second.start()
         await second.run(max_events=40 - 10 + 1, timeout=30)
         await second.run(timeout=2)
@@ -101,7 +101,9 @@ async def test_a_broker_killed_mid_produce_keeps_every_acknowledged_event_once(
         assert set(in_log) <= set(acknowledged) | set(refused)  # nothing invented
 
         seen: list[str] = []
-        consumer = Consumer(broker, "shipping", topic, lambda e: seen.append(e.payment_id))
+        consumer = Consumer(
+            broker, "shipping", topic, lambda e: seen.append(e.payment_id), start="earliest"
+        )
         await consumer.start()
         await consumer.run(max_events=sum(in_log.values()), timeout=60)
         await consumer.stop()
@@ -146,6 +148,7 @@ async def test_consumer_faults_act_on_kafka_too(kafka_bootstrap: str) -> None:
             name="m",
             faults=faults,
             idempotency=InMemoryProcessedEvents(),
+            start="earliest",
         )
         for _ in range(5):
             if not consumer.running:

@@ -100,7 +100,7 @@ async def test_eda_lib_reads_what_a_plain_producer_writes_in_binary_mode(
         await writer.stop()
 
     seen: list[Event] = []
-    consumer = Consumer(broker, f"eda-{topic}", topic, seen.append, name="reader")
+    consumer = Consumer(broker, f"eda-{topic}", topic, seen.append, name="reader", start="earliest")
     await consumer.start()
     report = await consumer.run(max_events=2, timeout=20)
     await consumer.stop()

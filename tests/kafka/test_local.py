@@ -51,7 +51,7 @@ async def test_fresh_topics_start_empty_with_no_committed_offsets(
             got: list[str] = []
             ship = got.append
             async with Consumer(
-                broker, "shipping", topic, lambda e, ship=ship: ship(e.payment_id)
+                broker, "shipping", topic, lambda e, ship=ship: ship(e.payment_id), start="earliest"
             ) as c:
                 await c.run(max_events=3, timeout=20)
             seen.append(sorted(got))

@@ -100,7 +100,9 @@ async def test_a_lesson_runs_on_the_secured_cluster(
             topic, PaymentSuccessful(payment_id="p1", order_id="o1", amount=100, currency="usd")
         )
         got: list[str] = []
-        async with Consumer(broker, "shipping", topic, lambda e: got.append(e.payment_id)) as c:
+        async with Consumer(
+            broker, "shipping", topic, lambda e: got.append(e.payment_id), start="earliest"
+        ) as c:
             await c.run(max_events=1, timeout=20)
         state = await broker.describe([topic])
         trace = broker.trace.table(last=100)

@@ -60,7 +60,7 @@ async def test_one_event_passes_through_at_most_ten_files_of_the_library_trace_o
         handled.append(event)
 
     producer = Producer(broker)
-    consumer = Consumer(broker, "shipping", "payments", ship)
+    consumer = Consumer(broker, "shipping", "payments", ship, start="earliest")
     await consumer.start()
     payment = PaymentSuccessful(payment_id="p-1", order_id="o-1", amount=12_000, currency="EUR")
     files = await FilesRun().during(producer.send("payments", payment), consumer.run(max_events=1))
@@ -85,7 +85,7 @@ async def test_on_the_teaching_core_it_passes_through_at_most_five() -> None:
         handled.append(event)
 
     producer = core.Producer(broker)
-    consumer = core.Consumer(broker, "shipping", ["payments"], [ship])
+    consumer = core.Consumer(broker, "shipping", ["payments"], [ship], start="earliest")
     payment = CorePaid(payment_id="p-1", subject="o-1")
     files = await FilesRun().during(producer.send("payments", payment), consumer.run(max_events=1))
     assert handled == [payment]
@@ -96,7 +96,7 @@ async def test_on_the_teaching_core_it_passes_through_at_most_five() -> None:
 async def test_no_method_is_swapped_on_an_instance() -> None:
     broker = InMemoryBroker()
     await broker.create_topic("t")
-    consumer = Consumer(broker, "g", "t", lambda e: None)
+    consumer = Consumer(broker, "g", "t", lambda e: None, start="earliest")
     await consumer.start()
     for part in [broker, consumer, consumer.loop, consumer.processor, Producer(broker)]:
         swapped = [

@@ -66,7 +66,9 @@ async def _consumers_scenario(partitions: int, ops: list[tuple], commit: str = "
         return handle
 
     consumers = [
-        Consumer(broker, "g", "t", handler_of(n), name=n, batch_size=3, commit=commit)  # type: ignore[arg-type]
+        Consumer(
+            broker, "g", "t", handler_of(n), name=n, batch_size=3, commit=commit, start="earliest"
+        )  # type: ignore[arg-type]
         for n in MEMBERS
     ]
 
@@ -164,7 +166,7 @@ async def _broker_scenario(partitions: int, ops: list[tuple]) -> None:
         elif not member:
             continue
         elif op[0] == "join":
-            await broker.join("g", ["t"], member=member)
+            await broker.join("g", ["t"], member=member, start="earliest")
             live.add(member)
             rebalanced()
         elif op[0] == "crash":
@@ -195,7 +197,7 @@ async def _broker_scenario(partitions: int, ops: list[tuple]) -> None:
     _committed_never_goes_back(broker, "g")
     for member in sorted(live):  # every member crashes, holding whatever it held
         await broker.leave("g", member)
-    await broker.join("g", ["t"], member="last")
+    await broker.join("g", ["t"], member="last", start="earliest")
     rest = (await broker.poll("g", "last", max_records=10_000)).records
     assert all(deserialize(r.value).id == sent[(r.partition, r.offset)] for r in rest)
     for partition in range(partitions):
@@ -243,7 +245,15 @@ async def _rebalance_scenario(
         produced[report.partition].append(f"pay-{number}")
     handled: list[str] = []
     others = {
-        n: Consumer(broker, "g", "t", lambda e: handled.append(e.payment_id), name=n, commit=commit)  # type: ignore[arg-type]
+        n: Consumer(
+            broker,
+            "g",
+            "t",
+            lambda e: handled.append(e.payment_id),
+            name=n,
+            commit=commit,
+            start="earliest",
+        )  # type: ignore[arg-type]
         for n in "bc"
     }
     actions = dict(plan)
@@ -265,7 +275,9 @@ async def _rebalance_scenario(
                 triggered += 1
                 await (other.start() if verb == "start" else other.stop())
 
-    a = Consumer(broker, "g", "t", a_handler, name="a", batch_size=4, commit=commit)  # type: ignore[arg-type]
+    a = Consumer(
+        broker, "g", "t", a_handler, name="a", batch_size=4, commit=commit, start="earliest"
+    )  # type: ignore[arg-type]
     await a.start()
     await a.run()
     for other in others.values():

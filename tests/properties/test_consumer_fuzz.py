@@ -93,6 +93,7 @@ async def test_ten_thousand_bad_payloads_are_all_dead_lettered() -> None:
         name="m",
         batch_size=500,
         codec=StructuredJson(max_bytes=MAX_BYTES),
+        start="earliest",
     )
     await consumer.start()
     report = await consumer.run()

@@ -131,6 +131,7 @@ async def _run(plan: Plan, semantics: str) -> Run:
             "payments",
             handle,
             name=f"m{i}",
+            start="earliest",
             batch_size=4,
             faults=faults,
             retry=RetryPolicy(max_attempts=2, base_delay=0.0, jitter=0.0),

@@ -50,7 +50,9 @@ async def test_a_group_behind_retention_resumes_at_the_oldest_kept_record() -> N
     await broker.create_topic("t", retention=Retention(max_records=2))
     producer = Producer(broker)
     seen: list[str] = []
-    consumer = Consumer(broker, "g", "t", lambda e: seen.append(e.payment_id), name="m")
+    consumer = Consumer(
+        broker, "g", "t", lambda e: seen.append(e.payment_id), name="m", start="earliest"
+    )
     for i in range(5):
         await producer.send("t", payment(i))
     await consumer.start()
@@ -67,7 +69,9 @@ async def test_the_same_seed_gives_the_same_run() -> None:
             producer = Producer(broker)
             for i in range(30):
                 await producer.send("t", payment(i), key=None)
-            consumers = [Consumer(broker, "g", "t", lambda e: None, name=n) for n in "ab"]
+            consumers = [
+                Consumer(broker, "g", "t", lambda e: None, name=n, start="earliest") for n in "ab"
+            ]
             for consumer in consumers:
                 await consumer.start()
             for consumer in consumers:
@@ -87,9 +91,9 @@ async def test_invalid_arguments_are_refused_clearly() -> None:
         await broker.create_topic("t", partitions=3)
     with pytest.raises(ValueError, match="earliest"):
         await broker.join("g", ["t"], member="m", start="middle")  # type: ignore[arg-type]
-    await broker.join("g", ["t"], member="m")
+    await broker.join("g", ["t"], member="m", start="earliest")
     with pytest.raises(Exception, match="already a member"):
-        await broker.join("g", ["t"], member="m")
+        await broker.join("g", ["t"], member="m", start="earliest")
     with pytest.raises(ValueError, match="max_records"):
         Retention(max_records=0)
 
@@ -98,11 +102,11 @@ async def test_a_refused_delete_changes_nothing() -> None:
     broker = InMemoryBroker()
     await broker.create_topic("t")
     await Producer(broker).send("t", payment(0))
-    idle = Consumer(broker, "a-idle", "t", lambda e: None, name="m")
+    idle = Consumer(broker, "a-idle", "t", lambda e: None, name="m", start="earliest")
     await idle.start()
     await idle.run()
     await idle.stop()
-    await broker.join("z-live", ["t"], member="m")
+    await broker.join("z-live", ["t"], member="m", start="earliest")
     with pytest.raises(BrokerError, match="still reads"):
         await broker.delete_topic("t")
     assert (await broker.describe()).group("a-idle").committed == {TopicPartition("t", 0): 1}
@@ -131,9 +135,9 @@ async def test_misuse_raises_typed_errors_that_say_how_to_fix_it() -> None:
         await broker.create_topic("t", partitions=2)
         with pytest.raises(TopicConflict, match=r"exists with 2 partitions, not 3.*Fix"):
             await broker.create_topic("t", partitions=3)
-        await broker.join("g", ["t"], member="m")
+        await broker.join("g", ["t"], member="m", start="earliest")
         with pytest.raises(DuplicateMember, match=r"already a member.*Fix"):
-            await broker.join("g", ["t"], member="m")
+            await broker.join("g", ["t"], member="m", start="earliest")
         with pytest.raises(TopicInUse, match=r"still reads 't'.*Fix"):
             await broker.delete_topic("t")
         with pytest.raises(NotOwner, match=r"does not own other\[0\].*Fix"):
@@ -147,6 +151,6 @@ async def test_misuse_raises_typed_errors_that_say_how_to_fix_it() -> None:
 async def test_as_a_context_manager_a_broker_closes_its_groups() -> None:
     async with InMemoryBroker() as broker:
         await broker.create_topic("t")
-        await broker.join("g", ["t"], member="m")
+        await broker.join("g", ["t"], member="m", start="earliest")
         assert (await broker.describe()).group("g").members == {"m": (TopicPartition("t", 0),)}
     assert (await broker.describe()).groups == ()

@@ -63,14 +63,16 @@ async def test_the_core_consumer_picks_handlers_by_annotation_and_parks_what_fai
     async def refund(event: CoreRefund) -> None:  # the nearest class wins, async or not
         refunds.append(event.payment_id)
 
-    consumer = Consumer(broker, "billing", ["payments"], [pay, refund])  # type: ignore[arg-type]
+    consumer = Consumer(broker, "billing", ["payments"], [pay, refund], start="earliest")  # type: ignore[arg-type]
     assert await consumer.run(max_events=10) == 6
     assert sorted(payments) == ["p-0", "p-1", "p-2"] and refunds == ["r-1"]
     assert consumer.dead_lettered == 2
     parked = await broker.read("payments.dead-letter", 0)
     reasons = sorted((r.header("dlt-reason") or b"").decode() for r in parked)
     assert reasons[0].startswith("JSONDecodeError") and reasons[1] == "ValueError: card declined"
-    again = Consumer(broker, "billing", ["payments"], [pay, refund], name="member-2")  # type: ignore[arg-type]
+    again = Consumer(
+        broker, "billing", ["payments"], [pay, refund], name="member-2", start="earliest"
+    )  # type: ignore[arg-type]
     assert await again.run(max_events=10) == 0  # everything was committed, the bad ones too
 
 
@@ -84,7 +86,9 @@ async def test_a_core_consumer_starts_where_it_is_told_when_its_group_is_new() -
         broker, "late", ["payments"], [lambda e: seen.append(e.payment_id)], start="latest"
     )
     assert await late.run(max_events=5) == 0
-    early = Consumer(broker, "early", ["payments"], [lambda e: seen.append(e.payment_id)])
+    early = Consumer(
+        broker, "early", ["payments"], [lambda e: seen.append(e.payment_id)], start="earliest"
+    )
     assert await early.run(max_events=5) == 1 and seen == ["old"]
 
 
@@ -92,10 +96,12 @@ async def test_a_stale_commit_is_refused_and_what_was_not_committed_comes_again(
     broker = CoreBroker()
     await broker.create_topic("t", 2)
     await broker.produce("t", b"x", key=b"k")
-    await broker.join("g", ["t"], member="a")
+    await broker.join("g", ["t"], member="a", start="earliest")
     batch = await broker.poll("g", "a")
     assert len(batch.records) == 1 and batch.caught_up
-    await broker.join("g", ["t"], member="b")  # a rebalance: a's batch is from an older generation
+    await broker.join(
+        "g", ["t"], member="b", start="earliest"
+    )  # a rebalance: a's batch is from an older generation
     record = batch.records[0]
     tp = TopicPartition(record.topic, record.partition)
     with pytest.raises(CommitFailed, match="rebalanced"):

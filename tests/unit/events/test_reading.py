@@ -193,7 +193,7 @@ async def test_a_v1_and_a_v3_consumer_share_one_topic() -> None:
         await broker.create_topic("parcels")
         await Producer(broker, "scales").send_all("parcels", written)
         for group, handler in (("old", old_reader), ("new", new_reader)):
-            async with Consumer(broker, group, "parcels", handler) as consumer:
+            async with Consumer(broker, group, "parcels", handler, start="earliest") as consumer:
                 await consumer.run(max_events=3)
         parked = await broker.read("parcels.dead-letter", 0)
     assert [(type(e), e.parcel_id) for e in got["new"]] == [(ParcelWeighedV3, p) for p in "abc"]
@@ -212,7 +212,7 @@ def test_one_consumer_reads_each_type_as_one_version() -> None:
     def new(event: ParcelWeighedV2) -> None: ...
 
     with pytest.raises(HandlerError, match="two versions of ParcelWeighed"):
-        Consumer(InMemoryBroker(), "g", "t", [old, new])
+        Consumer(InMemoryBroker(), "g", "t", [old, new], start="earliest")
 
 
 def json_of(event: Event) -> dict[str, Any]:

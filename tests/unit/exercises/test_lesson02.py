@@ -57,7 +57,9 @@ async def test_audit_check_needs_a_new_group_that_reads_everything() -> None:
 
     async def right(broker):
         seen: list[str] = []
-        audit = Consumer(broker, "audit", "payments", lambda e: seen.append(e.payment_id))
+        audit = Consumer(
+            broker, "audit", "payments", lambda e: seen.append(e.payment_id), start="earliest"
+        )
         await audit.start()
         await audit.run()
         return seen

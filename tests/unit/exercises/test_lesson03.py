@@ -69,14 +69,14 @@ def test_the_sustained_rule_check() -> None:
 async def test_the_auditor_check() -> None:
     async def audit(broker: Any, topic: str) -> list[str]:
         types = []
-        async with Consumer(broker, "auditor", topic) as consumer:
+        async with Consumer(broker, "auditor", topic, start="earliest") as consumer:
             async for event in consumer.events():
                 types.append(event.event_type)
         return types
 
     async def reuses_a_group(broker: Any, topic: str) -> list[str]:
         types = []
-        async with Consumer(broker, "bookkeeping", topic) as consumer:
+        async with Consumer(broker, "bookkeeping", topic, start="earliest") as consumer:
             async for event in consumer.events():
                 types.append(event.event_type)
         return types

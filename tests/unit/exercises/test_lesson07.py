@@ -54,7 +54,9 @@ async def test_latest_auditor() -> None:
         )
 
     def earliest(broker, seen):  # type: ignore[no-untyped-def]
-        return Consumer(broker, "audit-all", "payments", lambda e: seen.append(e.payment_id))
+        return Consumer(
+            broker, "audit-all", "payments", lambda e: seen.append(e.payment_id), start="earliest"
+        )
 
     assert await check_latest_auditor(latest)
     assert "the auditor saw" in repr(await check_latest_auditor(earliest))

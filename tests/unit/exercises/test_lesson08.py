@@ -24,12 +24,12 @@ async def test_order_collector() -> None:
         def note(event: Event) -> None:
             seen.setdefault(event.order_id, []).append(event.event_type)  # type: ignore[attr-defined]
 
-        async with Consumer(broker, "collector", "orders", note) as consumer:
+        async with Consumer(broker, "collector", "orders", note, start="earliest") as consumer:
             await consumer.run(max_events=6, timeout=5)
         return seen
 
     async def never_commits(broker):  # type: ignore[no-untyped-def]
-        await broker.join("collector", ["orders"], member="m")
+        await broker.join("collector", ["orders"], member="m", start="earliest")
         seen: dict[str, list[str]] = {}
         for _ in range(3):
             for record in (await broker.poll("collector", "m", max_records=10)).records:

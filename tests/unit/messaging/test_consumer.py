@@ -28,7 +28,9 @@ async def test_runs_are_bounded_by_count_idle_or_timeout(broker: InMemoryBroker)
     producer = Producer(broker)
     for i in range(10):
         await producer.send("payments", payment(i))
-    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m", batch_size=4)
+    consumer = Consumer(
+        broker, "g", "payments", lambda e: None, name="m", batch_size=4, start="earliest"
+    )
     await consumer.start()
     first = await consumer.run(max_events=3)
     assert (first.processed, first.stopped_because) == (3, "max_events")
@@ -40,7 +42,9 @@ async def test_runs_are_bounded_by_count_idle_or_timeout(broker: InMemoryBroker)
 
 async def test_a_consumer_waits_for_events_produced_while_it_runs(broker: InMemoryBroker) -> None:
     seen: list[str] = []
-    consumer = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m")
+    consumer = Consumer(
+        broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m", start="earliest"
+    )
     await consumer.start()
 
     async def publish_later() -> None:
@@ -65,7 +69,7 @@ async def test_a_failing_handler_dead_letters_the_event_and_keeps_going(
             raise RuntimeError(f"cannot ship {event.payment_id}")
         handled.append(event.amount)
 
-    consumer = Consumer(broker, "shipping", "payments", refuse_odd, name="m")
+    consumer = Consumer(broker, "shipping", "payments", refuse_odd, name="m", start="earliest")
     await consumer.start()
     report = await consumer.run()
     assert handled == [100, 102]
@@ -91,11 +95,15 @@ async def test_a_member_that_stops_mid_batch_loses_nothing(broker: InMemoryBroke
         if len(seen) == 4:
             await first.stop()  # five more of its batch are still pending, uncommitted
 
-    first = Consumer(broker, "g", "payments", handle_then_stop_at_the_fourth, name="a")
+    first = Consumer(
+        broker, "g", "payments", handle_then_stop_at_the_fourth, name="a", start="earliest"
+    )
     await first.start()
     report = await first.run()
     assert (report.processed, report.stopped_because) == (4, "stopped")
-    second = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="b")
+    second = Consumer(
+        broker, "g", "payments", lambda e: seen.append(e.payment_id), name="b", start="earliest"
+    )
     await second.start()
     await second.run()
     # The fourth was handled but its commit came after a had left: b handles it again.
@@ -107,7 +115,9 @@ async def test_a_rebalance_mid_batch_does_not_handle_twice(broker: InMemoryBroke
     for i in range(30):
         await producer.send("payments", payment(i), key=None)
     seen: list[str] = []
-    b = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="b")
+    b = Consumer(
+        broker, "g", "payments", lambda e: seen.append(e.payment_id), name="b", start="earliest"
+    )
 
     async def handle_and_let_b_join(event: Event) -> None:
         assert isinstance(event, PaymentSuccessful)
@@ -115,7 +125,9 @@ async def test_a_rebalance_mid_batch_does_not_handle_twice(broker: InMemoryBroke
         if len(seen) == 2:
             await b.start()  # the group rebalances while `a` holds the rest of its batch
 
-    a = Consumer(broker, "g", "payments", handle_and_let_b_join, name="a", batch_size=30)
+    a = Consumer(
+        broker, "g", "payments", handle_and_let_b_join, name="a", batch_size=30, start="earliest"
+    )
     await a.start()
     await a.run()
     await b.run()
@@ -127,7 +139,7 @@ async def test_a_rebalance_mid_batch_does_not_handle_twice(broker: InMemoryBroke
 
 
 async def test_run_before_start_says_what_to_do(broker: InMemoryBroker) -> None:
-    consumer = Consumer(broker, "g", "payments", lambda e: None)
+    consumer = Consumer(broker, "g", "payments", lambda e: None, start="earliest")
     with pytest.raises(RuntimeError, match=r"consumer\.start"):
         await consumer.run()
 
@@ -142,7 +154,7 @@ async def test_an_event_that_cannot_be_read_names_its_reason(broker: InMemoryBro
         b'"PaymentFailed"', b'"PaymentTeleported"'
     )
     await broker.produce("payments", bad, key=b"o")
-    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m")
+    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m", start="earliest")
     await consumer.start()
     await consumer.run()
     [dead] = await broker.read("payments.dead-letter", 0)
@@ -155,7 +167,8 @@ async def test_batch_commits_once_per_poll_and_loses_nothing(broker: InMemoryBro
     for i in range(10):
         await producer.send("payments", payment(i, order="one"))
     consumer = Consumer(
-        broker, "g", "payments", lambda e: None, name="m", batch_size=4, commit="batch"
+        broker, "g", "payments", lambda e: None,
+        name="m", batch_size=4, commit="batch", start="earliest"
     )
     await consumer.start()
     await consumer.run()
@@ -163,7 +176,7 @@ async def test_batch_commits_once_per_poll_and_loses_nothing(broker: InMemoryBro
     assert [h.offset for h in commits] == [4, 8, 10]
     assert (await broker.describe()).group("g").total_lag == 0
     with pytest.raises(ValueError, match="'each', 'batch' or 'before'"):
-        Consumer(broker, "g", "payments", lambda e: None, commit="sometimes")  # type: ignore[arg-type]
+        Consumer(broker, "g", "payments", lambda e: None, commit="sometimes", start="earliest")  # type: ignore[arg-type]
 
 
 async def _ten_payments_on(broker: InMemoryBroker, partition: int) -> None:
@@ -184,7 +197,9 @@ async def test_a_partition_that_comes_back_never_takes_the_offset_back(
 ) -> None:
     await _ten_payments_on(broker, partition=1)
     handled: list[str] = []
-    b = Consumer(broker, "g", "t", lambda e: handled.append(e.payment_id), name="b")
+    b = Consumer(
+        broker, "g", "t", lambda e: handled.append(e.payment_id), name="b", start="earliest"
+    )
 
     async def slow_first(event: Event) -> None:
         assert isinstance(event, PaymentSuccessful)
@@ -194,7 +209,7 @@ async def test_a_partition_that_comes_back_never_takes_the_offset_back(
             await b.run()
             await b.stop()
 
-    a = Consumer(broker, "g", "t", slow_first, name="a", commit=commit)  # type: ignore[arg-type]
+    a = Consumer(broker, "g", "t", slow_first, name="a", commit=commit, start="earliest")  # type: ignore[arg-type]
     await a.start()
     await a.run()
     offsets = await _commit_offsets(broker, 1)
@@ -214,7 +229,7 @@ async def test_a_member_that_keeps_its_partition_through_a_rebalance_repeats_not
 ) -> None:
     await _ten_payments_on(broker, partition=0)
     handled: list[str] = []
-    other = Consumer(broker, "g", "t", lambda e: None, name="z")
+    other = Consumer(broker, "g", "t", lambda e: None, name="z", start="earliest")
 
     async def let_z_join_at_the_fifth(event: Event) -> None:
         assert isinstance(event, PaymentSuccessful)
@@ -222,14 +237,16 @@ async def test_a_member_that_keeps_its_partition_through_a_rebalance_repeats_not
         if len(handled) == 5:
             await other.start()  # a keeps partition 0, z gets partition 1
 
-    a = Consumer(broker, "g", "t", let_z_join_at_the_fifth, name="a", commit=commit)  # type: ignore[arg-type]
+    a = Consumer(
+        broker, "g", "t", let_z_join_at_the_fifth, name="a", commit=commit, start="earliest"
+    )  # type: ignore[arg-type]
     await a.start()
     await a.run()
     assert handled == [f"pay-{i}" for i in range(10)]
 
 
 async def test_stop_while_running_ends_the_run_cleanly(broker: InMemoryBroker) -> None:
-    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m")
+    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m", start="earliest")
     await consumer.start()
     waiting = asyncio.create_task(consumer.run(timeout=5))
     await asyncio.sleep(0.05)
@@ -239,7 +256,7 @@ async def test_stop_while_running_ends_the_run_cleanly(broker: InMemoryBroker) -
 
 
 async def test_an_unbounded_run_is_refused(broker: InMemoryBroker) -> None:
-    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m")
+    consumer = Consumer(broker, "g", "payments", lambda e: None, name="m", start="earliest")
     await consumer.start()
     with pytest.raises(ValueError, match="never end"):
         await consumer.run(until_idle=False)
@@ -260,7 +277,9 @@ async def test_records_that_break_the_decoder_are_dead_lettered(
     await broker.produce("payments", value, key=b"k")
     await Producer(broker).send("payments", payment(1, order="k"))
     seen: list[str] = []
-    consumer = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m")
+    consumer = Consumer(
+        broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m", start="earliest"
+    )
     await consumer.start()
     report = await consumer.run()
     assert (report.dead_lettered, seen) == (1, ["pay-1"])
@@ -272,7 +291,9 @@ async def test_a_consumer_replays_after_seeking_back(broker: InMemoryBroker) -> 
     for i in range(6):
         await Producer(broker).send("payments", payment(i, order="one"))
     seen: list[str] = []
-    consumer = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m")
+    consumer = Consumer(
+        broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m", start="earliest"
+    )
     await consumer.start()
     await consumer.run()
     [partition] = [
@@ -292,7 +313,7 @@ async def test_async_with_joins_and_always_leaves(broker: InMemoryBroker) -> Non
         seen.append(event.payment_id)
 
     with pytest.raises(RuntimeError, match="a failing cell"):
-        async with Consumer(broker, "g", "payments", ship, name="m") as consumer:
+        async with Consumer(broker, "g", "payments", ship, name="m", start="earliest") as consumer:
             assert consumer.running
             await consumer.run()
             raise RuntimeError("a failing cell, or a failing assertion in a test")
@@ -306,7 +327,7 @@ async def test_async_for_yields_events_and_commits_each_when_the_next_is_asked(
     producer = Producer(broker)
     await producer.send_all("payments", [payment(i, order="one") for i in range(5)])
     await broker.produce("payments", b"not an event", key=b"one")
-    async with Consumer(broker, "g", "payments", name="m") as consumer:
+    async with Consumer(broker, "g", "payments", name="m", start="earliest") as consumer:
         got = [event.payment_id async for event in consumer.events(max_events=3)]
         assert got == ["pay-0", "pay-1", "pay-2"]
         assert (await broker.describe()).group("g").total_lag == 3  # all three committed
@@ -314,7 +335,7 @@ async def test_async_for_yields_events_and_commits_each_when_the_next_is_asked(
             assert event.payment_id == "pay-3"
             break  # left early: pay-3 was not committed, so it comes again
     assert (await broker.describe()).group("g").total_lag == 3
-    async with Consumer(broker, "g", "payments", name="m2") as again:
+    async with Consumer(broker, "g", "payments", name="m2", start="earliest") as again:
         rest = [event.payment_id async for event in again.events()]
     assert rest == ["pay-3", "pay-4"]  # and the unreadable record went to the dead letters
     assert (await broker.describe()).group("g").total_lag == 0
@@ -323,10 +344,10 @@ async def test_async_for_yields_events_and_commits_each_when_the_next_is_asked(
 
 
 async def test_misuse_of_a_consumer_is_refused_with_a_fix(broker: InMemoryBroker) -> None:
-    idle = Consumer(broker, "g", "payments", lambda e: None, name="m")
+    idle = Consumer(broker, "g", "payments", lambda e: None, name="m", start="earliest")
     with pytest.raises(ConsumerNotRunning, match=r"Fix: `await consumer\.start\(\)`"):
         await idle.run()
-    async with Consumer(broker, "g", "payments", name="n") as without_handlers:
+    async with Consumer(broker, "g", "payments", name="n", start="earliest") as without_handlers:
         with pytest.raises(HandlerError, match=r"no handlers.*events\(\)"):
             await without_handlers.run()
     in_first_run, release = asyncio.Event(), asyncio.Event()
@@ -335,7 +356,7 @@ async def test_misuse_of_a_consumer_is_refused_with_a_fix(broker: InMemoryBroker
         in_first_run.set()
         await release.wait()
 
-    async with Consumer(broker, "g2", "payments", hold, name="b") as busy:
+    async with Consumer(broker, "g2", "payments", hold, name="b", start="earliest") as busy:
         await Producer(broker).send("payments", payment(1))
         first = asyncio.create_task(busy.run(max_events=1))
         await in_first_run.wait()  # the first run is under way, inside its handler
@@ -353,7 +374,8 @@ async def test_at_most_once_skips_a_record_whose_early_commit_was_refused(
     await Producer(broker).send_all("payments", [payment(i, order="one") for i in range(3)])
     handled: list[str] = []
     consumer = Consumer(
-        broker, "g", "payments", lambda e: handled.append(e.payment_id), name="m", commit="before"
+        broker, "g", "payments",
+        lambda e: handled.append(e.payment_id), name="m", commit="before", start="earliest"
     )
     real_commit, refused = broker.commit, []
 
@@ -370,7 +392,8 @@ async def test_at_most_once_skips_a_record_whose_early_commit_was_refused(
         await consumer.run()
     assert handled == ["pay-0"] and refused  # not pay-1: the next owner will handle it
     async with Consumer(
-        broker, "g", "payments", lambda e: handled.append(e.payment_id), name="next-owner"
+        broker, "g", "payments",
+        lambda e: handled.append(e.payment_id), name="next-owner", start="earliest"
     ) as next_owner:
         await next_owner.run()
     assert handled == ["pay-0", "pay-1", "pay-2"]  # each exactly once
@@ -382,16 +405,20 @@ async def test_an_event_left_in_hand_on_a_partition_that_moved_goes_to_its_new_o
     await broker.create_topic("t", partitions=2)
     key = next(f"o{i}" for i in range(100) if partition_for_key(f"o{i}".encode(), 2) == 1)
     await Producer(broker).send_all("t", [payment(i, order=key) for i in range(3)])
-    a = Consumer(broker, "g", "t", name="a")
+    a = Consumer(broker, "g", "t", name="a", start="earliest")
     await a.start()
     async for held in a.events():  # noqa: B007  # a leaves its loop with pay-0 in hand
         break
     seen_by_b: list[str] = []
-    async with Consumer(broker, "g", "t", lambda e: seen_by_b.append(e.payment_id), name="b"):
+    async with Consumer(
+        broker, "g", "t", lambda e: seen_by_b.append(e.payment_id), name="b", start="earliest"
+    ):
         assert [str(tp) for tp in await a.assignment()] == ["t[0]"]  # t[1] moved to b
         assert [event async for event in a.events()] == []  # no seek on a partition it lost
         await a.stop()
-    async with Consumer(broker, "g", "t", lambda e: seen_by_b.append(e.payment_id), name="b2") as b:
+    async with Consumer(
+        broker, "g", "t", lambda e: seen_by_b.append(e.payment_id), name="b2", start="earliest"
+    ) as b:
         await b.run()
     assert held.payment_id == "pay-0" and sorted(seen_by_b) == ["pay-0", "pay-1", "pay-2"]
 
@@ -399,7 +426,7 @@ async def test_an_event_left_in_hand_on_a_partition_that_moved_goes_to_its_new_o
 async def test_an_event_left_unfinished_by_a_loop_comes_again(broker: InMemoryBroker) -> None:
     await Producer(broker).send_all("payments", [payment(i, order="one") for i in range(4)])
     handled: list[str] = []
-    async with Consumer(broker, "g", "payments", name="m") as consumer:
+    async with Consumer(broker, "g", "payments", name="m", start="earliest") as consumer:
         with pytest.raises(ValueError, match="pay-1"):
             async for event in consumer.events():
                 if event.payment_id == "pay-1":
@@ -415,7 +442,7 @@ async def test_a_consumer_leaves_its_group_even_if_its_last_commit_fails(
     broker: InMemoryBroker,
 ) -> None:
     await Producer(broker).send_all("payments", [payment(i, order="one") for i in range(2)])
-    consumer = Consumer(broker, "g", "payments", name="m", commit="batch")
+    consumer = Consumer(broker, "g", "payments", name="m", commit="batch", start="earliest")
 
     async def broker_down(*args: object, **kwargs: object) -> None:
         raise BrokerUnavailable("the broker is down")
@@ -448,7 +475,7 @@ async def test_a_subclass_of_the_broker_may_override_commit() -> None:
     broker = CountingBroker()
     await broker.create_topic("payments")
     await Producer(broker).send("payments", payment(1))
-    async with Consumer(broker, "g", "payments", lambda e: None) as consumer:
+    async with Consumer(broker, "g", "payments", lambda e: None, start="earliest") as consumer:
         await consumer.run()
     assert broker.commits == 1
 
@@ -468,9 +495,9 @@ async def test_run_and_an_events_loop_leave_the_same_trace(broker: InMemoryBroke
             if h.kind in kinds
         ]
 
-    async with Consumer(broker, "by-run", "payments", lambda e: None) as consumer:
+    async with Consumer(broker, "by-run", "payments", lambda e: None, start="earliest") as consumer:
         await consumer.run()
-    async with Consumer(broker, "by-loop", "payments") as consumer:
+    async with Consumer(broker, "by-loop", "payments", start="earliest") as consumer:
         async for _ in consumer.events():
             pass
     # 5 delivered, 4 handled, 1 failed and dead-lettered, 5 committed
@@ -494,7 +521,7 @@ async def test_a_consumer_that_publishes_and_a_processor() -> None:
         desk = ShippingDesk(Producer(broker, "shipping"))
         watch = LargePaymentWatch(Producer(broker, "fraud-watch"), threshold=20_000)
         for group, handler in (("shipping", desk.handle), ("fraud", watch.handle)):
-            async with Consumer(broker, group, "payments", handler) as consumer:
+            async with Consumer(broker, group, "payments", handler, start="earliest") as consumer:
                 await consumer.run(max_events=5)
         shipped = await events(broker, "shipments")
         alerts = await events(broker, "alerts")

@@ -37,7 +37,9 @@ async def test_handlers_take_the_events_their_annotation_names(broker: InMemoryB
     def on_cancelled(event: OrderCancelled) -> None:
         cancelled.append(event.reason)
 
-    consumer = Consumer(broker, "g", "orders", [on_created, on_cancelled], name="m")
+    consumer = Consumer(
+        broker, "g", "orders", [on_created, on_cancelled], name="m", start="earliest"
+    )
     await consumer.start()
     report = await consumer.run()
     assert (created, cancelled) == (["c1"], ["changed mind"])
@@ -62,7 +64,7 @@ async def test_the_nearest_handler_wins_and_event_takes_the_rest(broker: InMemor
     def everything(event: Event) -> None:
         got.append(("everything", event.event_type))
 
-    consumer = Consumer(broker, "g", "orders", [everything, payments], name="m")
+    consumer = Consumer(broker, "g", "orders", [everything, payments], name="m", start="earliest")
     await consumer.start()
     await consumer.run()
     assert got == [("everything", "OrderCreated"), ("payments", "pay-1"), ("payments", "p")]
@@ -78,13 +80,13 @@ def test_handlers_that_cannot_be_dispatched_are_refused(broker: InMemoryBroker) 
     def two(event: Event, extra: int) -> None: ...
 
     with pytest.raises(HandlerError, match=r"both take PaymentSuccessful.*group of its own"):
-        Consumer(broker, "g", "payments", [ship, pack])
+        Consumer(broker, "g", "payments", [ship, pack], start="earliest")
     with pytest.raises(HandlerError, match=r"'event: int'.*not an event class"):
-        Consumer(broker, "g", "payments", count)
+        Consumer(broker, "g", "payments", count, start="earliest")
     with pytest.raises(HandlerError, match="requires 2 arguments"):
-        Consumer(broker, "g", "payments", two)
+        Consumer(broker, "g", "payments", two, start="earliest")
     with pytest.raises(HandlerError, match="not by a mapping"):
-        Consumer(broker, "g", "payments", {PaymentSuccessful: ship})  # type: ignore[arg-type]
+        Consumer(broker, "g", "payments", {PaymentSuccessful: ship}, start="earliest")  # type: ignore[arg-type]
 
 
 def test_handlers_are_read_from_what_python_resolves(broker: InMemoryBroker) -> None:
@@ -100,4 +102,4 @@ def test_handlers_are_read_from_what_python_resolves(broker: InMemoryBroker) -> 
     assert event_classes(anything) == (Event,)
     assert event_classes(tagged) == (PaymentFailed,)
     with pytest.raises(HandlerError, match=r"requires 2 arguments.*functools\.partial"):
-        Consumer(broker, "g", "payments", needs_a_database)
+        Consumer(broker, "g", "payments", needs_a_database, start="earliest")

@@ -13,7 +13,7 @@ async def test_subscribers_get_every_update_until_they_cancel() -> None:
     broker = InMemoryBroker()
     await broker.create_topic("payment-update", partitions=2)
     publisher = BrokerPublisher(broker, "payment-service")
-    subscriber = BrokerSubscriber(broker, lifetime=5)
+    subscriber = BrokerSubscriber(broker, start="earliest", lifetime=5)
     seen: dict[str, list[str]] = {"notifications": [], "ledger": []}
     subscriptions = {
         group: await subscriber.subscribe(
@@ -53,7 +53,7 @@ async def test_subscribers_get_every_update_until_they_cancel() -> None:
 async def test_a_subscription_leaves_its_group_when_its_lifetime_ends() -> None:
     broker = InMemoryBroker()
     await broker.create_topic("payment-update", partitions=2)
-    subscriber = BrokerSubscriber(broker, lifetime=0.1)
+    subscriber = BrokerSubscriber(broker, start="earliest", lifetime=0.1)
     first = await subscriber.subscribe("payment-update", "g", lambda e: None)
     second = await subscriber.subscribe("payment-update", "g", lambda e: None)  # unique names
     for _ in range(100):

@@ -27,7 +27,13 @@ async def _broker(faults: BrokerFaults, partitions: int = 2) -> InMemoryBroker:
 async def _consume(broker: InMemoryBroker) -> list[tuple[int, int]]:
     seen: list[tuple[int, int]] = []
     consumer = Consumer(
-        broker, "g", "payments", lambda e: seen.append(int(e.amount) - 100), name="m", batch_size=7
+        broker,
+        "g",
+        "payments",
+        lambda e: seen.append(int(e.amount) - 100),
+        name="m",
+        batch_size=7,
+        start="earliest",
     )
     await consumer.start()
     for _ in range(50):  # bounded: a faulty broker may need a few rounds
@@ -110,7 +116,13 @@ async def test_records_deleted_by_retention_are_skipped_not_chased() -> None:
         await producer.send("t", payment(i))
     seen: list[str] = []
     consumer = Consumer(
-        broker, "g", "t", lambda e: seen.append(e.payment_id), name="m", batch_size=1
+        broker,
+        "g",
+        "t",
+        lambda e: seen.append(e.payment_id),
+        name="m",
+        batch_size=1,
+        start="earliest",
     )
     await consumer.start()
     await consumer.run(max_events=1)
@@ -131,7 +143,9 @@ async def test_a_broker_down_while_dead_lettering_loses_nothing() -> None:
     await broker.produce("payments", b"poison", key=b"k")
     await producer.send("payments", payment(2))
     seen: list[str] = []
-    consumer = Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m")
+    consumer = Consumer(
+        broker, "g", "payments", lambda e: seen.append(e.payment_id), name="m", start="earliest"
+    )
     await consumer.start()
     broker.faults = BrokerFaults(outage=True)  # the dead-letter topic cannot be written
     await consumer.run()
@@ -155,7 +169,9 @@ async def test_a_record_that_cannot_be_parked_holds_up_only_its_own_partition() 
     for i in range(3):
         await producer.send("payments", payment(i), key=k1)
     seen: list[str] = []
-    async with Consumer(broker, "g", "payments", lambda e: seen.append(e.payment_id)) as c:
+    async with Consumer(
+        broker, "g", "payments", lambda e: seen.append(e.payment_id), start="earliest"
+    ) as c:
         broker.faults = BrokerFaults(outage=True)  # the dead-letter topic cannot be written
         assert (await c.run()).stopped_because == "stalled"
         broker.faults = None
@@ -169,7 +185,8 @@ async def test_a_lost_fetch_response_is_asked_for_again_within_the_poll() -> Non
     broker = await _broker(BrokerFaults(drop=0.5, seed=5))
     handled: list[str] = []
     async with Consumer(
-        broker, "g", "payments", lambda e: handled.append(e.payment_id), batch_size=4
+        broker, "g", "payments",
+        lambda e: handled.append(e.payment_id), batch_size=4, start="earliest"
     ) as consumer:
         report = await consumer.run()
     assert broker.trace.select("dropped")  # responses were lost ...

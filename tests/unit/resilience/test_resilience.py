@@ -81,7 +81,9 @@ async def test_a_flaky_handler_succeeds_after_retries() -> None:
             raise ConnectionError("the mail server timed out")
 
     policy = RetryPolicy(max_attempts=4, base_delay=2.0, jitter=0.0)
-    consumer = Consumer(broker, "receipts", "payments", flaky, name="m", retry=policy)
+    consumer = Consumer(
+        broker, "receipts", "payments", flaky, name="m", retry=policy, start="earliest"
+    )
     start = broker.clock.now()
     await consumer.start()
     report = await consumer.run()
@@ -107,6 +109,7 @@ async def test_a_handler_that_always_fails_is_dead_lettered_with_its_attempts() 
         broken,
         name="m",
         retry=RetryPolicy(max_attempts=3, base_delay=0.1),
+        start="earliest",
     )
     await consumer.start()
     report = await consumer.run()
@@ -138,6 +141,7 @@ async def test_an_idempotent_consumer_applies_a_redelivered_event_once(
         lambda e: shipped.append(e.order_id),
         name="m",
         idempotency=processed,
+        start="earliest",
     )
     await consumer.start()
     report = await consumer.run()
@@ -172,6 +176,7 @@ async def test_a_crash_right_after_committing_repeats_nothing(commit: str) -> No
         name="m",
         faults=faults,
         commit=commit,
+        start="earliest",
     )  # type: ignore[arg-type]
     await consumer.start()
     assert (await consumer.run()).stopped_because == "crashed"
@@ -194,7 +199,13 @@ async def test_at_most_once_loses_what_a_crash_interrupts() -> None:
         effects.append(event.payment_id)
 
     consumer = Consumer(
-        broker, "shipping", "payments", crash_before_the_effect, name="m", commit="before"
+        broker,
+        "shipping",
+        "payments",
+        crash_before_the_effect,
+        name="m",
+        commit="before",
+        start="earliest",
     )
     await consumer.start()
     await consumer.run()
@@ -212,7 +223,13 @@ async def test_a_slow_consumer_takes_simulated_time_per_event() -> None:
     for i in range(4):
         await Producer(broker).send("payments", payment(i))
     consumer = Consumer(
-        broker, "g", "payments", lambda e: None, name="m", faults=ConsumerFaults(slow=2.5)
+        broker,
+        "g",
+        "payments",
+        lambda e: None,
+        name="m",
+        faults=ConsumerFaults(slow=2.5),
+        start="earliest",
     )
     start = broker.clock.now()
     await consumer.start()

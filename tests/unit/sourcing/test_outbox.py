@@ -53,6 +53,7 @@ async def test_a_crash_between_publish_and_checkpoint_loses_nothing(store: Event
             "orders",
             shipping.on_created,
             idempotency=InMemoryProcessedEvents(),
+            start="earliest",
         )
         async with consumer:
             run = await consumer.run(max_events=8, timeout=2.0)

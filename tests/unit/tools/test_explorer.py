@@ -63,9 +63,11 @@ async def test_a_snapshot_narrowed_to_one_system() -> None:
         for topic in ("orders", "readings"):
             await broker.create_topic(topic)
         await Producer(broker, "shop").send("orders", OrderShipped(order_id="o1"))
-        async with Consumer(broker, "audit", ["orders", "readings"], lambda e: None) as c:
+        async with Consumer(
+            broker, "audit", ["orders", "readings"], lambda e: None, start="earliest"
+        ) as c:
             await c.run()
-        async with Consumer(broker, "heat", "readings", lambda e: None) as c:
+        async with Consumer(broker, "heat", "readings", lambda e: None, start="earliest") as c:
             await c.run()
         narrowed = (await broker.describe()).only(["orders"])
         graph_nodes = draw_topology(narrowed, broker.trace).axes[0].texts

@@ -13,8 +13,12 @@ async def _scene() -> InMemoryBroker:
     for i in range(6):
         await producer.send("payments", payment(i))
     await broker.produce("payments", b"oops", key=b"order-0")
-    shipping = Consumer(broker, "shipping", "payments", lambda e: None, name="shipping-1")
-    analytics = Consumer(broker, "analytics", "payments", lambda e: None, name="analytics-1")
+    shipping = Consumer(
+        broker, "shipping", "payments", lambda e: None, name="shipping-1", start="earliest"
+    )
+    analytics = Consumer(
+        broker, "analytics", "payments", lambda e: None, name="analytics-1", start="earliest"
+    )
     for consumer in (shipping, analytics):
         await consumer.start()
         await consumer.run()

@@ -57,7 +57,7 @@ async def test_assignment_table_names_idle_members() -> None:
     broker = InMemoryBroker()
     await broker.create_topic("t", partitions=1)
     for name in ("a", "b"):
-        await broker.join("g", ["t"], member=name)
+        await broker.join("g", ["t"], member=name, start="earliest")
     table = assignment_table(await broker.describe(), "g")
     assert "a            t[0] (lag 0)" in table
     assert "b            idle" in table

@@ -86,7 +86,7 @@ def _order_story() -> list[Event]:
 async def check_order_collector(collect: Callable[[Any], Awaitable[Any]]) -> Check:
     """Lesson 08, exercise 3: `collect(broker)` reads the topic 'orders' as group 'collector'
     from the earliest offset, returns each order's event types in the order they happened, and
-    commits what it read."""
+    commits what it read, each record after handling it (at least once)."""
     story = _order_story()
     async with InMemoryBroker(seed=3) as broker:
         await broker.create_topic("orders", partitions=3)
@@ -110,7 +110,35 @@ async def check_order_collector(collect: Callable[[Any], Awaitable[Any]]) -> Che
             "use Consumer(broker, 'collector', 'orders', handler, start='earliest') and run it: "
             "it commits",
         )
-    return Check(True, "every order's events in order, and the group committed all 6")
+    early = _committed_before_handled(broker, "collector")
+    if early:
+        return fail(
+            f"the group committed {early} before handling it: at most once (commit='before'), "
+            "so a crash there loses that event",
+            "commit after handling (at least once): Consumer's default, commit='each'",
+        )
+    return Check(
+        True,
+        "every order's events in order, and the group committed all 6, each after handling it",
+    )
+
+
+def _committed_before_handled(broker: InMemoryBroker, group: str) -> str:
+    """The first record that `group` committed past before its consumer had handled it, as
+    'orders[p]@o', or ''. Known only from a `Consumer`'s 'handled' hops: a loop of raw polls
+    leaves none, and is not judged here."""
+    hops = [h for h in broker.trace if h.group == group]
+    if not any(h.kind == "handled" for h in hops):
+        return ""
+    handled: set[tuple[int, int]] = set()
+    for hop in hops:
+        if hop.kind == "handled":
+            handled.add((hop.partition, hop.offset))
+        elif hop.kind == "committed":
+            for offset in range(hop.offset):
+                if (hop.partition, offset) not in handled:
+                    return f"{hop.topic}[{hop.partition}]@{offset}"
+    return ""
 
 
 def check_type_header(event_type_of: Callable[[Any], str]) -> Check:

@@ -197,6 +197,15 @@ def check_new_topic(topic: str, partitions: int) -> None:
         raise ValueError(f"a topic needs at least 1 partition, not {partitions}")
 
 
+def check_more_partitions(topic: str, existing: int, total: int) -> None:
+    if type(total) is not int or total <= existing:
+        raise ValueError(
+            f"topic '{topic}' has {existing} partitions and can only grow, so {total!r} will "
+            f"not do. Fix: ask for more than {existing}, or make a new topic and copy the "
+            "records over"
+        )
+
+
 def check_join(topics: Sequence[str], start: str) -> None:
     if start not in ("earliest", "latest"):
         raise ValueError(f"start must be 'earliest' or 'latest', not {start!r}")
@@ -242,6 +251,12 @@ class TopicAdmin(Protocol):
     async def create_topic(self, topic: str, partitions: int = 1) -> None: ...
 
     async def delete_topic(self, topic: str) -> None: ...
+
+    async def add_partitions(self, topic: str, total: int) -> None:
+        """Grow `topic` to `total` partitions (Kafka's CreatePartitions: a count only grows).
+        Records stay where they are; a key is hashed by the new count from then on, so most
+        keys move to another partition. Groups reading the topic rebalance to own the new ones."""
+        ...
 
     async def topics(self) -> dict[str, int]:
         """Every topic and its partition count."""

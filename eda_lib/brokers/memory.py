@@ -34,6 +34,7 @@ from eda_lib.brokers.base import (
     TopicConflict,
     TopicPartition,
     UnknownTopic,
+    check_more_partitions,
     check_new_topic,
     check_poll,
     check_read,
@@ -100,6 +101,15 @@ class InMemoryBroker:
         self._topic(topic)
         self._groups.forget_topic(topic)  # refuses while a group reads it
         del self._topics[topic]
+
+    async def add_partitions(self, topic: str, total: int) -> None:
+        """Grow `topic` to `total` partitions. Groups reading it rebalance at once (a Kafka
+        consumer notices at its next metadata refresh, `metadata.max.age.ms`, 5 min by default,
+        unless it rejoins earlier)."""
+        logs = self._topic(topic).logs
+        check_more_partitions(topic, len(logs), total)
+        logs.extend(PartitionLog() for _ in range(total - len(logs)))
+        self._groups.topic_grew(topic)
 
     async def topics(self) -> dict[str, int]:
         return {name: len(topic.logs) for name, topic in self._topics.items()}

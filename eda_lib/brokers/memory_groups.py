@@ -86,6 +86,13 @@ class Groups:
             group.committed = {tp: o for tp, o in group.committed.items() if tp.topic != topic}
             group.started = {tp: o for tp, o in group.started.items() if tp.topic != topic}
 
+    def topic_grew(self, topic: str) -> None:
+        """Rebalance every group with a member reading `topic`, so that its new partitions
+        have owners."""
+        for group in self._groups.values():
+            if any(topic in m.topics for m in group.members.values()):
+                self._rebalance(group)
+
     def _rebalance(self, group: _Group) -> None:
         """Round-robin over sorted partitions. Every member restarts from the committed offsets,
         so whatever was delivered but not committed is delivered again, to whichever member

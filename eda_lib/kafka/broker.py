@@ -133,6 +133,15 @@ class KafkaBroker:
         """Delete a topic; returns once Kafka no longer lists it."""
         await self._topics.delete(topic, self._members.refuse_if_read)
 
+    async def add_partitions(self, topic: str, total: int) -> None:
+        """Grow `topic` to `total` partitions; returns once each has a leader and this
+        broker's groups reading the topic own them. Other clients learn of the new count at
+        their next metadata refresh: until then a producer hashes keys by the old count."""
+        await self._topics.grow(topic, total)
+        if self._producer is not None:  # it sends to the partition we pick: let it know them
+            await self._producer.client.force_metadata_update()
+        await self._members.topic_grew(topic)
+
     async def topics(self) -> dict[str, int]:
         return await self._topics.all()
 

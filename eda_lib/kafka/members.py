@@ -158,6 +158,22 @@ class KafkaMembers:
             "joining or leaving; is the broker healthy?"
         )
 
+    async def topic_grew(self, topic: str) -> None:
+        """After `topic` gained partitions: have our members reading it refresh their metadata
+        now, not at `metadata.max.age.ms` (5 min), and wait until their groups own the new
+        partitions. (aiokafka's coordinator rejoins when a subscribed topic's partition count
+        changes; it has no public call to refresh, so its client's is used.)"""
+        groups = set()
+        for (group, _), member in self._members.items():
+            if topic in member.topics:
+                member.consumer._client.force_metadata_update()
+                groups.add(group)
+        for group in sorted(groups):
+            await self._settle(group)
+            self.trace.record(
+                "rebalanced", group=group, detail=f"{topic} grew: {self.layout(group)}"
+            )
+
     def layout(self, group: str) -> str:
         parts = []
         for name, member in self.of(group):

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
@@ -24,6 +24,7 @@ from eda_lib.brokers.base import (
     Retention,
     TopicConflict,
     UnknownTopic,
+    check_more_partitions,
     check_new_topic,
 )
 from eda_lib.kafka.diagnose import why_not
@@ -200,6 +201,20 @@ class KafkaTopics:
 
         if not await settle(led, timeout=30, every=0.05):
             raise BrokerError(f"topic '{topic}' was created but did not get leaders within 30 s")
+
+    async def grow(self, topic: str, total: int) -> None:
+        """Add partitions to `topic` until it has `total`; returns once each has a leader."""
+        check_more_partitions(topic, await self.count(topic, refresh=True), total)
+        admin = await self.admin()
+        await steadily(
+            lambda: admin.create_partitions({topic: NewPartitions(total)}), "adding partitions"
+        )
+
+        async def led() -> bool:
+            return await self.count(topic, refresh=True) == total
+
+        if not await settle(led, timeout=30, every=0.05):
+            raise BrokerError(f"topic '{topic}' did not get {total} led partitions within 30 s")
 
     async def delete(self, topic: str, still_read: Callable[[str], None]) -> None:
         """Delete a topic (after `still_read` had its say); returns once Kafka no longer

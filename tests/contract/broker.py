@@ -346,3 +346,39 @@ class BrokerContract(CoreContract):
             await broker.seek(group, "m", TopicPartition(topic + "-other", 0), 0)
         await broker.leave(group, "m")
 
+
+    async def test_added_partitions_take_keys_by_the_new_count(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
+        await broker.create_topic(topic, partitions=3)
+        keys = [f"order-{n}" for n in range(40)]
+        before = await self.expected_partitions(topic, keys, 3)  # (on Kafka, probes: 40 records)
+        producer = Producer(broker)
+        first = {k: (await producer.send(topic, payment(0, k))).partition for k in keys}
+        stored = [len(await broker.read(topic, p, limit=1000)) for p in range(3)]
+        await broker.join(group, [topic], member="m", start="earliest")
+        await broker.add_partitions(topic, 4)
+        assert (await broker.topics())[topic] == 4
+        # The group reading it owns the new partition, and the old records stayed put.
+        assert TopicPartition(topic, 3) in await broker.assignment(group, "m")
+        assert [len(await broker.read(topic, p, limit=1000)) for p in range(3)] == stored
+        after = await self.expected_partitions(topic, keys, 4)
+        moved = {k for k in keys if before[k] != after[k]}
+        assert moved and len(moved) < len(keys)  # so both halves below are tested
+        then = {k: (await producer.send(topic, payment(1, k))).partition for k in keys}
+        assert first == before and then == after
+        total = sum([len(await broker.read(topic, p, limit=1000)) for p in range(4)])
+        records = await drain(broker, group, "m", total, timeout=20)
+        ours = [r for r in records if r.value != b"placement probe"]
+        assert len(ours) == 2 * len(keys)
+        assert {r.partition for r in ours} == {0, 1, 2, 3}
+        await broker.leave(group, "m")
+
+    async def test_a_topic_cannot_shrink_or_stay(self, broker: Broker, topic: str) -> None:
+        await broker.create_topic(topic, partitions=3)
+        for wrong in (3, 2):
+            with pytest.raises(ValueError, match="can only grow"):
+                await broker.add_partitions(topic, wrong)
+        with pytest.raises(UnknownTopic):
+            await broker.add_partitions(topic + "-missing", 4)
+        assert (await broker.topics())[topic] == 3

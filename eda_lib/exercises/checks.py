@@ -5,8 +5,13 @@ checks of several lessons use."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
+from eda_lib.codecs import StructuredJson
 from eda_lib.domain.payments import PaymentSuccessful
+from eda_lib.events import Event
+
+E = TypeVar("E", bound=Event)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,16 @@ def sample_payments() -> list[PaymentSuccessful]:
         PaymentSuccessful(payment_id=f"pay-{i}", order_id=f"order-{i}", amount=a, currency=c)
         for i, (a, c) in enumerate(amounts)
     ]
+
+
+def delivered_again(event: E) -> E:
+    """`event` as a consumer meets it when it is delivered again: decoded afresh from the
+    record's bytes, so a new object with the same event id (a check that hands the same object
+    twice would let `id(event)` pass for a de-duplication key)."""
+    codec = StructuredJson()
+    again = codec.decode(*codec.encode(event))
+    assert type(again) is type(event) and again == event and again is not event
+    return again
 
 
 def crashed(error: Exception, hint: str) -> Check:

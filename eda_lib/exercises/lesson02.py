@@ -10,7 +10,7 @@ from typing import Any
 
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.domain.payments import PaymentSuccessful as Payment
-from eda_lib.exercises.checks import Check, fail, sample_payments
+from eda_lib.exercises.checks import Check, delivered_again, fail, sample_payments
 from eda_lib.labs import BacklogLab
 from eda_lib.messaging import Consumer, Producer
 
@@ -108,12 +108,23 @@ def check_award_once(make_handler: Callable[[dict[str, int]], Callable[[Any], No
         )
         for n in range(4)
     ]
-    deliveries = [*payments[:3], payments[1], payments[2], payments[3], payments[0]]
+    again = delivered_again
+    deliveries = [*payments[:3], again(payments[1]), again(payments[2]), payments[3]]
+    deliveries.append(again(payments[0]))
+    # Two payments of one order for the same amount, one delivered twice: both count, once.
+    twins = [
+        Payment(payment_id=f"pay-{n}", order_id="order-9", amount=5000, currency="usd")
+        for n in (8, 9)
+    ]
     points: dict[str, int] = {}
+    twin_points: dict[str, int] = {}
     try:
         handler = make_handler(points)
         for event in deliveries:
             handler(event)
+        twin_handler = make_handler(twin_points)
+        for event in (twins[0], twins[1], again(twins[0])):
+            twin_handler(event)
     except Exception as error:
         return fail(f"your code raised {type(error).__name__}: {error}", "run it on one event")
     expected = {"order-0": 10 + 30, "order-1": 20 + 40}
@@ -122,5 +133,12 @@ def check_award_once(make_handler: Callable[[dict[str, int]], Callable[[Any], No
             f"points are {points}, expected {expected} (3 of the 7 deliveries were repeats)",
             "remember each event.id you awarded and skip those (not the payment id: a refund "
             "of a payment is a new event with its own id)",
+        )
+    if twin_points != {"order-9": 100}:
+        return fail(
+            f"two payments of 50.00 for order-9, the first delivered twice, gave {twin_points}, "
+            "expected {'order-9': 100}",
+            "a repeat is the same event (the same event.id), not the same amount or order, and "
+            "a redelivered event is a new Python object: id(event) differs",
         )
     return Check(True, "each payment counted once, though three were delivered twice")

@@ -10,7 +10,7 @@ from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.domain.payments import PaymentSuccessful as Payment
 from eda_lib.exercises.checks import Check, fail
 from eda_lib.messaging import Consumer, Producer
-from eda_lib.queues import WorkQueue
+from eda_lib.queues import QueuedMessage, WorkQueue
 
 
 def check_dead_worker_redelivery(answer: int) -> Check:
@@ -54,7 +54,7 @@ def check_careful_worker(work: Callable[[Any, Callable[[bytes], None]], Any]) ->
     """Lesson 07, exercise 3: `work(queue, handle)` takes messages as one worker until the
     queue is empty, acks each one `handle` went through for, and nacks one it raised for, so
     the queue hands it out again and nothing is lost."""
-    queue = WorkQueue()
+    queue = _HandOuts()
     for n in range(5):
         queue.put(f"job-{n}".encode())
     done: list[bytes] = []
@@ -83,7 +83,28 @@ def check_careful_worker(work: Callable[[Any, Callable[[bytes], None]], Any]) ->
             f"handled {sorted(b.decode() for b in done)}, acked {queue.acked}",
             "ack only after handle() returned; loop until get() returns None",
         )
+    if queue.handed.count(b"job-2") < 2:
+        return fail(
+            "job-2 was handed out once: it was retried in the worker's hands, never nacked",
+            "after a failure, queue.nack(message) puts it back; the next get hands it out "
+            "again, to whichever worker asks (a worker retrying inline holds it, and dies "
+            "with it)",
+        )
     return Check(True, "every job handled once and acked; the jammed one went back and came again")
+
+
+class _HandOuts(WorkQueue):
+    """A work queue that notes the body of every message it hands out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handed: list[bytes] = []
+
+    def get(self, worker: str) -> QueuedMessage | None:
+        message = super().get(worker)
+        if message is not None:
+            self.handed.append(message.body)
+        return message
 
 
 async def check_latest_auditor(make_auditor: Callable[[Any, list[str]], Any]) -> Check:

@@ -9,19 +9,36 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from eda_lib.domain.orders import Order, OrderApproved
+from eda_lib.domain.orders import Order, OrderApproved, OrderCancelled
 from eda_lib.exercises.checks import Check, crashed, fail
+from eda_lib.sourcing.aggregate import RuleBroken
 from eda_lib.sourcing.repository import Repository
 from eda_lib.store.base import ConcurrencyError, StoredEvent
 from eda_lib.store.memory import InMemoryEventStore
 from eda_lib.store.sqlite import SQLiteEventStore
 
 
-class _Competitor(Repository[Order]):
-    """Saves someone else's approval the first time the learner saves: a race, on purpose."""
+class _CountedOrder(Order):
+    """An order that counts the decisions taken on it, so the check sees a decision made again."""
 
-    raced = False
-    loads = 0
+    stream_prefix = "order"
+    approvals = 0
+
+    def approve(self) -> None:
+        _CountedOrder.approvals += 1
+        super().approve()
+
+
+class _Competitor(Repository[Order]):
+    """Saves someone else's change the first time the learner saves: a race, on purpose. By
+    default the competitor approves too; with `cancels`, it cancels the order."""
+
+    def __init__(self, store: InMemoryEventStore, *, cancels: bool = False) -> None:
+        super().__init__(store, _CountedOrder)
+        self.cancels = cancels
+        self.raced = False
+        self.loads = 0
+        _CountedOrder.approvals = 0
 
     def load(self, aggregate_id: str, *, at_version: int | None = None) -> Order:
         self.loads += 1
@@ -30,7 +47,12 @@ class _Competitor(Repository[Order]):
     def save(self, aggregate: Order) -> list[StoredEvent]:
         if not self.raced:
             self.raced = True
-            self.store.append(aggregate.stream_id, [OrderApproved(order_id=aggregate.id)], 1)
+            theirs = (
+                OrderCancelled(order_id=aggregate.id, reason="the customer called")
+                if self.cancels
+                else OrderApproved(order_id=aggregate.id)
+            )
+            self.store.append(aggregate.stream_id, [theirs], 1)
         return super().save(aggregate)
 
 
@@ -38,7 +60,7 @@ def check_retry_on_conflict(approve_with_retry: Callable[[Repository[Order], str
     """Lesson 09, exercise 1: approve an order; if someone saved it in between, load it again
     and decide again, instead of failing or writing over their change."""
     store = InMemoryEventStore()
-    orders = _Competitor(store, Order)
+    orders = _Competitor(store)
     Repository(store, Order).save(Order.place("77", "ada", 4_200))
     try:
         approve_with_retry(orders, "77")
@@ -59,6 +81,34 @@ def check_retry_on_conflict(approve_with_retry: Callable[[Repository[Order], str
         return fail(
             f"the stream is {history}",
             "after loading again the order is approved already: approve() records nothing",
+        )
+    return _check_decided_again(approve_with_retry)
+
+
+def _check_decided_again(approve_with_retry: Callable[[Repository[Order], str], Any]) -> Check:
+    """The same race, but the competitor cancels: approving on fresh state must be refused
+    (RuleBroken), so a retry that only loads again, or saves its old decision, shows."""
+    store = InMemoryEventStore()
+    orders = _Competitor(store, cancels=True)
+    Repository(store, Order).save(Order.place("78", "ada", 4_200))
+    try:
+        approve_with_retry(orders, "78")
+    except RuleBroken:
+        pass  # approving a cancelled order is refused: the right decision on fresh state
+    except Exception as error:
+        return crashed(error, "only ConcurrencyError, and then the order's own rules, apply")
+    history = [type(s.event).__name__ for s in store.read_stream("order-78")]
+    if history != ["OrderCreated", "OrderCancelled"]:
+        return fail(
+            f"when the competitor cancelled the order, its stream became {history}",
+            "load again and approve again: a cancelled order refuses approve() (RuleBroken)",
+        )
+    if _CountedOrder.approvals < 2:
+        return fail(
+            "when the competitor cancelled the order, your code loaded it again but did not "
+            "decide again",
+            "after loading, call order.approve() again: on fresh state it sees the "
+            "cancellation and refuses",
         )
     return Check(True, "the conflict was retried on fresh state; the order is approved once")
 

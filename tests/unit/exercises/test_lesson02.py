@@ -31,8 +31,41 @@ def test_award_once() -> None:
 
         return award
 
+    def by_identity(points):  # type: ignore[no-untyped-def]
+        seen = set()
+
+        def award(event):  # type: ignore[no-untyped-def]
+            if id(event) not in seen:
+                seen.add(id(event))
+                points[event.order_id] = points.get(event.order_id, 0) + event.amount // 100
+
+        return award
+
+    def by_amount(points):  # type: ignore[no-untyped-def]
+        seen = set()
+
+        def award(event):  # type: ignore[no-untyped-def]
+            if (event.order_id, event.amount) not in seen:
+                seen.add((event.order_id, event.amount))
+                points[event.order_id] = points.get(event.order_id, 0) + event.amount // 100
+
+        return award
+
+    def by_payment(points):  # type: ignore[no-untyped-def]
+        seen = set()
+
+        def award(event):  # type: ignore[no-untyped-def]
+            if event.payment_id not in seen:
+                seen.add(event.payment_id)
+                points[event.order_id] = points.get(event.order_id, 0) + event.amount // 100
+
+        return award
+
     assert check_award_once(once)
+    assert check_award_once(by_payment)  # a payment's repeats share its payment id too
     assert "repeats" in repr(check_award_once(every_time))
+    assert "repeats" in repr(check_award_once(by_identity))
+    assert "same amount" in repr(check_award_once(by_amount))
     assert "raised" in repr(check_award_once(lambda points: None))
 
 

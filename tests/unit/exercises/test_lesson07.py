@@ -39,7 +39,22 @@ def test_careful_worker() -> None:
             handle(message.body)
             queue.ack(message)
 
+    def retries_inline(queue, handle):  # type: ignore[no-untyped-def]
+        for _ in range(20):
+            message = queue.get("stubborn")
+            if message is None:
+                return
+            for _attempt in range(3):
+                try:
+                    handle(message.body)
+                    break
+                except TimeoutError:
+                    continue
+            queue.ack(message)
+
     assert check_careful_worker(right)
+    refused = repr(check_careful_worker(retries_inline))
+    assert "never nacked" in refused and "queue.nack" in refused
     assert "acked 5" in repr(check_careful_worker(acks_even_failures))
     assert "still held" in repr(check_careful_worker(keeps_the_failure))
     assert "raised TimeoutError" in repr(check_careful_worker(stops_at_the_failure))

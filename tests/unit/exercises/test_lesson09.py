@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from eda_lib.domain.orders import OrderApproved
 from eda_lib.exercises.lesson09 import (
     CANCELLATIONS_BY_REASON,
     check_cancellation_query,
@@ -44,7 +45,28 @@ def test_retry_on_conflict() -> None:
         except ConcurrencyError:
             return []
 
+    def loads_again_only(orders, order_id):  # type: ignore[no-untyped-def]
+        order = orders.load(order_id)
+        order.approve()
+        try:
+            return orders.save(order)
+        except ConcurrencyError:
+            return orders.load(order_id)  # no new decision, nothing saved
+
+    def saves_old_decision(orders, order_id):  # type: ignore[no-untyped-def]
+        order = orders.load(order_id)
+        order.approve()
+        try:
+            return orders.save(order)
+        except ConcurrencyError:
+            fresh = orders.load(order_id)
+            fresh.record(OrderApproved(order_id=order_id))  # the old decision, on new state
+            return orders.save(fresh)
+
     assert check_retry_on_conflict(with_retry)
+    refused = repr(check_retry_on_conflict(loads_again_only))
+    assert "did not decide again" in refused
+    assert "OrderApproved" in repr(check_retry_on_conflict(saves_old_decision))
     assert "escaped" in repr(check_retry_on_conflict(without_retry))
     assert "not loaded again" in repr(check_retry_on_conflict(swallows_it))
     assert "not loaded again" in repr(check_retry_on_conflict(over_their_change))

@@ -129,9 +129,12 @@ async def check_safe_topic(
     if len(layout) != 3:
         return fail(f"'{name}' has {len(layout)} partitions", "ask for partitions=3")
     factor = min(len(p.replicas) for p in layout)
-    configured = await topic_config(broker, name, ["min.insync.replicas"])
+    configured = await topic_config(
+        broker, name, ["min.insync.replicas", "unclean.leader.election.enable"]
+    )
     min_insync = int(configured["min.insync.replicas"])
-    problem = _settings_problem(factor, min_insync, acks)
+    unclean = configured["unclean.leader.election.enable"] == "true"
+    problem = _settings_problem(factor, min_insync, acks, unclean)
     if problem:
         return fail(*problem)
     lab = ReplicationLab(cluster, broker, topic=name)
@@ -155,7 +158,9 @@ async def check_safe_topic(
     )
 
 
-def _settings_problem(factor: int, min_insync: int, acks: object) -> tuple[str, str] | None:
+def _settings_problem(
+    factor: int, min_insync: int, acks: object, unclean: bool
+) -> tuple[str, str] | None:
     if factor < 2:
         return (
             f"replication factor {factor}: the only copy of a partition is on one node, and when "
@@ -192,5 +197,11 @@ def _settings_problem(factor: int, min_insync: int, acks: object) -> tuple[str, 
             f"{factor - 1} can be in sync, so every acks=all write is refused: nothing is lost, "
             "but the topic stops taking payments",
             "ask for one fewer than the replication factor",
+        )
+    if unclean:
+        return (
+            "unclean.leader.election.enable=true: when every in-sync replica is gone, a replica "
+            "that fell behind may become leader, and the acknowledged records it lacks are lost",
+            "leave it at its default, false: the partition waits for an in-sync replica instead",
         )
     return None

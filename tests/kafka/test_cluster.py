@@ -233,9 +233,13 @@ async def test_the_safe_topic_exercise_accepts_safe_settings_and_says_why_others
 ) -> None:
     from eda_lib.exercises.lesson16 import check_safe_topic
 
-    def creating(factor: int, min_insync: int | None, acks: object):  # type: ignore[no-untyped-def]
+    def creating(  # type: ignore[no-untyped-def]
+        factor: int, min_insync: int | None, acks: object, unclean: bool = False
+    ):
         async def create(broker: KafkaBroker, name: str) -> object:
             configs = {} if min_insync is None else {"min.insync.replicas": str(min_insync)}
+            if unclean:
+                configs["unclean.leader.election.enable"] = "true"
             await broker.create_topic(
                 name, partitions=3, replication_factor=factor, configs=configs
             )
@@ -254,6 +258,8 @@ async def test_the_safe_topic_exercise_accepts_safe_settings_and_says_why_others
     for (factor, min_insync, acks), why in wrong.items():
         verdict = await check_safe_topic(creating(factor, min_insync, acks), kafka_cluster, broker)
         assert not verdict.passed and why in verdict.message, verdict.message
+    verdict = await check_safe_topic(creating(3, 2, "all", True), kafka_cluster, broker)
+    assert not verdict.passed and "unclean.leader.election" in verdict.message, verdict.message
     verdict = await check_safe_topic(creating(3, 2, "all"), kafka_cluster, broker)
     assert verdict.passed, verdict.message
     assert "all 36 acknowledged" in verdict.message

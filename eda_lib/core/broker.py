@@ -4,9 +4,8 @@ partition its key's murmur2 hash picks, as on Kafka, so one key's messages stay 
 
 A consumer group shares a topic's partitions out among its members and remembers how far it has
 read (its committed offsets). When a member joins or leaves, the group *rebalances*: partitions
-are dealt out again, the generation goes up, and each member starts where the group committed
-(a record delivered but not committed comes again), or where `start` says on a partition never
-committed, as Kafka's `auto.offset.reset` does."""
+are dealt out again, the generation goes up, and each member starts where the group committed (a
+record delivered but not committed comes again), or where `start` (`auto.offset.reset`) says."""
 
 from __future__ import annotations
 
@@ -179,15 +178,16 @@ class CoreBroker:
         self._rebalance(state)
 
     def _rebalance(self, state: Group) -> None:
-        """Deal each topic's partitions out in turn to the members that read it."""
+        """Deal all topics' partitions in one turn to the members that read them (round-robin)."""
         state.generation += 1
         state.positions = {member: {} for member in state.topics}
-        for topic in sorted({topic for read in state.topics.values() for topic in read}):
+        topics = sorted({topic for read in state.topics.values() for topic in read})
+        partitions = [(topic, p, log) for topic in topics for p, log in enumerate(self.logs[topic])]
+        for turn, (topic, partition, log) in enumerate(partitions):
             readers = [member for member, read in state.topics.items() if topic in read]
-            for partition, log in enumerate(self.logs[topic]):
-                member, tp = readers[partition % len(readers)], TopicPartition(topic, partition)
-                new = log.start if state.starts[member] == "earliest" else log.end
-                state.positions[member][tp] = state.committed.get(tp, new)
+            member, tp = readers[turn % len(readers)], TopicPartition(topic, partition)
+            new = log.start if state.starts[member] == "earliest" else log.end
+            state.positions[member][tp] = state.committed.get(tp, new)
 
     def _group(self, group: str, member: str) -> Group:
         state = self.groups.get(group)

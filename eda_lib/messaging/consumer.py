@@ -80,10 +80,8 @@ class Consumer:
     the consumer carries on. Runs are always bounded: by `max_events`, by `timeout`, or until
     idle. Use it as `async with Consumer(...) as consumer:` to join and always leave.
 
-    `start` (required): where the group starts on a partition it never committed: "earliest",
-    the oldest record, as the course's consumers set `auto.offset.reset`, or "latest", only what
-    arrives after joining. It has no default because Kafka's clients default to "latest" and
-    the course's programs to "earliest": a reader should see which one a consumer chose.
+    `start` (Kafka's `auto.offset.reset`; required, as clients default to "latest" and the
+    course sets "earliest"): where a group starts on a partition it never committed.
     `commit`: "each", "batch" or "before" (see `eda_lib.messaging.loop`). `retry` retries a
     failing handler with backoff before dead-lettering; `idempotency` remembers applied event
     ids, so a redelivered event has its effect once; `faults` makes it crash or slow on purpose.

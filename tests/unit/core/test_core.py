@@ -108,3 +108,15 @@ async def test_a_stale_commit_is_refused_and_what_was_not_committed_comes_again(
         await broker.commit("g", "a", {tp: 1}, generation=batch.generation)
     owner = "a" if tp in await broker.assignment("g", "a") else "b"
     assert [r.offset for r in (await broker.poll("g", owner)).records] == [0]
+
+
+async def test_the_core_deals_round_robin_across_topics_as_the_in_memory_broker_does() -> None:
+    shares = []
+    for broker in (CoreBroker(), InMemoryBroker()):
+        for topic in ("payments", "refunds"):
+            await broker.create_topic(topic, partitions=4)
+        for member in ("m1", "m2", "m3"):
+            await broker.join("g", ["payments", "refunds"], member=member, start="earliest")
+        shares.append([await broker.assignment("g", m) for m in ("m1", "m2", "m3")])
+    assert [len(owned) for owned in shares[0]] == [3, 3, 2]  # not 4, 2, 2: the turn carries on
+    assert shares[0] == shares[1]

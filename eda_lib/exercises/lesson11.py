@@ -3,25 +3,56 @@ that wraps another."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from eda_lib.brokers.base import StartFrom
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.domain.payments import PaymentUpdated
-from eda_lib.exercises.checks import Check, fail
-from eda_lib.pubsub import BrokerPublisher, BrokerSubscriber
+from eda_lib.exercises.checks import Check, crashed, fail
+from eda_lib.pubsub import BrokerPublisher
 from eda_lib.resilience import settle
+
+
+class _StartsRecorded(InMemoryBroker):
+    """An in-memory broker that remembers what each group joined with: its topics, and where it
+    asked to start (the `start=` of the learner's `BrokerSubscriber`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.joined: dict[str, tuple[tuple[str, ...], StartFrom]] = {}
+
+    async def join(
+        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom
+    ) -> None:
+        self.joined.setdefault(group, (tuple(topics), start))
+        await super().join(group, topics, member=member, start=start)
+
+
+FRAUD_AMOUNTS = (5_000, 25_000, 10_001, 10_000, 1_001)
+"""Exactly 100.00 is not over it; 10.01 catches a threshold ten times too small."""
+_AMOUNT_OF = {f"pay-{n}": amount for n, amount in enumerate(FRAUD_AMOUNTS)}
+LATEST_HINT = (
+    'BrokerSubscriber(broker, start="earliest"): a new group starts where `start` says, as '
+    "Kafka's auto.offset.reset does (its default is latest: only what comes after the group "
+    "joins); the course's subscriber sets auto.offset.reset to earliest"
+)
+WAIT_HINT = (
+    "wait until the handler has seen all 5: "
+    "assert await settle(lambda: subscription.handled == 5), then await subscription.cancel()"
+)
 
 
 async def check_fraud_subscriber(
     subscribe: Callable[[Any, Callable[..., Awaitable[bool]]], Awaitable[list[str]]],
 ) -> Check:
-    """Lesson 11: subscribe a 'fraud' group that collects payment ids of updates over 100.00."""
-    broker = InMemoryBroker()
+    """Lesson 11, exercise 1: given the broker, make a `BrokerSubscriber`, subscribe a 'fraud'
+    group that collects the payment ids of updates over 100.00, wait, and return them. The five
+    updates are published before the group subscribes, so it must start at "earliest"."""
+    broker = _StartsRecorded()
     await broker.create_topic("payment-update", partitions=2)
     publisher = BrokerPublisher(broker)
-    # exactly 100.00 is not over it; 10.01 catches a threshold ten times too small
-    for n, amount in enumerate((5_000, 25_000, 10_001, 10_000, 1_001)):
+    for n, amount in enumerate(FRAUD_AMOUNTS):
         await publisher.publish(
             "payment-update",
             PaymentUpdated(
@@ -33,18 +64,77 @@ async def check_fraud_subscriber(
             ),
         )
 
-    flagged = await subscribe(BrokerSubscriber(broker, start="earliest", lifetime=10), settle)
-    if "fraud" not in {g.group for g in (await broker.describe()).groups}:
+    try:
+        flagged: Any = await subscribe(broker, settle)  # a learner's may return anything
+    except Exception as error:
+        if broker.joined.get("fraud", ((), "earliest"))[1] != "earliest":
+            return _started_late(broker)
+        return crashed(
+            error,
+            "subscriber = BrokerSubscriber(broker, start=...), then "
+            "await subscriber.subscribe('payment-update', 'fraud', handler)",
+        )
+    if "fraud" not in broker.joined:
         return fail(
             "no 'fraud' group subscribed",
-            "subscriber.subscribe('payment-update', 'fraud', handler)",
+            "subscriber = BrokerSubscriber(broker, start=...), then "
+            "await subscriber.subscribe('payment-update', 'fraud', handler)",
         )
-    if sorted(flagged or []) != ["pay-1", "pay-2"]:
+    topics, start = broker.joined["fraud"]
+    if topics != ("payment-update",):
         return fail(
-            f"flagged {sorted(flagged or [])}",
-            "over 100.00 means amount > 10_000 minor units; wait for all 3 updates",
+            f"the fraud group subscribed to {list(topics)}",
+            "subscribe to the topic the updates are on: 'payment-update'",
         )
-    return Check(True, "the fraud group got every update and flagged the two large ones.")
+    if start != "earliest":
+        return _started_late(broker)
+    if not isinstance(flagged, list):
+        return fail(
+            f"your function returned {type(flagged).__name__}, not the list of payment ids",
+            "return flagged, the list your handler appends to",
+        )
+    at_return = sorted(flagged)
+    # A subscription left running goes on handling: give it a moment (bounded), then look again.
+    await settle(lambda: _all_read(broker), timeout=2.0)
+    unread = await _unread_now(broker)
+    if unread:
+        return fail(
+            f"the fraud group stopped with {unread} of 5 updates unread",
+            WAIT_HINT,
+        )
+    final = sorted(flagged)
+    if final != ["pay-1", "pay-2"]:
+        return fail(
+            f"flagged {final}, of amounts {[_AMOUNT_OF[p] for p in final if p in _AMOUNT_OF]}",
+            "over 100.00 means amount > 10_000, in minor units (12000 is 120.00)"
+            + (": exactly 10_000 is not over it" if "pay-3" in final else ""),
+        )
+    if at_return != final:
+        return fail(
+            f"your function returned {at_return}; its handler flagged {final} afterwards",
+            WAIT_HINT,
+        )
+    return Check(
+        True, "the fraud group read every update from the earliest and flagged the two large ones"
+    )
+
+
+def _started_late(broker: _StartsRecorded) -> Check:
+    start = broker.joined["fraud"][1]
+    return fail(
+        f"the fraud group started at {start!r}: the 5 updates were published before it "
+        "subscribed, so it never saw them",
+        LATEST_HINT,
+    )
+
+
+async def _all_read(broker: _StartsRecorded) -> bool:
+    return await _unread_now(broker) == 0
+
+
+async def _unread_now(broker: _StartsRecorded) -> int:
+    state = await broker.describe()
+    return state.group("fraud").total_lag if state.has_group("fraud") else 0
 
 
 async def check_auditing_publisher(publisher_class: Any) -> Check:

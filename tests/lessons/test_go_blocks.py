@@ -77,3 +77,28 @@ def test_each_config_map_key_is_one_librdkafka_knows(where: str, block: str) -> 
             pytest.fail(f"{where}: librdkafka refuses {sorted(settings)}: {error}")
         if isinstance(made, Consumer):
             made.close()
+
+
+# The lessons with course code behind them: each shows the course's Go and runs the same calls
+# live through confluent_kafka (librdkafka, the course's client).
+GO_LESSONS = ("01", "06", "08", "09", "10", "11", "12", "13", "15")
+
+
+@pytest.mark.parametrize("number", GO_LESSONS)
+def test_each_lesson_with_course_code_shows_its_go_and_runs_it_live(number: str) -> None:
+    [notebook] = NOTEBOOKS.glob(f"{number}_*.ipynb")
+    cells = json.loads(notebook.read_text())["cells"]
+    go = [
+        block
+        for cell in cells
+        if cell["cell_type"] == "markdown"
+        for block in FENCE.findall("".join(cell["source"]))
+    ]
+    live = [
+        cell
+        for cell in cells
+        if cell["cell_type"] == "code"
+        and re.search(r"\bconfluent_kafka\b|eda_lib\.kafka\.librdkafka", "".join(cell["source"]))
+    ]
+    assert go, f"{notebook.name}: no ```go block"
+    assert live, f"{notebook.name}: no cell runs the course's client (confluent_kafka)"

@@ -6,6 +6,7 @@ from eda_lib.domain import PaymentSuccessful
 from eda_lib.exercises.lesson01 import check_large_payment_flagger
 from eda_lib.exercises.lesson11 import check_fraud_subscriber
 from eda_lib.exercises.lesson12 import check_refusing_handler
+from eda_lib.pubsub import BrokerSubscriber
 
 
 async def test_threshold_checks_catch_a_limit_ten_times_too_small_and_the_boundary() -> None:
@@ -14,9 +15,9 @@ async def test_threshold_checks_catch_a_limit_ten_times_too_small_and_the_bounda
     assert not await check_large_payment_flagger(lambda e: e.amount > 100_000)
 
     async def fraud(threshold: int):  # type: ignore[no-untyped-def]
-        async def subscribe(subscriber, settle):  # type: ignore[no-untyped-def]
+        async def subscribe(broker, settle):  # type: ignore[no-untyped-def]
             flagged: list[str] = []
-            sub = await subscriber.subscribe(
+            sub = await BrokerSubscriber(broker, start="earliest").subscribe(
                 "payment-update",
                 "fraud",
                 lambda e: flagged.append(e.payment_id) if e.amount > threshold else None,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from eda_lib.brokers.base import StartFrom
+from eda_lib.brokers.base import BrokerUnavailable, DeliveryReport, StartFrom
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.domain.payments import PaymentUpdated
+from eda_lib.events import Event
 from eda_lib.exercises.checks import Check, crashed, fail
 from eda_lib.pubsub import BrokerPublisher
 from eda_lib.resilience import settle
@@ -171,4 +172,50 @@ async def check_auditing_publisher(publisher_class: Any) -> Check:
             "published does not hold the 3 event ids, in order",
             "append event.id after the inner publish went through",
         )
-    return Check(True, "every update passed on, its report returned, its id kept")
+    return await _check_a_failed_publish(publisher_class, updates)
+
+
+class _RefusesOne:
+    """A publisher whose broker is down for one event: it raises for that one, as
+    `BrokerPublisher` does when the broker will not take an event."""
+
+    def __init__(self, inner: BrokerPublisher, refused: Event) -> None:
+        self.inner, self.refused = inner, refused
+
+    async def publish(self, topic: str, event: Event) -> DeliveryReport:
+        if event.id == self.refused.id:
+            raise BrokerUnavailable("the broker is down. Fix: retry later")
+        return await self.inner.publish(topic, event)
+
+
+async def _check_a_failed_publish(publisher_class: Any, updates: list[PaymentUpdated]) -> Check:
+    """The same three updates over a publisher that refuses the second: its error must reach
+    the caller, and its id must not be in `published`."""
+    outcomes = []
+    async with InMemoryBroker(seed=11) as broker:
+        await broker.create_topic("payment-update", partitions=2)
+        auditing = publisher_class(_RefusesOne(BrokerPublisher(broker, "audited"), updates[1]))
+        for update in updates:
+            try:
+                await auditing.publish("payment-update", update)
+                outcomes.append("returned")
+            except BrokerUnavailable:
+                outcomes.append("raised")
+            except Exception as error:
+                return crashed(error, "only the inner publisher's BrokerUnavailable comes here")
+    if outcomes[1] != "raised":
+        return fail(
+            "the inner publisher refused the second update, but your publish returned as if it "
+            "went through",
+            "let the inner publisher's error reach the caller: do not catch it",
+        )
+    if list(getattr(auditing, "published", [])) != [updates[0].id, updates[2].id]:
+        return fail(
+            "published holds the id of the update the inner publisher refused",
+            "append event.id after `await self.inner.publish(...)` returned, not before",
+        )
+    return Check(
+        True,
+        "every update passed on, its report returned, its id kept; a refused one was not kept, "
+        "and its error reached the caller",
+    )

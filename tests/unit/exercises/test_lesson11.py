@@ -98,6 +98,22 @@ async def test_auditing_publisher() -> None:
         async def publish(self, topic, event):  # type: ignore[no-untyped-def]
             return await self.inner.publish(topic, event)
 
+    class RecordsFirst(Right):
+        async def publish(self, topic, event):  # type: ignore[no-untyped-def]
+            self.published.append(event.id)
+            return await self.inner.publish(topic, event)
+
+    class HidesFailures(Right):
+        async def publish(self, topic, event):  # type: ignore[no-untyped-def]
+            try:
+                report = await self.inner.publish(topic, event)
+            except Exception:
+                return None
+            self.published.append(event.id)
+            return report
+
     assert await check_auditing_publisher(Right)
+    assert "not before" in repr(await check_auditing_publisher(RecordsFirst))
+    assert "reach the caller" in repr(await check_auditing_publisher(HidesFailures))
     assert "0 of 3" in repr(await check_auditing_publisher(Swallows))
     assert "ids" in repr(await check_auditing_publisher(Forgets))

@@ -1,8 +1,10 @@
 """Self-checking exercises of lesson 16 (replication and failover). Each check says right or
 wrong and why, in one message.
 
-1. `unwritable_after_losing(partitions, node, min_insync)`: which partitions would refuse an
-   `acks=all` write if `node` died. Checked on layouts where each wrong rule gives itself away.
+1. `unwritable_after_losing(partitions, node, min_insync)`: which partitions could not take an
+   `acks=all` write if `node` died (refused with NotEnoughReplicas, or, with no copy in sync
+   left to lead, left unanswered until the producer's request times out). Checked on layouts
+   where each wrong rule gives itself away.
 2. `create_safe_topic(broker, name)`: create a topic that keeps every acknowledged write when any
    one node dies and still takes writes; return the `acks` your producer should use. Checked
    from the topic the cluster really made, then proved by killing its partition 0's leader while
@@ -86,7 +88,8 @@ _CASES = (
 
 
 def check_unwritable(rule: UnwritableRule) -> Check:
-    """Right when `rule` names, for each layout, exactly the partitions that would refuse."""
+    """Right when `rule` names, for each layout, exactly the partitions that could not take an
+    acks=all write."""
     for case in _CASES:
         try:
             answer = frozenset(rule(case.partitions, case.node, case.min_insync))
@@ -95,13 +98,14 @@ def check_unwritable(rule: UnwritableRule) -> Check:
         if answer != case.expected:
             return fail(
                 f"losing node {case.node} with min.insync.replicas={case.min_insync}, you said "
-                f"{sorted(answer)}, Kafka would refuse {sorted(case.expected)}",
+                f"{sorted(answer)}, but these could not take an acks=all write: "
+                f"{sorted(case.expected)}",
                 case.why,
             )
     return Check(
         True,
-        "right: a partition refuses acks=all writes when its in-sync replicas without the lost "
-        "node are fewer than min.insync.replicas",
+        "right: a partition cannot take acks=all writes when its in-sync replicas without the "
+        "lost node are fewer than min.insync.replicas (refused, or unanswered with no leader)",
     )
 
 

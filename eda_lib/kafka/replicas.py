@@ -78,7 +78,7 @@ async def replicas(broker: KafkaBroker, topics: Collection[str]) -> list[Partiti
 
 def replicas_table(partitions: Sequence[PartitionReplicas]) -> str:
     """As `kafka-topics.sh --describe` shows it: one line per partition."""
-    rows = [("topic", "partition", "leader", "replicas", "in sync")]
+    rows = [("topic", "partition", "leader node", "replica nodes", "in-sync nodes")]
     for p in partitions:
         rows.append(
             (

@@ -41,7 +41,8 @@ def draw_cluster(
     title: str = "",
 ) -> Figure:
     """Partitions along the top, nodes along the bottom: a thick line to each partition's leader,
-    a thin one to each in-sync follower, a dashed red one to a copy that has fallen behind."""
+    a thin one to each in-sync follower, a dashed red one to a copy not in sync (behind, or on a
+    node that is down)."""
     graph = cluster_graph(partitions, nodes)
     node_names = [n for n, kind in graph.nodes(data="kind") if kind == "node"]
     partition_names = [n for n, kind in graph.nodes(data="kind") if kind == "partition"]
@@ -109,7 +110,7 @@ def plot_trials(trials: Sequence[Trial]) -> Figure:
     for i, t in enumerate(trials):
         ax.annotate(f"lost {t.lost} of {t.told} told", (i, t.lost), ha="center", va="bottom")
     ax.set_xticks(positions, [f"acks={t.acks}" for t in trials])
-    ax.set_ylabel("acknowledged, then lost")
+    ax.set_ylabel("told, then lost")  # acks=0 is told only that it was sent
     ax.set_ylim(0, max([t.lost for t in trials] + [10]) * 1.3)
     ax.set_title("the leader SIGKILLed halfway through each stream", fontsize=10)
     figure.tight_layout()

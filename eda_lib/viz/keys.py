@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch, Rectangle
 
 
 def draw_placements(
@@ -17,30 +17,44 @@ def draw_placements(
     *,
     row_name: str,
     column_name: str,
+    column_partitions: int | None = None,
     title: str = "",
 ) -> Figure:
-    """How many keys each pair of partitions got: `rows[key]` against `columns[key]`."""
-    grid = [[0] * partitions for _ in range(partitions)]
+    """How many keys each pair of partitions got: `rows[key]` (of `partitions`) against
+    `columns[key]` (of `column_partitions`, by default as many: a topic grown from 3 partitions
+    to 4 is a 3 x 4 grid)."""
+    height, width = partitions, column_partitions or partitions
+    grid = [[0] * width for _ in range(height)]
     for key, row in rows.items():
         grid[row][columns[key]] += 1
-    figure = Figure(figsize=(4.6, 4.0), dpi=100)
+    figure = Figure(figsize=(1.0 + 0.9 * width, 1.4 + 0.75 * height), dpi=100)
     ax = figure.add_subplot()
     most = max(max(row) for row in grid) or 1
-    for r in range(partitions):
-        for c in range(partitions):
+    for r in range(height):
+        for c in range(width):
             same = r == c  # green: the same partition under both; red: split between two
             shade = 0.15 + 0.85 * grid[r][c] / most
             colour = (0.35, 0.63, 0.31, shade) if same else (0.88, 0.34, 0.35, shade)
             ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fc=colour, ec="white", lw=2))
             ax.text(c, r, str(grid[r][c]), ha="center", va="center", fontsize=10)
-    ax.set_xlim(-0.5, partitions - 0.5)
-    ax.set_ylim(partitions - 0.5, -0.5)
-    ticks = range(partitions)
-    ax.set_xticks(ticks, [str(p) for p in ticks], fontsize=8)
-    ax.set_yticks(ticks, [str(p) for p in ticks], fontsize=8)
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
+    ax.set_xticks(range(width), [str(p) for p in range(width)], fontsize=8)
+    ax.set_yticks(range(height), [str(p) for p in range(height)], fontsize=8)
     ax.set_xlabel(f"partition by {column_name}", fontsize=8)
     ax.set_ylabel(f"partition by {row_name}", fontsize=8)
-    agreed = sum(grid[p][p] for p in ticks)
+    agreed = sum(grid[p][p] for p in range(min(height, width)))
     ax.set_title(title or f"{agreed} of {len(rows)} keys on the same partition", fontsize=10)
+    ax.legend(
+        handles=[
+            Patch(color=(0.35, 0.63, 0.31), label="same partition under both"),
+            Patch(color=(0.88, 0.34, 0.35), label="another partition"),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
     figure.tight_layout()
     return figure

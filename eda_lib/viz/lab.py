@@ -199,9 +199,9 @@ def plot_backlog(lab: BacklogLab) -> Figure:
         label="published (total)",
     )
     ax.plot(ticks, [s.handled for s in history], color="#55a868", lw=1, label="shipped (total)")
-    for s in history:
+    for s in history:  # tick t is the second from t - 1 to t, and its sample is taken at its end
         if not s.consumer_up:
-            ax.axvspan(s.tick - 0.5, s.tick + 0.5, color="#cccccc", alpha=0.5, lw=0)
+            ax.axvspan(s.tick - 1, s.tick, color="#cccccc", alpha=0.5, lw=0)
     ax.set_xlabel("tick (simulated seconds)")
     ax.set_ylabel("events")
     rates = sorted({s.rate for s in history})
@@ -245,7 +245,8 @@ def plot_scaling(runs: Sequence[ScalingRun]) -> Figure:
             )
     partitions = runs[0].partitions
     ax.axvline(partitions, color="#dd8452", lw=1, ls=":")
-    ax.text(partitions, min(rates), f" {partitions} partitions", color="#dd8452", fontsize=8)
+    ax.text(partitions, 1, f" {partitions} partitions", color="#dd8452", fontsize=8)
+    ax.set_ylim(bottom=0)  # from zero, so that the gains are not drawn larger than they are
     ax.set_xlabel("members in the group")
     ax.set_ylabel("events per second")
     ax.set_title(

@@ -169,12 +169,16 @@ def plot_revenue(
 ) -> Figure:
     """Revenue per minute from the analytics processor's results (one per input partition and
     window, summed here): solid bars. With `taken`, the payments themselves: an outline per
-    minute of all the money taken, so a minute still open on some partition shows as a gap."""
+    minute of all the money taken, so a minute still open on some partition shows as a gap. A
+    payment sent again (the same id, a new time) counts once, at its first copy's time."""
     closed: dict[datetime, int] = {}
     for result in results:
         closed[result.window_start] = closed.get(result.window_start, 0) + result.total
+    first: dict[str, PaymentSuccessful] = {}
+    for payment in taken:  # a repeat has the same id and a new time: the first copy's is true
+        first.setdefault(str(payment.id), payment)
     everything: dict[datetime, int] = {}
-    for payment in {p.id: p for p in taken}.values():
+    for payment in first.values():
         minute = payment.time.replace(second=0, microsecond=0)
         everything[minute] = everything.get(minute, 0) + payment.amount
     minutes = sorted(closed.keys() | everything.keys())

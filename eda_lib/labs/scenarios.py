@@ -15,11 +15,12 @@ from eda_lib.resilience import ProcessedEvents
 async def crash_scenario(
     commit: Literal["each", "before"],
     *,
-    crash: Literal["after the effect", "before the effect"],
+    crash: Literal["after the effect", "before the effect", "between the effect and its id"],
     idempotency: ProcessedEvents | None = None,
 ) -> list[str]:
-    """Three payments; the shipping consumer dies once at `pay-1`, either right after its
-    effect (before the commit) or in the middle of handling it (before the effect), then
+    """Three payments; the shipping consumer dies once at `pay-1`: right after its effect and
+    the record of its id (before the commit), in the middle of handling it (before the effect),
+    or between the effect and the record of its id (the idempotent consumer's gap); then it
     restarts. Returns the effects in the order they happened."""
     async with InMemoryBroker(clock=VirtualClock()) as broker:
         await broker.create_topic("payments")
@@ -42,6 +43,8 @@ async def crash_scenario(
             if crash == "before the effect" and dies(event):
                 raise ConsumerCrash("died before the effect")
             effects.append(event.payment_id)
+            if crash == "between the effect and its id" and dies(event):
+                raise ConsumerCrash("died after the effect, before its id was recorded")
 
         faults = ConsumerFaults(crash_before_commit=dies if crash == "after the effect" else None)
         consumer = Consumer(

@@ -22,3 +22,11 @@ async def test_the_three_delivery_semantics_side_by_side() -> None:
     # A crash before the effect: at least once repeats the handling, at most once loses it.
     assert await crash_scenario("each", crash="before the effect") == ["pay-0", "pay-1", "pay-2"]
     assert await crash_scenario("before", crash="before the effect") == ["pay-0", "pay-2"]
+    # The idempotent consumer's gap: a crash after the effect, before its id is recorded.
+    gap = "between the effect and its id"
+    assert await crash_scenario("each", crash=gap, idempotency=InMemoryProcessedEvents()) == [
+        "pay-0",
+        "pay-1",
+        "pay-1",
+        "pay-2",
+    ]

@@ -42,29 +42,22 @@ async def test_order_collector() -> None:
         records = await broker.read("orders", 0)
         return {"order-1": [len(records)]}
 
-    async def commits_first(broker):  # type: ignore[no-untyped-def]
-        seen: dict[str, list[str]] = {}
+    def collecting(commit: str):  # type: ignore[no-untyped-def]
+        async def collect(broker):  # type: ignore[no-untyped-def]
+            seen: dict[str, list[str]] = {}
 
-        def note(event: Event) -> None:
-            seen.setdefault(event.order_id, []).append(event.event_type)  # type: ignore[attr-defined]
+            def note(event: Event) -> None:
+                seen.setdefault(event.order_id, []).append(event.event_type)  # type: ignore[attr-defined]
 
-        async with Consumer(
-            broker, "collector", "orders", note, start="earliest", commit="before"
-        ) as consumer:
-            await consumer.run(max_events=6, timeout=5)
-        return seen
+            async with Consumer(
+                broker, "collector", "orders", note, start="earliest", commit=commit
+            ) as consumer:
+                await consumer.run(max_events=6, timeout=5)
+            return seen
 
-    async def by_batch(broker):  # type: ignore[no-untyped-def]
-        seen: dict[str, list[str]] = {}
+        return collect
 
-        def note(event: Event) -> None:
-            seen.setdefault(event.order_id, []).append(event.event_type)  # type: ignore[attr-defined]
-
-        async with Consumer(
-            broker, "collector", "orders", note, start="earliest", commit="batch"
-        ) as consumer:
-            await consumer.run(max_events=6, timeout=5)
-        return seen
+    commits_first, by_batch = collecting("before"), collecting("batch")
 
     assert await check_order_collector(right)
     assert await check_order_collector(by_batch)  # at least once too, fewer commits

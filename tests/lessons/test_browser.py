@@ -85,7 +85,11 @@ def _expected_counters() -> tuple[int, int]:
             groups=("shipping", "receipts", "analytics", "fraud"),
             seed=1,
         )
-        await lab.publish(10)  # what the lesson's cell does before showing the widget
+        # what the lesson's cell does before showing the widget
+        await lab.set_down("analytics", True)
+        lab.set_poison_every(5)
+        lab.set_fault("duplicate", 0.1)
+        await lab.publish(30)
         await lab.step(3)
         produced = (await lab.counters()).produced
         await lab.set_down("fraud", True)  # the clicks: fraud down, publish 10, run 10 steps
@@ -132,6 +136,16 @@ def test_clicking_the_failure_lab_changes_counters_and_picture(jupyterlab: str) 
             page.wait_for_function(
                 "() => document.querySelector('.widget-image')?.src?.length > 0", timeout=60_000
             )
+            # JupyterLab renders only the cells in view (innerText of the others is ''), and
+            # "Run All" leaves the view at the end of the notebook: bring the widget back, and
+            # wait for it to be drawn.
+            counters.scroll_into_view_if_needed()
+            page.wait_for_function(
+                "expected => [...document.querySelectorAll('.widget-html-content')]"
+                ".some(e => e.innerText.includes(expected))",
+                arg=f"{produced_before}\nproduced",
+                timeout=30_000,
+            )
             before = (counters.inner_text(), picture.get_attribute("src"))
             assert f"{produced_before}\nproduced" in before[0].replace("\r", "")
 
@@ -149,6 +163,7 @@ def test_clicking_the_failure_lab_changes_counters_and_picture(jupyterlab: str) 
                 arg=f"{handled_after}\nhandled",
                 timeout=60_000,
             )
+            counters.scroll_into_view_if_needed()
             after = (counters.inner_text(), picture.get_attribute("src"))
             assert after[0] != before[0] and after[1] != before[1]
             picture.scroll_into_view_if_needed()

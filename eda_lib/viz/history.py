@@ -26,7 +26,9 @@ def _colours(history: Sequence[StoredEvent]) -> dict[str, str]:
     return {t: _PALETTE[i % len(_PALETTE)] for i, t in enumerate(types)}
 
 
-def _strip(ax: Axes, history: Sequence[StoredEvent], upto: int | None = None) -> None:
+def _strip(
+    ax: Axes, history: Sequence[StoredEvent], upto: int | None = None, legend_above: bool = False
+) -> None:
     streams = list(dict.fromkeys(s.stream_id for s in history))
     rows = {stream: i for i, stream in enumerate(reversed(streams))}
     colours = _colours(history)
@@ -59,10 +61,10 @@ def _strip(ax: Axes, history: Sequence[StoredEvent], upto: int | None = None) ->
     ax.grid(axis="x", alpha=0.2)
     for event_type, colour in colours.items():
         ax.scatter([], [], s=60, color=colour, edgecolor="black", lw=0.6, label=event_type)
-    ax.legend(
+    ax.legend(  # below the strip; or above it on the right, where the title takes the left
         fontsize=7,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.38),
+        loc="lower right" if legend_above else "upper center",
+        bbox_to_anchor=(1.0, 1.0) if legend_above else (0.5, -0.38),
         ncol=max(len(colours), 1),
         frameon=False,
     )
@@ -90,45 +92,47 @@ def _table(ax: Axes, rows: list[dict[str, Any]], title: str) -> None:
     cells = [[str(row[c]) for c in columns] for row in rows]
     table = ax.table(cellText=cells, colLabels=columns, loc="upper left", cellLoc="left")
     table.auto_set_font_size(False)
-    table.set_fontsize(7.5)
+    table.set_fontsize(10)  # readable at the notebook's width: each table has a row of its own
     table.auto_set_column_width(list(range(len(columns))))
-    table.scale(1.0, 1.15)
+    table.scale(1.0, 1.4)
 
 
 def draw_moment(moment: Moment[Any, Any], history: Sequence[StoredEvent]) -> Figure:
     """Time travel: the log with everything after `moment.position` greyed out, and below it
     the aggregates and the read model as they were at that position."""
     streams = len({s.stream_id for s in history})
-    rows = max(len(moment.aggregates), len(moment.read_model.table()), 1)
-    strip_height, table_height = 1.0 + 0.4 * streams, 0.5 + 0.22 * rows
-    figure = Figure(figsize=(10, 1.4 + strip_height + table_height), dpi=90)
+    strip_height = 1.0 + 0.4 * streams
+    heights = [0.5 + 0.28 * max(len(moment.aggregates), 1)]
+    heights.append(0.5 + 0.28 * max(len(moment.read_model.table()), 1))
+    figure = Figure(figsize=(10, 1.6 + strip_height + sum(heights)), dpi=90)
     grid = figure.add_gridspec(
-        2,
-        2,
-        height_ratios=(strip_height, table_height),
-        hspace=0.9,
-        wspace=0.1,
+        3,
+        1,
+        height_ratios=(strip_height, *heights),
+        hspace=0.55,
         left=0.11,
         right=0.98,
-        top=0.92,
+        top=0.93,
         bottom=0.02,
     )
-    strip = figure.add_subplot(grid[0, :])
-    _strip(strip, history, upto=moment.position)
+    strip = figure.add_subplot(grid[0])
+    _strip(strip, history, upto=moment.position, legend_above=True)
     strip.axvline(moment.position + 0.5, color="#c44e52", lw=1.5, ls="--")
     last = moment.event
     happened = (
         f" (the last: {last.event.event_type} on {last.stream_id})" if last is not None else ""
     )
-    strip.set_title(f"position {moment.position} of {len(history)}{happened}", fontsize=10)
+    strip.set_title(
+        f"position {moment.position} of {len(history)}{happened}", fontsize=10, loc="left"
+    )
     aggregates = [
         {"id": a.id, "version": a.version, **a.state()}
         for _, a in sorted(moment.aggregates.items())
     ]
-    _table(figure.add_subplot(grid[1, 0]), aggregates, "aggregates (replayed from their streams)")
+    _table(figure.add_subplot(grid[1]), aggregates, "aggregates (replayed from their streams)")
     view = moment.read_model
     _table(
-        figure.add_subplot(grid[1, 1]),
+        figure.add_subplot(grid[2]),
         view.table(),
         f"read model {view.name} (checkpoint {view.position})",
     )

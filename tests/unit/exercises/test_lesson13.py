@@ -62,7 +62,29 @@ def test_the_dashboard_must_count_each_payment_once() -> None:
                 self.applied.add(event.amount)
                 AnalyticsDashboard.handle(self, event)
 
+    class ByIdentity(AnalyticsDashboard):  # Python's id(): a redelivery is a new object
+        def __init__(self) -> None:
+            super().__init__()
+            self.applied: set[int] = set()
+
+        def handle(self, event: PaymentSuccessful) -> None:
+            if id(event) not in self.applied:
+                self.applied.add(id(event))
+                super().handle(event)
+
+    class ByOrder(AnalyticsDashboard):  # one order may be paid in two payments
+        def __init__(self) -> None:
+            super().__init__()
+            self.applied: set[str] = set()
+
+        def handle(self, event: PaymentSuccessful) -> None:
+            if event.order_id not in self.applied:
+                self.applied.add(event.order_id)
+                super().handle(event)
+
     assert check_idempotent_dashboard(Idempotent)
+    assert not check_idempotent_dashboard(ByIdentity)
+    assert "delivering p0, p1 " in check_idempotent_dashboard(ByOrder).message
     plain = check_idempotent_dashboard(AnalyticsDashboard)
     assert not plain and "delivering p0, p0 " in plain.message and "not 1" in plain.message
     assert not check_idempotent_dashboard(ForgetsAfterTwo)

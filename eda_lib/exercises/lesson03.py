@@ -39,6 +39,13 @@ def check_sustained_rule(rule_class: Any) -> Check:
             [("s1", hot)] * 3 + [("s1", cool)] + [("s1", hot)] * 3,
             [2, 6],
         ),
+        ("six hot in a row: one alert", [("s1", hot)] * 6, [2]),
+        ("exactly 75 cools it down", [("s1", hot), ("s1", hot), ("s1", 75.0), ("s1", hot)], []),
+        (
+            "a cool reading between hot ones starts the count again",
+            [("s1", hot), ("s1", hot), ("s1", cool), ("s1", hot), ("s1", hot)],
+            [],
+        ),
     ]
     for case, sequence, expected in cases:
         try:

@@ -65,6 +65,34 @@ def test_the_sustained_rule_check() -> None:
 
     assert "None (not False)" in check_sustained_rule(SaysFalse).message
 
+    class EveryThird(_Sustained):  # alerts on the 3rd, 6th, ... hot reading: no cooling needed
+        def handle(self, reading: SensorReading) -> TemperatureAlert | None:
+            if reading.celsius <= 75:
+                self.hot[reading.sensor_id] = 0
+                return None
+            self.hot[reading.sensor_id] = self.hot.get(reading.sensor_id, 0) + 1
+            if self.hot[reading.sensor_id] % 3:
+                return None
+            return reading.follow_up(
+                TemperatureAlert, sensor_id=reading.sensor_id, celsius=reading.celsius, threshold=75
+            )
+
+    class SeventyFiveIsNeither(_Sustained):  # 75 neither counts nor cools
+        def handle(self, reading: SensorReading) -> TemperatureAlert | None:
+            if reading.celsius == 75:
+                return None
+            return super().handle(reading)
+
+    class NeverResets(_Sustained):  # a cool reading does not start the count again
+        def handle(self, reading: SensorReading) -> TemperatureAlert | None:
+            if reading.celsius <= 75:
+                return None
+            return super().handle(reading)
+
+    assert "six hot in a row" in check_sustained_rule(EveryThird).message
+    assert "exactly 75 cools it down" in check_sustained_rule(SeventyFiveIsNeither).message
+    assert not check_sustained_rule(NeverResets)
+
 
 async def test_the_auditor_check() -> None:
     async def audit(broker: Any, topic: str) -> list[str]:

@@ -93,6 +93,12 @@ async def check_refusing_handler(ship: Callable[[Any], Any]) -> Check:
             f"{report.handled} shipped and {len(parked)} dead-lettered, expected 3 and 2",
             "raise ValueError(...) when event.amount > 1_000_000; otherwise ship it",
         )
+    sources = sorted(dict(r.headers)["dlt-source"].decode() for r in parked)
+    if sources != ["payments[0]@1", "payments[0]@3"]:  # pay-2 and pay-4, the two over the limit
+        return fail(
+            f"parked {sources}, not pay-2 and pay-4 (offsets 1 and 3)",
+            "refuse only what is over 10,000.00: amount > 1_000_000",
+        )
     if not all(e.startswith("ValueError: ") and len(e) > len("ValueError: ") for e in errors):
         return fail(f"the dead letters say {errors}", "raise a ValueError that says why")
-    return Check(True, "the two large payments parked with your reason; the other two shipped")
+    return Check(True, "the two large payments parked with your reason; the other three shipped")

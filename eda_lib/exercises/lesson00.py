@@ -39,14 +39,16 @@ async def check_first_publish(publish: Callable[[Any], Awaitable[Any]]) -> Check
     if len(stored) != 1:
         return fail(f"{len(stored)} events reached 'payments'", "send exactly one event")
     event = decode_message(stored[0].value, stored[0].headers)
-    if not isinstance(event, Payment) or (event.amount, event.currency, event.order_id) != (
-        4200,
-        "USD",
-        "order-3",
-    ):
+    wanted = (4200, "USD", "order-3", "pay-3")
+    if not isinstance(event, Payment) or (
+        event.amount,
+        event.currency,
+        event.order_id,
+        event.payment_id,
+    ) != wanted:
         return fail(
             f"the broker holds {event!r}",
-            "42.00 is 4200 minor units; order_id='order-3', currency='usd'",
+            "42.00 is 4200 minor units; payment_id='pay-3', order_id='order-3', currency='usd'",
         )
     if getattr(report, "offset", None) != stored[0].offset:
         return fail("publish did not return the delivery report", "return what send returns")

@@ -42,12 +42,13 @@ async def check_large_payment_flagger(flag: Callable[[Event], bool]) -> Check:
     sample = sample_payments()
     for event in sample:
         await producer.send("payments", event)
-    # just under the threshold, and a threshold ten times too small: both must not be flagged
-    for n, amount in ((5, 99_999), (6, 10_000)):
+    # just under the threshold, a threshold ten times too small, and euros just under it (which
+    # a conversion to dollars would push over): none of them may be flagged
+    for n, amount, currency in ((5, 99_999, "USD"), (6, 10_000, "USD"), (7, 95_000, "EUR")):
         await producer.send(
             "payments",
             PaymentSuccessful(
-                payment_id=f"pay-{n}", order_id=f"order-{n}", amount=amount, currency="USD"
+                payment_id=f"pay-{n}", order_id=f"order-{n}", amount=amount, currency=currency
             ),
         )
     flagged: list[str] = []
@@ -70,6 +71,7 @@ async def check_large_payment_flagger(flag: Callable[[Event], bool]) -> Check:
     if sorted(flagged) != expected:
         return fail(
             f"flagged {sorted(flagged)}, expected {expected}",
-            '1,000.00 is 100_000 minor units, and "at least" includes exactly 1,000.00',
+            '1,000.00 is 100_000 minor units in any currency (no conversion), and "at least" '
+            "includes exactly 1,000.00",
         )
-    return Check(True, "the fraud group flags 3 of 7 payments, and the producer never changed.")
+    return Check(True, "the fraud group flags 3 of 8 payments, and the producer never changed.")

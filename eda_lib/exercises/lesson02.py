@@ -104,7 +104,7 @@ def check_award_once(make_handler: Callable[[dict[str, int]], Callable[[Any], No
     again (after a consumer crash, at-least-once delivery repeats events)."""
     payments = [
         Payment(
-            payment_id=f"pay-{n}", order_id=f"order-{n % 2}", amount=1000 * (n + 1), currency="usd"
+            payment_id=f"pay-{n}", order_id=f"order-{n % 2}", amount=1050 * (n + 1), currency="usd"
         )
         for n in range(4)
     ]
@@ -127,12 +127,12 @@ def check_award_once(make_handler: Callable[[dict[str, int]], Callable[[Any], No
             twin_handler(event)
     except Exception as error:
         return fail(f"your code raised {type(error).__name__}: {error}", "run it on one event")
-    expected = {"order-0": 10 + 30, "order-1": 20 + 40}
+    expected = {"order-0": 10 + 31, "order-1": 21 + 42}  # whole units of 10.50, 21.00, 31.50, 42.00
     if points != expected:
         return fail(
             f"points are {points}, expected {expected} (3 of the 7 deliveries were repeats)",
-            "remember each event.id you awarded and skip those (not the payment id: a refund "
-            "of a payment is a new event with its own id)",
+            "one point per whole unit (amount // 100), and remember each event.id you awarded "
+            "and skip those",
         )
     if twin_points != {"order-9": 100}:
         return fail(

@@ -91,10 +91,11 @@ def _check_decided_again(approve_with_retry: Callable[[Repository[Order], str], 
     store = InMemoryEventStore()
     orders = _Competitor(store, cancels=True)
     Repository(store, Order).save(Order.place("78", "ada", 4_200))
+    refused = False
     try:
         approve_with_retry(orders, "78")
     except RuleBroken:
-        pass  # approving a cancelled order is refused: the right decision on fresh state
+        refused = True  # approving a cancelled order is refused: the right decision on fresh state
     except Exception as error:
         return crashed(error, "only ConcurrencyError, and then the order's own rules, apply")
     history = [type(s.event).__name__ for s in store.read_stream("order-78")]
@@ -109,6 +110,13 @@ def _check_decided_again(approve_with_retry: Callable[[Repository[Order], str], 
             "decide again",
             "after loading, call order.approve() again: on fresh state it sees the "
             "cancellation and refuses",
+        )
+    if not refused:
+        return fail(
+            "when the competitor cancelled the order, your code returned as if the approval "
+            "went through",
+            "let the order's refusal (RuleBroken) reach the caller: catch only "
+            "ConcurrencyError, and only to try once more",
         )
     return Check(True, "the conflict was retried on fresh state; the order is approved once")
 
@@ -142,5 +150,11 @@ def check_cancellation_query(sql: str) -> Check:
         return fail(
             f"the query returned {got}, expected {expected}",
             "json_extract(data, '$.data.reason'), WHERE type = 'OrderCancelled', GROUP BY",
+        )
+    if "order by" not in " ".join(sql.lower().split()):
+        return fail(
+            "the rows came sorted, but the query does not ask for it: SQLite's GROUP BY "
+            "happens to sort here, and need not elsewhere",
+            "end with ORDER BY reason",
         )
     return Check(True, f"cancellations by reason: {expected}")

@@ -95,6 +95,8 @@ async def check_fraud_subscriber(
             "return flagged, the list your handler appends to",
         )
     at_return = sorted(flagged)
+    state = await broker.describe()
+    still_running = state.has_group("fraud") and bool(state.group("fraud").members)
     # A subscription left running goes on handling: give it a moment (bounded), then look again.
     await settle(lambda: _all_read(broker), timeout=2.0)
     unread = await _unread_now(broker)
@@ -114,6 +116,11 @@ async def check_fraud_subscriber(
         return fail(
             f"your function returned {at_return}; its handler flagged {final} afterwards",
             WAIT_HINT,
+        )
+    if still_running:
+        return fail(
+            "the fraud subscription was still running when your function returned",
+            "await subscription.cancel() once the handler has seen all 5: it leaves the group",
         )
     return Check(
         True, "the fraud group read every update from the earliest and flagged the two large ones"

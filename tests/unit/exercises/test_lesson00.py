@@ -29,7 +29,14 @@ async def test_first_publish() -> None:
         await right(producer)
         return await right(producer)
 
+    async def other_payment(producer):  # type: ignore[no-untyped-def]
+        return await producer.send(
+            "payments",
+            PaymentSuccessful(payment_id="pay-99", order_id="order-3", amount=4200, currency="usd"),
+        )
+
     assert await check_first_publish(right)
+    assert "payment_id='pay-3'" in repr(await check_first_publish(other_payment))
     assert "4200 minor units" in repr(await check_first_publish(in_units))
     assert "0 events" in repr(await check_first_publish(forgets))
     assert "did not return the delivery report" in repr(await check_first_publish(no_report))

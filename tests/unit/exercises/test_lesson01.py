@@ -13,6 +13,15 @@ async def test_threshold_checks_catch_a_limit_ten_times_too_small_and_the_bounda
     assert await check_large_payment_flagger(lambda e: e.amount >= 100_000)
     assert not await check_large_payment_flagger(lambda e: e.amount >= 10_000)
     assert not await check_large_payment_flagger(lambda e: e.amount > 100_000)
+    in_dollars = {"USD": 1.0, "EUR": 1.1, "JPY": 0.0067}  # a conversion the task rules out
+    converted = await check_large_payment_flagger(
+        lambda e: e.amount * in_dollars[e.currency] >= 100_000
+    )
+    assert not converted and "no conversion" in converted.message
+    dollars_only = await check_large_payment_flagger(
+        lambda e: e.currency == "USD" and e.amount >= 100_000
+    )
+    assert not dollars_only
 
     async def fraud(threshold: int):  # type: ignore[no-untyped-def]
         async def subscribe(broker, settle):  # type: ignore[no-untyped-def]

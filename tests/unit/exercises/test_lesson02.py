@@ -61,7 +61,18 @@ def test_award_once() -> None:
 
         return award
 
+    def in_fractions(points):  # type: ignore[no-untyped-def]
+        seen = set()
+
+        def award(event):  # type: ignore[no-untyped-def]
+            if event.id not in seen:
+                seen.add(event.id)
+                points[event.order_id] = points.get(event.order_id, 0) + event.amount / 100
+
+        return award
+
     assert check_award_once(once)
+    assert "whole unit" in repr(check_award_once(in_fractions))
     assert check_award_once(by_payment)  # a payment's repeats share its payment id too
     assert "repeats" in repr(check_award_once(every_time))
     assert "repeats" in repr(check_award_once(by_identity))

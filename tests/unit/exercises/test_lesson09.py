@@ -66,6 +66,18 @@ def test_retry_on_conflict() -> None:
     assert check_retry_on_conflict(with_retry)
     refused = repr(check_retry_on_conflict(loads_again_only))
     assert "did not decide again" in refused
+
+    def swallows_everything(orders, order_id):  # type: ignore[no-untyped-def]
+        for _ in range(2):
+            try:
+                order = orders.load(order_id)
+                order.approve()
+                return orders.save(order)
+            except Exception:
+                continue
+        return None
+
+    assert "reach the caller" in repr(check_retry_on_conflict(swallows_everything))
     assert "OrderApproved" in repr(check_retry_on_conflict(saves_old_decision))
     assert "escaped" in repr(check_retry_on_conflict(without_retry))
     assert "not loaded again" in repr(check_retry_on_conflict(swallows_it))
@@ -74,5 +86,7 @@ def test_retry_on_conflict() -> None:
 
 def test_cancellation_query() -> None:
     assert check_cancellation_query(CANCELLATIONS_BY_REASON)
+    unsorted = CANCELLATIONS_BY_REASON.replace(" ORDER BY reason", "")
+    assert "ORDER BY" in repr(check_cancellation_query(unsorted))
     assert "refused" in repr(check_cancellation_query("SELECT nonsense FROM nowhere"))
     assert "expected" in repr(check_cancellation_query("SELECT type, count(*) FROM events"))

@@ -117,3 +117,8 @@ async def test_auditing_publisher() -> None:
     assert "reach the caller" in repr(await check_auditing_publisher(HidesFailures))
     assert "0 of 3" in repr(await check_auditing_publisher(Swallows))
     assert "ids" in repr(await check_auditing_publisher(Forgets))
+
+
+async def test_fraud_subscriber_refuses_a_subscription_left_running() -> None:
+    check = repr(await check_fraud_subscriber(fraud(cancel=False)))
+    assert "still running" in check and "subscription.cancel()" in check

@@ -20,6 +20,11 @@ def check_invalid_event_is_refused(build: Callable[[], Event]) -> Check:
         build()
     except InvalidEvent as error:
         return Check(True, f"refused with a clear reason: {error}")
+    except Exception as error:  # the learner's own mistake, not the event's refusal
+        return fail(
+            f"your code raised {type(error).__name__}: {error}, before an event was refused",
+            "build a PaymentSuccessful(...) with one field wrong: the event refuses it",
+        )
     return fail("the event was built", "try a negative amount or a two-letter currency")
 
 

@@ -93,6 +93,17 @@ async def test_checks_refuse_wrong_answers_and_accept_right_ones() -> None:
     assert not check_payment_for_99_95_eur(payment(1))
     assert check_payment_for_99_95_eur(payment(1, order="order-7").revised(amount=9995))
     assert not check_invalid_event_is_refused(lambda: payment(1))
+    refused = check_invalid_event_is_refused(lambda: payment(1).revised(amount=-5))
+    assert refused and "refused with a clear reason" in refused.message
+    assert "raised ZeroDivisionError" in check_invalid_event_is_refused(lambda: 1 / 0).message
+    typo = check_invalid_event_is_refused(lambda: payment(1).revised(amout=5))
+    assert typo, "an unknown field is refused by the event too"
+    assert "the event was built" in check_invalid_event_is_refused(lambda: None).message
+    for wrong in (payment(1, order="order-7"), payment(1).revised(amount=9995)):
+        assert not check_payment_for_99_95_eur(wrong)  # the wrong amount, or the wrong order
+    assert "expected a PaymentSuccessful" in check_payment_for_99_95_eur({"amount": 9995}).message
+    assert not await check_useful_members(3) and not await check_useful_members(6)
+    assert not await check_catch_up_capacity(0)
 
 
 async def test_audit_check_needs_a_new_group_that_reads_everything() -> None:

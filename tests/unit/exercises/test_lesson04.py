@@ -70,6 +70,9 @@ def test_the_p99_check() -> None:
     assert check_p99(p99)
     assert "the p99 is 2.98" in check_p99(max).message
     assert "raised ZeroDivisionError" in check_p99(lambda v: 1 / 0).message
+    nearest_rank = check_p99(lambda v: sorted(v)[int(0.99 * len(v))])  # no interpolation
+    assert not nearest_rank
+    assert not check_p99(lambda v: sorted(v)[len(v) // 2])  # the median
     # an independent oracle: the standard library's inclusive quantiles interpolate the same way
     values = [float(v) for v in range(7, 0, -1)]
     assert p99(values) == pytest.approx(statistics.quantiles(values, n=100, method="inclusive")[98])

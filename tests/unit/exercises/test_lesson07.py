@@ -76,3 +76,26 @@ async def test_latest_auditor() -> None:
     assert await check_latest_auditor(latest)
     assert "the auditor saw" in repr(await check_latest_auditor(earliest))
     assert "raised" in repr(await check_latest_auditor(lambda broker, seen: None))
+
+    def counts_orders(broker, seen):  # type: ignore[no-untyped-def]  # notes the wrong field
+        return Consumer(
+            broker, "audit-new", "payments", lambda e: seen.append(e.order_id), start="latest"
+        )
+
+    assert "the auditor saw" in repr(await check_latest_auditor(counts_orders))
+
+
+def test_dead_worker_redelivery() -> None:
+    from eda_lib.exercises.lesson07 import check_dead_worker_redelivery
+
+    assert check_dead_worker_redelivery(5)  # the three it held went back
+    for wrong in (2, 3, 0):  # "five minus the three lost", "the three it held", "nothing left"
+        assert "acknowledged" in repr(check_dead_worker_redelivery(wrong))
+
+
+async def test_replay_count() -> None:
+    from eda_lib.exercises.lesson07 import check_replay_count
+
+    assert await check_replay_count(12)  # every partition from its start
+    for wrong in (0, 4, 11):  # "committed, so nothing", "one partition's share", an off-by-one
+        assert "seeking to offset 0" in repr(await check_replay_count(wrong))

@@ -77,6 +77,7 @@ def test_type_header() -> None:
     assert check_type_header(right)
     assert "raised" in repr(check_type_header(lambda record: record.headers["ce_type"]))
     assert "got" in repr(check_type_header(from_the_value))
+    assert not check_type_header(lambda record: record.headers[0][1].decode())  # by position
 
 
 def test_partition_prediction() -> None:

@@ -47,6 +47,16 @@ def test_revenue_projection() -> None:
     assert "expected" in repr(check_revenue_projection(CountsEverything))
     assert "expected" in repr(check_revenue_projection(PlacedMinusCancelled))
 
+    class EveryApprovalAmountZero(Revenue):  # counts approvals, forgets the amount
+        def apply(self, event: Event) -> None:
+            if isinstance(event, OrderCreated):
+                self.orders[event.order_id] = (event.customer_id, 0)
+            elif isinstance(event, OrderApproved):
+                customer, amount = self.orders[event.order_id]
+                self.revenue[customer] = self.revenue.get(customer, 0) + amount
+
+    assert "expected" in repr(check_revenue_projection(EveryApprovalAmountZero))
+
 
 async def test_key_function() -> None:
     assert await check_key_function(lambda event: event.subject)

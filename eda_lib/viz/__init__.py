@@ -1,7 +1,7 @@
 """Seeing the flow: graphs of live broker state, trace timelines, the labs' pictures, and the
 lesson widgets. Everything here reads state; nothing below `viz` imports it."""
 
-from eda_lib.viz.crashes import draw_crashes
+from eda_lib.viz.crashes import draw_crashes, draw_takeover
 from eda_lib.viz.dashboard import DashboardWidget, draw_windows, plot_window_counts
 from eda_lib.viz.events import draw_readings, draw_story
 from eda_lib.viz.graphs import assignment_table, draw_timeline, draw_topology, topology
@@ -53,6 +53,7 @@ __all__ = [
     "draw_shop",
     "draw_steps",
     "draw_story",
+    "draw_takeover",
     "draw_timeline",
     "draw_topology",
     "draw_windows",

@@ -1,11 +1,14 @@
 """A consumer killed between poll and handling, once per commit style (lesson 08): one strip per
 run, a box per offset of the partition. The message it was handed is outlined in black; red when
 the group resumed past it (lost), green when the group read it again. The marker is the group's
-committed offset at the kill: where it resumes."""
+committed offset at the kill: where it resumes.
+
+`draw_takeover` (lesson 15): how many partitions a group member owns over time, once its
+partner has left with `close()` and once it was killed, against the session timeout."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
@@ -51,5 +54,43 @@ def draw_crashes(runs: Mapping[str, CrashReport], *, end: int, title: str = "") 
         title or "killed after the poll, before handling\n(green: read when the group resumes)",
         fontsize=10,
     )
+    figure.tight_layout()
+    return figure
+
+
+Change = tuple[float, str, str, Sequence[int]]
+"""(monotonic time, group, member, the partitions it owns from then on)."""
+
+
+def draw_takeover(
+    changes: Sequence[Change],
+    lines: Mapping[str, str],
+    *,
+    member: str,
+    start: float,
+    stop: float,
+    session: float,
+    partitions: int,
+    title: str = "",
+) -> Figure:
+    """One step line per entry of `lines` (its label: its group): how many partitions `member`
+    of that group owned from `start` (the close and the kill) to `stop`, in seconds after
+    `start`, with the session timeout marked."""
+    figure = Figure(figsize=(8, 2.8), dpi=100)
+    ax = figure.add_subplot()
+    for (label, group), style in zip(lines.items(), ("-", "--", ":", "-."), strict=False):
+        mine = [(t - start, len(p)) for t, g, m, p in changes if (g, m) == (group, member)]
+        before = [n for t, n in mine if t < 0]  # what it owned when its partner went
+        steps = [(0.0, before[-1] if before else 0)]
+        steps += [(t, n) for t, n in mine if 0 < t < stop - start]
+        steps.append((stop - start + 1, steps[-1][1]))
+        xs, ys = zip(*steps, strict=True)
+        ax.step(xs, ys, where="post", label=label, linewidth=2, linestyle=style)
+    ax.axvline(session, color="grey", linestyle=":", label="session.timeout.ms")
+    ax.set_xlabel("seconds after the close and the kill")
+    ax.set_ylabel(f"partitions {member} owns")
+    ax.set_yticks(range(partitions + 1))
+    ax.set_title(title or f"{member} takes over", fontsize=10)
+    ax.legend(title=f"{member}'s partner", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     figure.tight_layout()
     return figure

@@ -10,7 +10,7 @@ from typing import Any
 
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.domain.payments import PaymentSuccessful as Payment
-from eda_lib.exercises.checks import Check, delivered_again, fail, sample_payments
+from eda_lib.exercises.checks import Check, crashed, delivered_again, fail, sample_payments
 from eda_lib.labs import BacklogLab
 from eda_lib.messaging import Consumer, Producer
 
@@ -31,19 +31,40 @@ async def check_audit_group(add_audit: Callable[[InMemoryBroker], Awaitable[list
     await shipping.run()
     if not inspect.iscoroutinefunction(add_audit):
         return fail("add_audit must be an async function", "write `async def add_audit(broker):`")
-    seen = await add_audit(broker)
+    try:
+        returned: object = await add_audit(broker)  # the learner may return anything
+    except Exception as error:  # the learner's code: report, do not crash the lesson
+        return crashed(error, "build it step by step: Consumer(...), start, run, return")
+    if not isinstance(returned, list | tuple):
+        return fail(
+            f"add_audit returned {returned!r}, not a list",
+            "collect the payment ids in a list, e.g. `seen`, and `return seen` at the end",
+        )
+    seen = sorted(returned, key=str)  # key=str: whatever it holds, it can be sorted
     expected = sorted(e.payment_id for e in sample_payments())
     state = await broker.describe()
     groups = {g.group for g in state.groups}
     if len(groups) < 2:
         return fail(
-            "there is still only one consumer group",
-            "create a Consumer with a new group name, e.g. 'audit', then start and run it",
+            "there is still only one consumer group: 'shipping'",
+            "create a Consumer with a new group name, e.g. 'audit', then start and run it "
+            "('shipping' has read everything already, so it would read nothing more)",
         )
-    if sorted(seen or []) != expected:
+    if not seen:
         return fail(
-            f"the audit group saw {sorted(seen or [])}",
-            "a new group starting at 'earliest' reads the whole retained log",
+            "the audit group saw nothing",
+            "a new group starts where `start` says: start='earliest' reads the whole retained "
+            "log ('latest' only what comes after it joins); then run it: `await audit.run()`",
+        )
+    if len(seen) < len(expected):
+        return fail(
+            f"the audit group saw {len(seen)} of the {len(expected)} payments: {seen}",
+            "run it until it is idle, `await audit.run()` without max_events",
+        )
+    if seen != expected:
+        return fail(
+            f"add_audit returned {seen}, expected the payment ids {expected}",
+            "append each event's payment_id (event.payment_id), once",
         )
     if sorted(shipped) != expected or state.group("shipping").total_lag:
         return fail(
@@ -51,8 +72,8 @@ async def check_audit_group(add_audit: Callable[[InMemoryBroker], Awaitable[list
         )
     return Check(
         True,
-        "a new group read all 5 payments from the start; the producer and the "
-        "shipping group were untouched.",
+        "a new group read all 5 payments from the start, beside the shipping group, which "
+        "still has all 5 committed.",
     )
 
 

@@ -105,11 +105,25 @@ async def check_auditor(audit: Any) -> Check:
             )
         groups = {g.group: g for g in (await broker.describe()).groups}
     expected = [e.event_type for e in history]
-    if list(types or []) != expected:
+    if not isinstance(types, list | tuple):
+        return fail(f"audit returned {types!r}, not a list", "`return types` at the end")
+    if not types and len(groups) < 2:
+        return fail(
+            "audit returned [], and no consumer group of its own joined",
+            "join a new group, e.g. Consumer(broker, 'auditor', topic, start='earliest'): an "
+            "existing one, like 'bookkeeping', goes on from where it stopped, the end",
+        )
+    if not types:
+        return fail(
+            "audit returned []: its new group read nothing",
+            "start='earliest': a new group starting at 'latest' reads only what is published "
+            "after it joins; then read until the topic is idle",
+        )
+    if list(types) != expected:
         return fail(
             f"audit returned {types!r}, expected {expected}",
-            "a new group with start='earliest' reads from offset 0: read until the topic is idle, "
-            "collecting event.event_type",
+            "read until the topic is idle (no break), collecting event.event_type of each "
+            "event, in the order they come",
         )
     if len(groups) < 2:
         return fail(

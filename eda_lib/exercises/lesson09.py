@@ -29,22 +29,49 @@ class _CountedOrder(Order):
         super().approve()
 
 
-class _Competitor(Repository[Order]):
-    """Saves someone else's change the first time the learner saves: a race, on purpose. By
-    default the competitor approves too; with `cancels`, it cancels the order."""
+MOST_ATTEMPTS = 10
+"""How many loads and saves the check lets a retry make: the task asks for two attempts (one
+retry); more is allowed, but a retry with no limit at all is stopped here and refused."""
 
-    def __init__(self, store: InMemoryEventStore, *, cancels: bool = False) -> None:
+
+class _TooManyAttempts(BaseException):
+    """Stops a retry that goes on past MOST_ATTEMPTS. A BaseException, so that a learner's
+    `except Exception:` does not catch it and keep the check running for ever."""
+
+
+class _Counted(Repository[Order]):
+    """A repository that counts the learner's loads and saves, and stops a retry that goes on
+    past MOST_ATTEMPTS of either."""
+
+    def __init__(self, store: InMemoryEventStore) -> None:
         super().__init__(store, _CountedOrder)
-        self.cancels = cancels
-        self.raced = False
         self.loads = 0
+        self.saves = 0
         _CountedOrder.approvals = 0
 
     def load(self, aggregate_id: str, *, at_version: int | None = None) -> Order:
         self.loads += 1
+        if self.loads > MOST_ATTEMPTS:
+            raise _TooManyAttempts
         return super().load(aggregate_id, at_version=at_version)
 
+    def count_save(self) -> None:
+        self.saves += 1
+        if self.saves > MOST_ATTEMPTS:
+            raise _TooManyAttempts
+
+
+class _Competitor(_Counted):
+    """Saves someone else's change the first time the learner saves: a race, on purpose. By
+    default the competitor approves too; with `cancels`, it cancels the order."""
+
+    def __init__(self, store: InMemoryEventStore, *, cancels: bool = False) -> None:
+        super().__init__(store)
+        self.cancels = cancels
+        self.raced = False
+
     def save(self, aggregate: Order) -> list[StoredEvent]:
+        self.count_save()
         if not self.raced:
             self.raced = True
             theirs = (
@@ -56,14 +83,37 @@ class _Competitor(Repository[Order]):
         return super().save(aggregate)
 
 
+class _AlwaysFirst(_Counted):
+    """A competitor that wins every race: each save is answered as a store answers when someone
+    else saved first, with a ConcurrencyError (nothing is stored, so the order can be approved
+    again at every attempt)."""
+
+    def save(self, aggregate: Order) -> list[StoredEvent]:
+        self.count_save()
+        loaded_at = aggregate.version - len(aggregate.pending_events)
+        raise ConcurrencyError(aggregate.stream_id, loaded_at, loaded_at + 1)
+
+
+def _endless(when: str) -> Check:
+    return fail(
+        f"{when}, your code tried more than {MOST_ATTEMPTS} times and would have gone on for ever",
+        "catch only ConcurrencyError and retry a fixed number of times, e.g. "
+        "`for attempt in (1, 2):`; when the last save is refused too, let its ConcurrencyError "
+        "reach the caller (`raise`)",
+    )
+
+
 def check_retry_on_conflict(approve_with_retry: Callable[[Repository[Order], str], Any]) -> Check:
     """Lesson 09, exercise 1: approve an order; if someone saved it in between, load it again
-    and decide again, instead of failing or writing over their change."""
+    and decide again, instead of failing or writing over their change; and when the saves keep
+    being refused, give up after a few attempts and let the ConcurrencyError reach the caller."""
     store = InMemoryEventStore()
     orders = _Competitor(store)
     Repository(store, Order).save(Order.place("77", "ada", 4_200))
     try:
         approve_with_retry(orders, "77")
+    except _TooManyAttempts:
+        return _endless("when someone else approved the order first")
     except ConcurrencyError:
         return fail(
             "the ConcurrencyError escaped",
@@ -94,6 +144,8 @@ def _check_decided_again(approve_with_retry: Callable[[Repository[Order], str], 
     refused = False
     try:
         approve_with_retry(orders, "78")
+    except _TooManyAttempts:
+        return _endless("when someone else cancelled the order first")
     except RuleBroken:
         refused = True  # approving a cancelled order is refused: the right decision on fresh state
     except Exception as error:
@@ -118,7 +170,35 @@ def _check_decided_again(approve_with_retry: Callable[[Repository[Order], str], 
             "let the order's refusal (RuleBroken) reach the caller: catch only "
             "ConcurrencyError, and only to try once more",
         )
-    return Check(True, "the conflict was retried on fresh state; the order is approved once")
+    return _check_gives_up(approve_with_retry)
+
+
+def _check_gives_up(approve_with_retry: Callable[[Repository[Order], str], Any]) -> Check:
+    """Someone else saves first every time: a bounded retry gives up and lets the caller know
+    (the ConcurrencyError reaches it); one without a limit would go on for ever."""
+    store = InMemoryEventStore()
+    Repository(store, Order).save(Order.place("79", "ada", 4_200))
+    orders = _AlwaysFirst(store)
+    try:
+        approve_with_retry(orders, "79")
+    except _TooManyAttempts:
+        return _endless("when every save was refused")
+    except ConcurrencyError:
+        return Check(
+            True,
+            "the conflict was retried on fresh state and the order approved once; when every "
+            f"save was refused, your code gave up after {orders.saves} attempts and let the "
+            "ConcurrencyError reach the caller",
+        )
+    except Exception as error:
+        return crashed(
+            error, "when the last save is refused too, re-raise its ConcurrencyError (`raise`)"
+        )
+    return fail(
+        f"when every save was refused, your code returned after {orders.saves} attempts as if "
+        "the order was approved",
+        "when the last save is refused too, let its ConcurrencyError reach the caller (`raise`)",
+    )
 
 
 CANCELLATIONS_BY_REASON = (

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
 from eda_lib import Consumer
+from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.exercises.lesson00 import check_invalid_event_is_refused
 from eda_lib.exercises.lesson01 import check_large_payment_flagger, check_payment_for_99_95_eur
 from eda_lib.exercises.lesson02 import (
@@ -110,16 +114,60 @@ async def test_audit_check_needs_a_new_group_that_reads_everything() -> None:
     async def nothing(broker):
         return []
 
-    async def right(broker):
+    async def right(broker):  # the notebook's solution
         seen: list[str] = []
-        audit = Consumer(
-            broker, "audit", "payments", lambda e: seen.append(e.payment_id), start="earliest"
-        )
-        await audit.start()
-        await audit.run()
+        async with Consumer(
+            broker,
+            "audit",
+            "payments",
+            lambda e: seen.append(e.payment_id),
+            name="audit-1",
+            start="earliest",
+        ) as audit:
+            await audit.run()
         return seen
 
-    assert not await check_audit_group(nothing)
-    assert await check_audit_group(right)
-    assert "✓" in repr(await check_audit_group(right))
+    def auditing(
+        group: str = "audit",
+        start: Literal["earliest", "latest"] = "earliest",
+        field: str = "payment_id",
+        runs: bool = True,
+        max_events: int | None = None,
+    ) -> Callable[[InMemoryBroker], Awaitable[list[Any]]]:
+        async def add_audit(broker: InMemoryBroker) -> list[Any]:
+            seen: list[Any] = []
+            audit = Consumer(
+                broker, group, "payments", lambda e: seen.append(getattr(e, field)), start=start
+            )
+            await audit.start()
+            if runs:
+                await audit.run(max_events=max_events)
+            return seen
+
+        return add_audit
+
+    async def forgets_to_return(broker: InMemoryBroker) -> Any:
+        await auditing()(broker)
+
+    async def raises(broker: InMemoryBroker) -> list[str]:
+        raise RuntimeError("boom")
+
+    assert await check_audit_group(auditing())
+    passed = await check_audit_group(right)
+    assert passed and "still has all 5 committed" in passed.message, passed.message
     assert "Hint" in repr(await check_audit_group(nothing))
+    wrong = {
+        "reuses the shipping group": (auditing("shipping"), "only one consumer group"),
+        "starts at the end": (auditing(start="latest"), "saw nothing"),
+        "never runs": (auditing(runs=False), "saw nothing"),
+        "stops early": (auditing(max_events=2), "saw 2 of the 5 payments"),
+        "notes the event ids": (auditing(field="id"), "expected the payment ids"),
+        "notes the order ids": (auditing(field="order_id"), "expected the payment ids"),
+        "returns nothing": (forgets_to_return, "returned None, not a list"),
+        "raises": (raises, "raised RuntimeError: boom"),
+    }
+    for idea, (answer, why) in wrong.items():
+        verdict = await check_audit_group(answer)
+        assert not verdict.passed and why in verdict.message, (idea, verdict.message)
+    latest = await check_audit_group(auditing(start="latest"))
+    assert "start='earliest'" in latest.message

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
 from eda_lib import Consumer
+from eda_lib.codecs import decode_message
 from eda_lib.domain import SensorReading, TemperatureAlert
 from eda_lib.exercises.lesson03 import check_auditor, check_sustained_rule
 
@@ -112,6 +114,46 @@ async def test_the_auditor_check() -> None:
     async def nothing(broker: Any, topic: str) -> list[str]:
         return []
 
-    assert await check_auditor(audit)
-    assert "audit returned []" in (await check_auditor(reuses_a_group)).message
-    assert "audit returned []" in (await check_auditor(nothing)).message
+    def auditing(
+        start: Literal["earliest", "latest"] = "earliest",
+        field: str = "event_type",
+        stop_after: int = 0,
+    ) -> Callable[[Any, str], Awaitable[list[object]]]:
+        async def audit(broker: Any, topic: str) -> list[object]:
+            noted: list[object] = []
+            async with Consumer(broker, "auditor", topic, start=start) as consumer:
+                async for event in consumer.events():
+                    noted.append(getattr(event, field))
+                    if len(noted) == stop_after:
+                        break
+            return noted
+
+        return audit
+
+    async def without_a_group(broker: Any, topic: str) -> list[str]:
+        records = await broker.read(topic, 0)
+        return [decode_message(r.value, r.headers).event_type for r in records]
+
+    async def distinct_types(broker: Any, topic: str) -> list[str]:
+        return sorted(set(await audit(broker, topic)))
+
+    async def forgets_to_return(broker: Any, topic: str) -> None:
+        await audit(broker, topic)
+
+    passed = await check_auditor(audit)  # the notebook's solution
+    assert passed and "read every event from offset 0" in passed.message, passed.message
+    wrong = {
+        "reuses a group that read everything": (reuses_a_group, "no consumer group of its own"),
+        "does nothing": (nothing, "audit returned []"),
+        "starts at the end": (auditing(start="latest"), "its new group read nothing"),
+        "notes the payment ids": (auditing(field="payment_id"), "returned ['p1', 'p2', 'p3']"),
+        "stops after the first": (auditing(stop_after=1), "returned ['PaymentSuccessful'],"),
+        "only the distinct types": (distinct_types, "expected ['PaymentSuccessful', 'Payment"),
+        "reads without a group": (without_a_group, "no consumer group of the auditor's own"),
+        "returns nothing": (forgets_to_return, "audit returned None, not a list"),
+    }
+    for idea, (answer, why) in wrong.items():
+        verdict = await check_auditor(answer)
+        assert not verdict.passed and why in verdict.message, (idea, verdict.message)
+    assert "start='earliest'" in (await check_auditor(auditing(start="latest"))).message
+    assert "'bookkeeping'" in (await check_auditor(reuses_a_group)).message

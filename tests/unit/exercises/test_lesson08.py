@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 
 from eda_lib.brokers import partition_for_key
+from eda_lib.brokers.base import Record
 from eda_lib.codecs import decode_message
 from eda_lib.events import Event
 from eda_lib.exercises.lesson08 import (
@@ -74,10 +76,40 @@ def test_type_header() -> None:
     def from_the_value(record):  # type: ignore[no-untyped-def]
         return record.value.decode()
 
-    assert check_type_header(right)
+    def by_name(record):  # type: ignore[no-untyped-def]
+        return next(value for name, value in record.headers if name == "ce_type").decode()
+
+    def first_with_type_in_its_name(record):  # type: ignore[no-untyped-def]
+        return next(value for name, value in record.headers if "type" in name).decode()
+
+    def last_with_type_in_its_name(record):  # type: ignore[no-untyped-def]
+        return [value for name, value in record.headers if "type" in name][-1].decode()
+
+    def ending_in_type(record):  # type: ignore[no-untyped-def]
+        return next(value for name, value in record.headers if name.endswith("type")).decode()
+
+    passed = check_type_header(right)  # the notebook's solution
+    assert passed and "named 'ce_type'" in passed.message, passed.message
+    assert check_type_header(by_name)
     assert "raised" in repr(check_type_header(lambda record: record.headers["ce_type"]))
     assert "got" in repr(check_type_header(from_the_value))
-    assert not check_type_header(lambda record: record.headers[0][1].decode())  # by position
+    for by_part_of_the_name in (
+        first_with_type_in_its_name,
+        last_with_type_in_its_name,
+        ending_in_type,
+    ):
+        refused = check_type_header(by_part_of_the_name)
+        assert not refused, by_part_of_the_name.__name__
+        assert "got 'application/json'" in refused.message, refused.message
+        assert "the value of the header 'content-type'" in refused.message
+        assert "named exactly 'ce_type'" in refused.message
+
+    def at_position(i: int) -> Callable[[Record], str]:
+        return lambda record: record.headers[i][1].decode()
+
+    for position in (0, 3):  # ce_specversion's place, and ce_type's in the codec's own order
+        refused = check_type_header(at_position(position))
+        assert not refused and "in no set order" in refused.message, refused.message
 
 
 def test_partition_prediction() -> None:

@@ -13,14 +13,15 @@ from eda_lib.store import ConcurrencyError
 
 def test_retry_on_conflict() -> None:
     def with_retry(orders, order_id):  # type: ignore[no-untyped-def]
-        for _ in range(2):
+        for attempt in (1, 2):  # the notebook's solution
             order = orders.load(order_id)
             order.approve()
             try:
                 return orders.save(order)
             except ConcurrencyError:
-                continue
-        raise AssertionError
+                if attempt == 2:
+                    raise
+        return None
 
     def without_retry(orders, order_id):  # type: ignore[no-untyped-def]
         order = orders.load(order_id)
@@ -82,6 +83,59 @@ def test_retry_on_conflict() -> None:
     assert "escaped" in repr(check_retry_on_conflict(without_retry))
     assert "not loaded again" in repr(check_retry_on_conflict(swallows_it))
     assert "not loaded again" in repr(check_retry_on_conflict(over_their_change))
+
+
+def test_retry_on_conflict_must_give_up() -> None:
+    """A competitor that wins every race: a retry must stop and tell its caller."""
+
+    def retrying(attempts: int, *, gives_up_with: str = "raise"):  # type: ignore[no-untyped-def]
+        def approve_with_retry(orders, order_id):  # type: ignore[no-untyped-def]
+            for attempt in range(1, attempts + 1):
+                order = orders.load(order_id)
+                order.approve()
+                try:
+                    return orders.save(order)
+                except ConcurrencyError:
+                    if attempt < attempts:
+                        continue
+                    if gives_up_with == "raise":
+                        raise
+                    if gives_up_with == "RuntimeError":
+                        raise RuntimeError("gave up") from None
+            return None
+
+        return approve_with_retry
+
+    def until_it_works(orders, order_id):  # type: ignore[no-untyped-def]
+        while True:
+            order = orders.load(order_id)
+            order.approve()
+            try:
+                return orders.save(order)
+            except ConcurrencyError:
+                continue
+
+    def until_anything_works(orders, order_id):  # type: ignore[no-untyped-def]
+        while True:
+            try:
+                order = orders.load(order_id)
+                order.approve()
+                return orders.save(order)
+            except Exception:
+                continue
+
+    passed = check_retry_on_conflict(retrying(2))
+    assert passed and "gave up after 2 attempts" in passed.message, passed.message
+    assert check_retry_on_conflict(retrying(5))  # more than the task's two is still bounded
+    refused = check_retry_on_conflict(until_it_works)
+    assert not refused and "more than 10 times" in refused.message, refused.message
+    assert "for attempt in (1, 2)" in refused.message
+    assert "more than 10 times" in check_retry_on_conflict(until_anything_works).message
+    silent = check_retry_on_conflict(retrying(2, gives_up_with="return"))
+    assert not silent and "returned after 2 attempts as if" in silent.message, silent.message
+    other = check_retry_on_conflict(retrying(2, gives_up_with="RuntimeError"))
+    assert not other and "raised RuntimeError" in other.message, other.message
+    assert "more than 10 times" in check_retry_on_conflict(retrying(11)).message
 
 
 def test_cancellation_query() -> None:

@@ -4,7 +4,7 @@ lesson widgets. Everything here reads state; nothing below `viz` imports it."""
 from eda_lib.viz.crashes import draw_crashes, draw_takeover
 from eda_lib.viz.dashboard import DashboardWidget, draw_windows, plot_window_counts
 from eda_lib.viz.events import draw_readings, draw_story
-from eda_lib.viz.graphs import assignment_table, draw_timeline, draw_topology, topology
+from eda_lib.viz.graphs import assignment_table, draw_topology, topology
 from eda_lib.viz.history import (
     draw_cqrs_flow,
     draw_keying,
@@ -21,6 +21,7 @@ from eda_lib.viz.queues import draw_workers
 from eda_lib.viz.shop import draw_orders, draw_shop, plot_revenue, shop_graph
 from eda_lib.viz.simulation import SimulationWidget, plot_comparison, plot_receipts
 from eda_lib.viz.testing import draw_results, plot_shrinking
+from eda_lib.viz.timeline import draw_timeline
 from eda_lib.viz.usecases import plot_readings
 from eda_lib.viz.widgets import (
     BacklogLabWidget,

@@ -1,14 +1,16 @@
-"""Pictures of a broker's live state and of a trace (every lesson).
+"""Pictures of a broker's live state (every lesson).
 
 `topology` builds a networkx graph from a `BrokerState` (and the trace, for who produced what);
-`draw_topology` and `draw_timeline` return matplotlib figures, which a notebook shows as PNG.
+`draw_topology` lays it out by flow (eda_lib.viz.flow) and returns a matplotlib figure, which a
+notebook shows as PNG. The trace's timeline is in eda_lib.viz.timeline.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Hashable
+from typing import Any
 
 import networkx as nx
 from matplotlib.axes import Axes
@@ -17,7 +19,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch
 
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, BrokerState, TopicPartition
-from eda_lib.trace import Hop, Trace
+from eda_lib.trace import Trace
+from eda_lib.viz.flow import FlowLayout, flow_layout
 
 COLOURS = {
     "producer": "#4c72b0",
@@ -25,19 +28,6 @@ COLOURS = {
     "dead-letter": "#c44e52",
     "member": "#55a868",
     "group-down": "#bbbbbb",
-}
-
-
-@dataclass(frozen=True)
-class _Column:
-    x: float
-    title: str
-
-
-_COLUMNS = {
-    "producer": _Column(0.0, "producers"),
-    "partition": _Column(1.0, "topics / partitions"),
-    "member": _Column(2.0, "consumer groups / members"),
 }
 
 
@@ -59,29 +49,12 @@ def topology(state: BrokerState, trace: Trace | None = None) -> nx.DiGraph:
         graph.add_node(
             f"partition:{p.topic}[{p.partition}]",
             kind="dead-letter" if dead else "partition",
-            column="partition",
             label=f"{p.topic}[{p.partition}]\n{p.size} event{'s' * (p.size != 1)}",
         )
-    if trace is not None:
-        sent = Counter(
-            (hop.actor, hop.topic, hop.partition)
-            for hop in trace.select("stored")
-            if hop.actor and not hop.topic.endswith(DEAD_LETTER_SUFFIX)
-        )
-        for (producer, topic, partition), count in sorted(sent.items()):
-            target = f"partition:{topic}[{partition}]"
-            if target not in graph:
-                continue
-            graph.add_node(
-                f"producer:{producer}", kind="producer", column="producer", label=producer
-            )
-            graph.add_edge(f"producer:{producer}", target, label=str(count), style="solid")
     for group in state.groups:
         if not group.members:
             node = f"group:{group.group}"
-            graph.add_node(
-                node, kind="group-down", column="member", label=f"{group.group}\n(no live member)"
-            )
+            graph.add_node(node, kind="group-down", label=f"{group.group}\n(no live member)")
             for tp, lag in sorted(group.lag.items()):
                 _consume_edge(graph, tp, node, lag, waiting=True)
         for member, assigned in group.members.items():
@@ -89,7 +62,6 @@ def topology(state: BrokerState, trace: Trace | None = None) -> nx.DiGraph:
             graph.add_node(
                 node,
                 kind="member",
-                column="member",
                 label=f"{group.group}\n{member}" + ("" if assigned else "\n(idle)"),
             )
             for tp in assigned:
@@ -110,7 +82,29 @@ def topology(state: BrokerState, trace: Trace | None = None) -> nx.DiGraph:
             target = f"partition:{dead_topic}[0]"
             if origin and target in graph:
                 graph.add_edge(origin, target, label=f"{count} dead", style="dotted")
+    if trace is not None:
+        sent = Counter(
+            (hop.actor, hop.topic, hop.partition)
+            for hop in trace.select("stored")
+            if hop.actor and not hop.topic.endswith(DEAD_LETTER_SUFFIX)
+        )
+        for (producer, topic, partition), count in sorted(sent.items()):
+            target = f"partition:{topic}[{partition}]"
+            if target not in graph:
+                continue
+            source = _service_node(graph, producer)
+            if source is None:
+                source = f"producer:{producer}"
+                graph.add_node(source, kind="producer", label=producer)
+            graph.add_edge(source, target, label=str(count), style="solid")
     return graph
+
+
+def _service_node(graph: nx.DiGraph, name: str) -> str | None:
+    """The node of the group a producer belongs to (the same name, a service that reads and
+    publishes), when that group is one node: one live member, or none."""
+    nodes = [n for n in graph if n == f"group:{name}" or n.startswith(f"member:{name}/")]
+    return nodes[0] if len(nodes) == 1 else None
 
 
 def _consume_edge(
@@ -122,16 +116,97 @@ def _consume_edge(
         graph.add_edge(source, node, label=label, style="dashed" if waiting else "solid")
 
 
-def _layout(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
-    positions: dict[str, tuple[float, float]] = {}
-    for name, column in _COLUMNS.items():
-        nodes = sorted(
-            (n for n, data in graph.nodes(data=True) if data["column"] == name),
-            key=lambda n: (graph.nodes[n]["kind"] == "dead-letter", n),
-        )
-        for i, node in enumerate(nodes):
-            positions[node] = (column.x, -(i - (len(nodes) - 1) / 2))
-    return positions
+def _kin(node: Hashable) -> Hashable:
+    """Nodes drawn side by side: a topic's partitions, a group's members."""
+    kind, _, name = str(node).partition(":")
+    if kind == "partition":
+        return ("topic", name.rsplit("[", 1)[0])
+    if kind == "member":
+        return ("group", name.split("/", 1)[0])
+    return node
+
+
+def _members(block: Hashable) -> bool:
+    """A group's members may be drawn in any order; a topic's partitions keep theirs."""
+    return isinstance(block, tuple) and block[0] == "group"
+
+
+def _met(graph: nx.DiGraph, trace: Trace | None) -> list[str]:
+    """The graph's nodes in the order the trace met them: who sent first, where it went, who
+    read it."""
+    met: dict[str, None] = {}
+    for hop in trace.hops if trace else []:
+        if hop.kind == "stored":
+            names = [_service_node(graph, hop.actor) or f"producer:{hop.actor}"]
+            names.append(f"partition:{hop.topic}[{hop.partition}]")
+        elif hop.kind in ("delivered", "handled", "dead_lettered"):
+            names = [f"member:{hop.group}/{hop.actor}", f"group:{hop.group}"]
+        else:
+            continue
+        met.update((name, None) for name in names if name in graph)
+    return list(met)
+
+
+def _positions(layout: FlowLayout) -> dict[Hashable, tuple[float, float]]:
+    """Layer i at x = i. In each layer the nodes keep their order, one unit apart, each as near
+    as that allows to the mean height of the nodes that feed it, so a chain runs level; then a
+    node nothing feeds moves level with what it feeds."""
+    pieces = layout.segments()
+    y: dict[Hashable, float] = {}
+
+    def mean_of(nodes: list[Hashable]) -> float | None:
+        return sum(y[n] for n in nodes) / len(nodes) if nodes else None
+
+    for layer in layout.layers:
+        feeders = {n: [a for a, b in pieces if b == n] for n in layer}
+        _place(layer, {n: mean_of(f) for n, f in feeders.items()}, y)
+    for layer in layout.layers:
+        if all(any(b == n for _, b in pieces) for n in layer):
+            continue
+        wanted = {
+            n: y[n] if any(b == n for _, b in pieces) else mean_of([b for a, b in pieces if a == n])
+            for n in layer
+        }
+        _place(layer, wanted, y)
+    return {node: (float(x), y[node]) for x, layer in enumerate(layout.layers) for node in layer}
+
+
+GAP = 0.75  # inches between the widest boxes of two layers: room for an arrow and its label
+
+
+def _inches(
+    layout: FlowLayout, positions: dict[Hashable, tuple[float, float]], graph: nx.DiGraph
+) -> dict[Hashable, tuple[float, float]]:
+    """Layer and row numbers to inches: each layer as wide as its widest label (guessed from its
+    longest line; 9 pt bold is about 0.075 inch a character), rows 0.8 inch apart."""
+
+    def width(node: Hashable) -> float:
+        lines = graph.nodes[node]["label"].split("\n") if node in graph else [""]
+        return 0.075 * max(len(line) for line in lines) + 0.3 if node in graph else 0.0
+
+    widths = [max([0.0, *(width(n) for n in layer)]) for layer in layout.layers]
+    left, x = 0.3, []
+    for i, layer_width in enumerate(widths):
+        x.append(left + layer_width / 2)
+        left += layer_width + (GAP if i + 1 < len(widths) else 0.0)
+    return {node: (x[int(column)], 0.8 * row) for node, (column, row) in positions.items()}
+
+
+def _place(
+    layer: list[Hashable], wanted: dict[Hashable, float | None], y: dict[Hashable, float]
+) -> None:
+    """Heights for `layer`, top down, one unit apart at least, close to the wanted ones (a node
+    that wants nothing goes just under the one above)."""
+    heights: list[float] = []
+    for node in layer:
+        above = heights[-1] - 1 if heights else None
+        want = wanted[node]
+        if want is None:
+            want = above if above is not None else 0.0
+        heights.append(want if above is None else min(want, above))
+    offsets = [w - h for n, h in zip(layer, heights, strict=True) if (w := wanted[n]) is not None]
+    shift = sum(offsets) / len(offsets) if offsets else (len(layer) - 1) / 2
+    y.update((n, h + shift) for n, h in zip(layer, heights, strict=True))
 
 
 def _edge_of(
@@ -148,8 +223,8 @@ def _edge_of(
 def _box_groups(
     ax: Axes,
     graph: nx.DiGraph,
-    positions: dict[str, tuple[float, float]],
-    half: dict[str, tuple[float, float]],
+    positions: dict[Hashable, tuple[float, float]],
+    half: dict[Hashable, tuple[float, float]],
 ) -> None:
     """A dashed frame around the members of each group that has more than one: they share
     the group's partitions."""
@@ -182,211 +257,136 @@ def _box_groups(
             top - 0.09,
             f"group {group}",
             ha="center",
-            fontsize=7,
+            fontsize=8,
             color="#2d7a3e",
         )
 
 
-def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str = "") -> Figure:
-    """Draw `topology(state, trace)` in three columns: producers, partitions, consumers."""
+def flow_of(state: BrokerState, trace: Trace | None = None) -> tuple[nx.DiGraph, FlowLayout]:
+    """`topology(state, trace)` and its layout: the flow left to right, a service that reads
+    and publishes as one node, as few crossing edges as the layers allow."""
     graph = topology(state, trace)
-    rows = max([1, *Counter(d["column"] for _, d in graph.nodes(data=True)).values()])
-    figure = Figure(figsize=(9.5, 1.3 + 0.95 * rows), dpi=100)
-    ax = figure.add_subplot()
-    positions = _layout(graph)
+    alone = {"producer": 0, "partition": 1, "dead-letter": 1}  # nothing sent or read: its column
+    return graph, flow_layout(
+        graph,
+        kin=_kin,
+        loose=_members,
+        first=_met(graph, trace),
+        alone=lambda node: alone.get(graph.nodes[node]["kind"], 2),
+    )
+
+
+_KINDS = {
+    "producer": "producer",
+    "partition": "topic partition",
+    "member": "group member",
+    "group-down": "group with no live member",
+    "dead-letter": "dead-letter topic",
+}
+
+
+def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str = "") -> Figure:
+    """Draw `flow_of(state, trace)`: who sends to which partition, who reads it, and what the
+    readers publish in turn, left to right."""
+    graph, layout = flow_of(state, trace)
+    positions = _inches(layout, _positions(layout), graph)
+    xs, ys = (
+        [x for x, _ in positions.values()] or [0.0],
+        [y for _, y in positions.values()] or [0.0],
+    )
+    width = max(6.0, max(xs) + min(xs))  # the first column's margin on the right too
+    if width > max(xs) + min(xs):  # a narrow flow is centred
+        shift = (width - max(xs) - min(xs)) / 2
+        positions = {node: (x + shift, y) for node, (x, y) in positions.items()}
+    band, flow = 0.5, max(ys) - min(ys) + 0.9  # inches: title and legend bands, the flow between
+    figure = Figure(figsize=(width, flow + 2 * band), dpi=100)
+    ax = figure.add_axes((0.0, band / (flow + 2 * band), 1.0, flow / (flow + 2 * band)))
+    ax.set_xlim(0, width)  # one data unit is one inch, both ways: the layout's own measure
+    ax.set_ylim(min(ys) - 0.45, max(ys) + 0.45)
     boxes = {}
     for node, data in graph.nodes(data=True):
-        x, y = positions[node]
         shape = (
-            "square,pad=0.5" if data["kind"] in ("partition", "dead-letter") else "round,pad=0.6"
+            "square,pad=0.4" if data["kind"] in ("partition", "dead-letter") else "round,pad=0.45"
         )
         boxes[node] = ax.text(
-            x,
-            y,
+            *positions[node],
             data["label"],
             ha="center",
             va="center",
-            fontsize=8,
+            fontsize=9,
             color="white",
             fontweight="bold",
             zorder=3,
             bbox={"boxstyle": shape, "fc": COLOURS[data["kind"]], "ec": "none"},
         )
-    ys = [y for _, y in positions.values()] or [0.0]
-    top = max(ys) + 0.8
-    for column in _COLUMNS.values():
-        ax.text(column.x, top, column.title, ha="center", fontsize=9, color="#333333")
-    ax.set_xlim(-0.45, 2.45)
-    ax.set_ylim(min(ys) - 0.6, top + 0.3)
     ax.set_title(title or "Who sends to which partition, and who reads it", fontsize=11)
     ax.axis("off")
+    kinds = [k for k in _KINDS if any(d["kind"] == k for _, d in graph.nodes(data=True))]
+    ax.legend(
+        handles=[
+            Line2D([], [], marker="s", ls="", ms=9, color=COLOURS[k], label=_KINDS[k])
+            for k in kinds
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=len(kinds),
+        fontsize=8.5,
+        frameon=False,
+    )
     figure.draw_without_rendering()  # sizes the boxes, so arrows can stop at their edges
     to_data = ax.transData.inverted()
-    half: dict[str, tuple[float, float]] = {}
+    half: dict[Hashable, tuple[float, float]] = {}
     for node, box in boxes.items():
         patch = box.get_bbox_patch()
         assert patch is not None
-        (left, bottom), (right, top_) = to_data.transform(patch.get_window_extent().get_points())
-        half[node] = ((right - left) / 2, (top_ - bottom) / 2)
+        (left, bottom), (right, top) = to_data.transform(patch.get_window_extent().get_points())
+        half[node] = ((right - left) / 2, (top - bottom) / 2)
     _box_groups(ax, graph, positions, half)
-    for source, target, data in graph.edges(data=True):
-        start = _edge_of(positions[source], positions[target], half[source])
-        end = _edge_of(positions[target], positions[source], half[target])
-        ax.annotate(
-            "",
-            xy=end,
-            xytext=start,
-            zorder=2,
-            arrowprops={
-                "arrowstyle": "-|>",
-                "color": "#555555",
-                "lw": 1.1,
-                "mutation_scale": 14,
-                "linestyle": data["style"],
-                "shrinkA": 2,
-                "shrinkB": 2,
-            },
+    for (source, target), path in layout.paths.items():
+        _draw_edge(
+            ax,
+            [positions[n] for n in path],
+            half[source],
+            half[target],
+            graph.edges[source, target],
         )
-        (x0, y0), (x1, y1) = start, end
-        along = 0.5 if source.startswith("producer:") else 0.2  # near the partition: less crowded
-        if not data["label"]:
-            continue
+    return figure
+
+
+def _draw_edge(
+    ax: Axes,
+    points: list[tuple[float, float]],
+    source_half: tuple[float, float],
+    target_half: tuple[float, float],
+    data: dict[str, str],
+) -> None:
+    """An arrow from the source box's edge to the target box's edge, bending at each layer it
+    passes; its label halfway along the first piece."""
+    points = list(points)
+    points[0] = _edge_of(points[0], points[1], source_half)
+    points[-1] = _edge_of(points[-1], points[-2], target_half)
+    line: dict[str, Any] = {"color": "#555555", "lw": 1.1, "linestyle": data["style"]}
+    for (x0, y0), (x1, y1) in itertools.pairwise(points[:-1]):
+        ax.plot([x0, x1], [y0, y1], zorder=2, solid_capstyle="butt", **line)
+    ax.annotate(
+        "",
+        xy=points[-1],
+        xytext=points[-2],
+        zorder=2,
+        arrowprops={"arrowstyle": "-|>", "mutation_scale": 14, "shrinkA": 0, "shrinkB": 2, **line},
+    )
+    if data["label"]:
+        (x0, y0), (x1, y1) = points[0], points[1]
         ax.text(
-            x0 + along * (x1 - x0),
-            y0 + along * (y1 - y0),
+            (x0 + x1) / 2,
+            (y0 + y1) / 2,
             data["label"],
-            fontsize=7.5,
+            fontsize=8.5,
             ha="center",
             va="center",
             zorder=4,
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
         )
-    return figure
-
-
-_MARKERS = {
-    "produced": ("o", "#4c72b0"),
-    "stored": ("s", "#dd8452"),
-    "delivered": ("v", "#8172b3"),
-    "handled": ("^", "#55a868"),
-    "ignored": ("x", "#937860"),
-    "failed": ("X", "#c44e52"),
-    "dead_lettered": ("D", "#c44e52"),
-    "committed": ("|", "#333333"),
-    "expired": ("*", "#999999"),
-    "retried": ("o", "#ccb974"),
-    "dropped": ("x", "#999999"),
-    "duplicated": ("+", "#8172b3"),
-    "gap": ("<", "#dd8452"),
-    "duplicate": ("1", "#64b5cd"),
-    "crashed": ("X", "#000000"),
-}
-
-
-def _lane(hop_kind: str, topic: str, partition: int, group: str, actor: str) -> str:
-    if hop_kind == "produced":
-        return f"producer {actor}"
-    if hop_kind in ("stored", "expired"):
-        return f"{topic}[{partition}]"
-    return f"{group}/{actor}"
-
-
-_PATHS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#64b5cd")
-
-
-def draw_timeline(
-    trace: Trace, *, last: int | None = None, title: str = "", x: Literal["step", "time"] = "step"
-) -> Figure:
-    """Every hop as a mark in its lane (producer, partition or group member), in order.
-
-    Lanes run in the order events flow (producers, then partitions, then members, each in the
-    order they first appear). A coloured line follows each record from its partition to each
-    group that reads it, one colour per record, so a redelivery shows up as a second visit to a
-    member's lane. A dotted vertical line marks each rebalance (a member joined, left or was
-    cancelled). With `x="time"` the hops are placed by when they happened (seconds since the
-    first), which shows what ran at the same time; by default, one step per hop.
-    """
-    everything = trace.hops if last is None else trace.hops[-last:]
-    t0 = everything[0].time if everything else None
-
-    def at(hop: Hop) -> float:
-        if x == "time" and t0 is not None:
-            return (hop.time - t0).total_seconds()
-        return float(hop.seq)
-
-    hops = [h for h in everything if h.kind in _MARKERS]
-    rebalances = [h for h in everything if h.kind == "rebalanced"]
-    first_seen: dict[str, int] = {}
-    for hop in hops:
-        first_seen.setdefault(
-            _lane(hop.kind, hop.topic, hop.partition, hop.group, hop.actor), hop.seq
-        )
-    lanes = sorted(
-        first_seen,
-        key=lambda lane: (not lane.startswith("producer"), "/" in lane, first_seen[lane]),
-    )
-    row = {lane: i for i, lane in enumerate(lanes)}
-    figure = Figure(figsize=(9.5, 1.4 + 0.45 * max(1, len(lanes))), dpi=100)
-    ax: Axes = figure.add_subplot()
-    stored: dict[tuple[str, int, int], tuple[float, int]] = {}
-    paths: dict[tuple[str, int, int, str], list[tuple[float, int]]] = {}
-    for hop in hops:
-        y = row[_lane(hop.kind, hop.topic, hop.partition, hop.group, hop.actor)]
-        record = (hop.topic, hop.partition, hop.offset)
-        if hop.kind == "stored":
-            stored[record] = (at(hop), y)
-        elif hop.offset >= 0 and hop.group and hop.kind != "committed":
-            path = paths.setdefault(
-                (*record, hop.group), [stored[record]] if record in stored else []
-            )
-            path.append((at(hop), y))
-    colour_of: dict[tuple[str, int, int], str] = {}
-    for (topic, partition, offset, _), points in paths.items():  # from its log to its handling
-        record = (topic, partition, offset)
-        colour = colour_of.setdefault(record, _PATHS[len(colour_of) % len(_PATHS)])
-        xs, ys = [p[0] for p in points], [p[1] for p in points]
-        ax.plot(xs, ys, color=colour, lw=0.9, alpha=0.55, zorder=1)
-    at_x: dict[float, list[str]] = {}  # rebalances at one moment share a line and a label
-    for hop in rebalances:
-        groups = at_x.setdefault(at(hop), [])
-        if hop.group not in groups:
-            groups.append(hop.group)
-    for position, groups in at_x.items():  # labelled in a band under the last lane
-        ax.axvline(position, color="#888888", lw=0.9, ls=":", zorder=0)
-        ax.text(
-            position,
-            len(lanes) - 0.4,
-            "\n".join(groups),
-            rotation=90,
-            fontsize=6,
-            color="#666666",
-            ha="center",
-            va="top",
-        )
-    for kind, (marker, colour) in _MARKERS.items():
-        chosen = [h for h in hops if h.kind == kind]
-        ax.scatter(
-            [at(h) for h in chosen],
-            [row[_lane(h.kind, h.topic, h.partition, h.group, h.actor)] for h in chosen],
-            marker=marker,
-            color=colour,
-            s=36,
-            zorder=2,
-            label=kind,
-        )
-    ax.set_yticks(range(len(lanes)), lanes, fontsize=8)
-    ax.set_ylim(len(lanes) - 0.5 + (1.4 if rebalances else 0.0), -0.5)  # lanes top down
-    axis = "seconds since the first hop" if x == "time" else "step in the trace"
-    ax.set_xlabel(axis + (" (dotted: a group rebalanced)" if rebalances else ""))
-    ax.set_title(title or "The trace: every hop of every event", fontsize=11)
-    present = [k for k in _MARKERS if any(h.kind == k for h in hops)]
-    handles = [
-        Line2D([], [], marker=_MARKERS[k][0], color=_MARKERS[k][1], ls="", label=k) for k in present
-    ]
-    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.grid(axis="x", alpha=0.2)
-    figure.tight_layout()
-    return figure
 
 
 def assignment_table(state: BrokerState, group: str) -> str:

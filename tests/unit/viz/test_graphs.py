@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eda_lib import InMemoryBroker
+from eda_lib import InMemoryBroker, PaymentSuccessful
 from eda_lib.viz import assignment_table, draw_timeline, draw_topology, topology
 from tests.unit.viz.scenes import _scene
 
@@ -61,3 +61,59 @@ async def test_assignment_table_names_idle_members() -> None:
     table = assignment_table(await broker.describe(), "g")
     assert "a            t[0] (lag 0)" in table
     assert "b            idle" in table
+
+
+def test_flow_layout_runs_left_to_right_and_turns_one_edge_of_a_cycle() -> None:
+    import networkx as nx
+
+    from eda_lib.viz.flow import flow_layout
+
+    loop = [("orders-svc", "orders"), ("orders", "pay-svc"), ("pay-svc", "payments")]
+    graph = nx.DiGraph([*loop, ("payments", "orders-svc"), ("payments", "ship-svc")])
+    graph.add_edge("ship-svc", "shipments")
+    graph.add_node("lonely")
+    layout = flow_layout(graph, kin=lambda n: n, first=["orders-svc"], alone=lambda n: 1)
+    layer = {node: layout.layer_of(node) for node in graph}
+    assert [layer[n] for n in ("orders-svc", "orders", "pay-svc", "payments")] == [0, 1, 2, 3]
+    assert layer["ship-svc"] == 4 and layer["shipments"] == 5 and layer["lonely"] == 1
+    back = layout.paths[("payments", "orders-svc")]  # the edge that closes the loop
+    assert back[0] == "payments" and back[-1] == "orders-svc" and len(back) == 4  # two bends
+    assert layout.crossings() == 0
+
+
+def test_flow_layout_keeps_blocks_together_and_finds_the_order_without_crossings() -> None:
+    import networkx as nx
+
+    from eda_lib.viz.flow import flow_layout
+
+    # a0 feeds y, a1 feeds x: drawn in the given order, the two edges would cross
+    graph = nx.DiGraph([("a0", "y"), ("a1", "x"), ("p", "a0"), ("p", "a1")])
+    layout = flow_layout(graph, kin=lambda n: "a" if str(n).startswith("a") else n, first=["x"])
+    assert layout.layers[1] == ["a0", "a1"]  # a block keeps its own order
+    assert layout.layers[2] == ["y", "x"] and layout.crossings() == 0
+
+
+async def test_a_consumer_that_publishes_is_one_node_between_its_topics() -> None:
+    from eda_lib import Consumer, Producer
+    from eda_lib.viz.graphs import flow_of
+
+    broker = InMemoryBroker()
+    for topic in ("payments", "alerts"):
+        await broker.create_topic(topic, partitions=1)
+    await Producer(broker, "payment-service").send(
+        "payments", PaymentSuccessful(payment_id="p", order_id="o", amount=1, currency="usd")
+    )
+    alerts = Producer(broker, "fraud-watch")
+
+    async def watch(payment: PaymentSuccessful) -> None:
+        await alerts.send("alerts", payment)
+
+    async with Consumer(broker, "fraud-watch", "payments", watch, start="earliest") as consumer:
+        await consumer.run()
+        graph, layout = flow_of(await broker.describe(), broker.trace)
+    assert "producer:fraud-watch" not in graph  # the same service: one node
+    member = next(n for n in graph if n.startswith("member:fraud-watch/"))
+    assert graph.has_edge("partition:payments[0]", member)
+    assert graph.has_edge(member, "partition:alerts[0]")
+    names = ["producer:payment-service", "partition:payments[0]", member, "partition:alerts[0]"]
+    assert [layout.layer_of(n) for n in names] == [0, 1, 2, 3]

@@ -144,3 +144,21 @@ def test_cancellation_query() -> None:
     assert "ORDER BY" in repr(check_cancellation_query(unsorted))
     assert "refused" in repr(check_cancellation_query("SELECT nonsense FROM nowhere"))
     assert "expected" in repr(check_cancellation_query("SELECT type, count(*) FROM events"))
+    by_count = CANCELLATIONS_BY_REASON.replace("ORDER BY reason", "ORDER BY count(*)")
+    assert "expected" in check_cancellation_query(by_count).message  # 1, 1, 2, 3: another order
+    then_reason = CANCELLATIONS_BY_REASON.replace("ORDER BY reason", "ORDER BY count(*), reason")
+    assert "expected" in check_cancellation_query(then_reason).message
+    by_type = CANCELLATIONS_BY_REASON.replace("ORDER BY reason", "ORDER BY type")
+    assert "sorts by type, not by the reason" in check_cancellation_query(by_type).message
+    in_a_comment = CANCELLATIONS_BY_REASON.replace("ORDER BY reason", "-- ORDER BY reason")
+    assert "does not ask for it" in check_cancellation_query(in_a_comment).message
+    no_filter = CANCELLATIONS_BY_REASON.replace("WHERE type = 'OrderCancelled' ", "")
+    assert "expected" in check_cancellation_query(no_filter).message  # the approved order: None
+    descending = CANCELLATIONS_BY_REASON + " DESC"
+    assert "expected" in check_cancellation_query(descending).message
+    for right in (
+        "ORDER BY 1",
+        "order  by  reason ASC",
+        "ORDER BY json_extract(data, '$.data.reason')",
+    ):
+        assert check_cancellation_query(CANCELLATIONS_BY_REASON.replace("ORDER BY reason", right))

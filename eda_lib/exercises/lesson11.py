@@ -106,6 +106,11 @@ async def check_fraud_subscriber(
             WAIT_HINT,
         )
     final = sorted(flagged)
+    if final and not set(final) <= set(_AMOUNT_OF):
+        return fail(
+            f"flagged {final}: these are not the updates' payment ids",
+            "collect event.payment_id (not the order id, the event id or the event)",
+        )
     if final != ["pay-1", "pay-2"]:
         return fail(
             f"flagged {final}, of amounts {[_AMOUNT_OF[p] for p in final if p in _AMOUNT_OF]}",

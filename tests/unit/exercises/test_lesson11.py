@@ -18,6 +18,7 @@ def fraud(
     strict: bool = True,
     wait: bool = True,
     cancel: bool = True,
+    field: str = "payment_id",
 ) -> Callable[[Any, Settle], Awaitable[list[str]]]:
     """The exercise's answer, with one thing changed: where the group starts, the threshold,
     `>` or `>=`, whether it waits for the handler, whether it cancels."""
@@ -27,7 +28,7 @@ def fraud(
 
         def flag(event: Any) -> None:
             if event.amount > over if strict else event.amount >= over:
-                flagged.append(event.payment_id)
+                flagged.append(getattr(event, field))
 
         subscriber = BrokerSubscriber(broker, start=start, lifetime=10)  # type: ignore[arg-type]
         subscription = await subscriber.subscribe("payment-update", "fraud", flag)
@@ -68,6 +69,12 @@ async def test_fraud_subscriber_refuses_returning_before_the_handler_ran() -> No
 async def test_fraud_subscriber_refuses_cancelling_before_the_handler_ran() -> None:
     check = repr(await check_fraud_subscriber(fraud(wait=False)))
     assert "5 of 5 updates unread" in check and "subscription.handled == 5" in check
+
+
+async def test_fraud_subscriber_refuses_the_order_ids() -> None:
+    check = await check_fraud_subscriber(fraud(field="order_id"))
+    assert not check and "not the updates' payment ids" in check.message
+    assert "event.payment_id" in repr(check)
 
 
 async def test_fraud_subscriber_refuses_another_group() -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 from typing import Any
 
 import pytest
 
-from eda_lib.exercises.lesson04 import Declined, check_event_checkout, check_p99
+from eda_lib.exercises.lesson04 import (
+    Declined,
+    check_event_checkout,
+    check_p99,
+    check_record_checkout,
+)
 
 
 async def test_the_event_checkout_check() -> None:
@@ -76,3 +82,70 @@ def test_the_p99_check() -> None:
     # an independent oracle: the standard library's inclusive quantiles interpolate the same way
     values = [float(v) for v in range(7, 0, -1)]
     assert p99(values) == pytest.approx(statistics.quantiles(values, n=100, method="inclusive")[98])
+
+
+def _one_transaction(db: Any, order_id: str, amount: int, payload: bytes) -> None:
+    with db:
+        db.execute("INSERT INTO charges VALUES (?, ?)", (order_id, amount))
+        db.execute("INSERT INTO outbox (payload) VALUES (?)", (payload,))
+
+
+def _two_transactions(db: Any, order_id: str, amount: int, payload: bytes) -> None:
+    with db:
+        db.execute("INSERT INTO charges VALUES (?, ?)", (order_id, amount))
+    with db:
+        db.execute("INSERT INTO outbox (payload) VALUES (?)", (payload,))
+
+
+def _outbox_first(db: Any, order_id: str, amount: int, payload: bytes) -> None:
+    db.execute("INSERT INTO outbox (payload) VALUES (?)", (payload,))
+    db.commit()
+    db.execute("INSERT INTO charges VALUES (?, ?)", (order_id, amount))
+    db.commit()
+
+
+def _charge_only(db: Any, order_id: str, amount: int, payload: bytes) -> None:
+    with db:
+        db.execute("INSERT INTO charges VALUES (?, ?)", (order_id, amount))
+
+
+def _order_id_as_payload(db: Any, order_id: str, amount: int, payload: bytes) -> None:
+    with db:
+        db.execute("INSERT INTO charges VALUES (?, ?)", (order_id, amount))
+        db.execute("INSERT INTO outbox (payload) VALUES (?)", (order_id.encode(),))
+
+
+def _swallows_the_crash(db: Any, order_id: str, amount: int, payload: bytes) -> None:
+    with contextlib.suppress(Exception):  # a dead process catches nothing: Died is not one
+        _two_transactions(db, order_id, amount, payload)
+
+
+async def test_record_checkout_accepts_one_transaction_in_either_form() -> None:
+    def explicit_commit(db: Any, order_id: str, amount: int, payload: bytes) -> None:
+        db.execute("INSERT INTO outbox (payload) VALUES (?)", (payload,))
+        db.execute("INSERT INTO charges VALUES (?, ?)", (order_id, amount))
+        db.commit()
+
+    for right in (_one_transaction, explicit_commit):
+        verdict = await check_record_checkout(right)
+        assert verdict, verdict.message
+
+
+async def test_record_checkout_refuses_what_a_crash_splits() -> None:
+    split = await check_record_checkout(_two_transactions)
+    assert not split and "the charge was stored and its event never will be" in split.message
+    assert "before step 3 of your 4" in split.message
+    early = await check_record_checkout(_outbox_first)
+    assert not early and "for a charge that was never stored" in early.message
+    assert (
+        "charge was stored and its event never will be"
+        in (await check_record_checkout(_swallows_the_crash)).message
+    )
+
+
+async def test_record_checkout_refuses_a_missing_or_wrong_outbox_row() -> None:
+    assert "the outbox is empty" in (await check_record_checkout(_charge_only)).message
+    wrong = await check_record_checkout(_order_id_as_payload)
+    assert not wrong and "not the event's bytes" in wrong.message
+    raised = await check_record_checkout(lambda db, o, a, p: db.execute("INSERT INTO nowhere"))
+    assert not raised and "OperationalError" in raised.message

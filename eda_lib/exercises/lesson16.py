@@ -2,9 +2,9 @@
 wrong and why, in one message.
 
 1. `unwritable_after_losing(partitions, node, min_insync)`: which partitions could not take an
-   `acks=all` write if `node` died (refused with NotEnoughReplicas, or, with no copy in sync
-   left to lead, left unanswered until the producer's request times out). Checked on layouts
-   where each wrong rule gives itself away.
+   `acks=all` write if `node` died (refused with NotEnoughReplicas by the copy in sync that
+   leads, or, with no copy in sync left to lead, left waiting until the producer's request
+   times out). Checked on layouts where each wrong rule gives itself away.
 2. `create_safe_topic(broker, name)`: create a topic that keeps every acknowledged write when any
    one node dies and still takes writes; return the `acks` your producer should use. Checked
    from the topic the cluster really made, then proved by killing its partition 0's leader while
@@ -84,6 +84,14 @@ _CASES = (
         2,
         frozenset({0}),
     ),
+    _Case(
+        "name each partition by its number, p.partition, not by its place in the list: "
+        "here the list holds partitions 5 and 2, in that order",
+        (_p(5, 2, (2, 3, 1), (2, 3, 1)), _p(2, 1, (1, 2, 3), (1, 2))),
+        1,
+        2,
+        frozenset({2}),
+    ),
 )
 
 
@@ -105,7 +113,9 @@ def check_unwritable(rule: UnwritableRule) -> Check:
     return Check(
         True,
         "right: a partition cannot take acks=all writes when its in-sync replicas without the "
-        "lost node are fewer than min.insync.replicas (refused, or unanswered with no leader)",
+        "lost node are fewer than min.insync.replicas. If one of them is left, it leads and "
+        "refuses the writes (NotEnoughReplicas); if none is, the partition has no leader and "
+        "the writes wait until they time out",
     )
 
 
@@ -116,7 +126,9 @@ async def check_safe_topic(
     create: SafeTopic, cluster: LocalCluster, broker: KafkaBroker, name: str = "safe-payments"
 ) -> Check:
     """Run the learner's `create(broker, name)`, read back what the cluster made, and if the
-    settings look right, prove them: kill partition 0's leader while writing."""
+    settings look right, prove them: kill partition 0's leader while eda_lib's producer writes.
+    That producer always uses acks=all (and idempotence); only an `acks` that means acks=all
+    gets this far, so the proof is of the learner's setting."""
     for node in cluster.node_ids:  # the proof kills one node: the others must be up
         if cluster.pid(node) is None:
             await asyncio.to_thread(cluster.restart, node)
@@ -153,12 +165,18 @@ async def check_safe_topic(
             "look at the settings again",
         )
     await restarting
+    yours = "acks='all'" if acks == "all" else f"acks={acks!r}, which is acks=all"
+    went_on = (
+        ""
+        if written.failover_seconds is None
+        else f", and writes went on after {written.failover_seconds:.1f} s"
+    )
     return Check(
         True,
-        f"right: replication factor {factor}, min.insync.replicas={min_insync}, acks={acks}. "
-        f"Node {leader} was killed while writing; all {len(written.acknowledged)} acknowledged "
-        f"payments are in the log once, in order, and writes went on after "
-        f"{written.failover_seconds:.1f} s",
+        f"right: replication factor {factor}, min.insync.replicas={min_insync}, {yours}. "
+        f"Node {leader} was killed while eda_lib's producer "
+        f"(acks=all, idempotent) wrote to '{name}': all {len(written.acknowledged)} "
+        f"acknowledged payments are in the log once, in order{went_on}",
     )
 
 
@@ -177,13 +195,21 @@ def _settings_problem(
             "writes are refused (min.insync.replicas=2) or they rest on that one copy (1)",
             "ask for replication_factor=3 and min.insync.replicas=2",
         )
-    if acks in (0, "0"):
+    setting = _acks_setting(acks)
+    if setting is None:
+        return (
+            f"acks={acks!r} is not a value Kafka's producer takes: its config (Java's "
+            "ProducerConfig) accepts exactly 'all', '-1', '0' or '1', compared as written, and "
+            "refuses anything else, 'ALL' too, so the producer does not start",
+            "return 'all', in lowercase",
+        )
+    if setting == "0":
         return (
             "acks=0: the producer is told nothing, so whatever was on its way to a dying leader "
             "is lost without a word",
             "return 'all'",
         )
-    if acks not in ("all", -1, "-1"):
+    if setting == "1":
         return (
             f"acks={acks!r}: the leader answers before any follower has the record, so a leader "
             "that dies right after answering takes acknowledged events with it",
@@ -208,4 +234,18 @@ def _settings_problem(
             "that fell behind may become leader, and the acknowledged records it lacks are lost",
             "leave it at its default, false: the partition waits for an in-sync replica instead",
         )
+    return None
+
+
+def _acks_setting(acks: object) -> str | None:
+    """`acks` as Kafka's producer config spells it: 'all', '-1' (the same as 'all'), '0' or
+    '1'; None for any other value. The comparison is exact, as in Kafka's Java ProducerConfig
+    (`ValidString.in("all", "-1", "0", "1")`), so 'ALL' is refused. The numbers -1, 0 and 1
+    count as their strings, as Python clients such as aiokafka take them."""
+    if isinstance(acks, bool):  # True == 1 in Python, but is not an acks setting
+        return None
+    if isinstance(acks, int):
+        acks = str(acks)
+    if acks in ("all", "-1", "0", "1"):
+        return str(acks)
     return None

@@ -3,8 +3,8 @@
 `ReplicationLab` owns one replicated topic of payments. It writes them while a node is killed,
 reads the log back and checks what the producer was told against what the log holds, shows that
 `acks=all` with too few in-sync replicas is refused, and runs `acks` trials: the same stream with
-the leader killed in the middle, counted. Each action is a method, so the broker panel and the
-lesson's code take the same path.
+the leader killed in the middle, counted (`eda_lib.labs.acks_one` makes the loss `acks=1` risks
+certain). Each action is a method, so the broker panel and the lesson's code take the same path.
 """
 
 from __future__ import annotations
@@ -83,7 +83,10 @@ class LogCheck:
 
 
 @dataclass(frozen=True)
-class Refusal:
+class ProbeAnswer:
+    """How one `acks=all` probe send ended: `error` is the exception's name, "" if it was
+    acknowledged; `seconds` until the producer knew."""
+
     error: str
     seconds: float
 
@@ -254,12 +257,12 @@ class ReplicationLab:
             report = await consumer.run(timeout=timeout, until_idle=True)
         return report.handled
 
-    async def refused_send(
+    async def send_probe(
         self, request_timeout_ms: int = 3000, partition: int | None = None
-    ) -> Refusal:
+    ) -> ProbeAnswer:
         """One `acks=all` send (to `partition`, else where its key falls) from a plain producer
         that gives up after `request_timeout_ms` (aiokafka's idempotent producer would retry
-        this one without end)."""
+        this one without end): refused, timed out or acknowledged, the answer says which."""
         client = AIOKafkaProducer(
             **self.broker.client_options(),
             acks="all",
@@ -274,11 +277,12 @@ class ReplicationLab:
             await client.send_and_wait(
                 self.topic, value, key=b"probe", headers=list(headers), partition=partition
             )
-            return Refusal("", time.monotonic() - began)
+            return ProbeAnswer("", time.monotonic() - began)
         except Exception as error:  # the point is to show which error: keep it
-            return Refusal(type(error).__name__, time.monotonic() - began)
+            return ProbeAnswer(type(error).__name__, time.monotonic() - began)
         finally:
             await client.stop()
+
 
     async def set_min_insync(self, replicas_needed: int) -> None:
         """Change the topic's `min.insync.replicas`; returns once the cluster reports the new
@@ -374,7 +378,7 @@ async def acks_trials(
     # What survived is what the new leader holds: the old one, when it is back, truncates its
     # log to match, so there is no need to wait for it.
     await lab.wait_for_new_leader(leader)
-    await _settled_end(lab, partition)
+    await settled_end(lab, partition)
     lab.restarting = asyncio.create_task(lab.restart(leader))
     kept: Counter[str] = Counter()
     offset = start
@@ -399,7 +403,7 @@ async def acks_trials(
     return trials
 
 
-async def _settled_end(lab: ReplicationLab, partition: int, attempts: int = 30) -> None:
+async def settled_end(lab: ReplicationLab, partition: int, attempts: int = 30) -> None:
     """Until the partition's end offset stops moving. A reader sees a new leader's log only up
     to its high watermark, which moves up once the remaining follower has fetched: counting
     before that would call records lost that are merely not yet confirmed."""

@@ -4,6 +4,7 @@ trials as bars of what the producer was told against what survived."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Collection, Sequence
 
 import networkx as nx
@@ -39,17 +40,19 @@ def draw_cluster(
     up: Collection[int],
     controller: int | None = None,
     title: str = "",
+    note: Sequence[str] = (),
 ) -> Figure:
     """Partitions along the top, nodes along the bottom: a thick line to each partition's leader,
     a thin one to each in-sync follower, a dashed red one to a copy not in sync (behind, or on a
-    node that is down)."""
+    node that is down). Each line of `note` is written under the picture."""
     graph = cluster_graph(partitions, nodes)
     node_names = [n for n, kind in graph.nodes(data="kind") if kind == "node"]
     partition_names = [n for n, kind in graph.nodes(data="kind") if kind == "partition"]
     place = {n: (2.0 * i, 0.0) for i, n in enumerate(node_names)}
     spread = 2.0 * (len(node_names) - 1) / max(len(partition_names) - 1, 1)
     place |= {n: (spread * i, 1.6) for i, n in enumerate(partition_names)}
-    figure = Figure(figsize=(7.5, 3.9))
+    lines = [part for line in note for part in textwrap.wrap(line, 95)]
+    figure = Figure(figsize=(7.5, 3.9 + 0.22 * len(lines)))
     ax = figure.subplots()
     for role, color, width, style in (
         ("in sync", _IN_SYNC, 1.5, "solid"),
@@ -96,22 +99,39 @@ def draw_cluster(
     ax.set_ylim(-0.75, 2.05)
     ax.set_axis_off()
     ax.set_title(title or (partitions[0].topic if partitions else "cluster"), fontsize=10)
-    figure.tight_layout()
+    if lines:
+        figure.text(0.02, 0.02, "\n".join(lines), fontsize=9, va="bottom", linespacing=1.5)
+        below = 0.22 * len(lines) / (3.9 + 0.22 * len(lines))  # the note's share of the height
+        figure.tight_layout(rect=(0, below + 0.02, 1, 1))
+    else:
+        figure.tight_layout()
     return figure
 
 
 def plot_trials(trials: Sequence[Trial]) -> Figure:
-    """Per trial, the records the producer was told were stored but the log no longer holds
-    after the leader died; each bar is labelled with how many it was told about."""
-    figure = Figure(figsize=(6.5, 2.8))
+    """Per trial, two bars: the records the producer was told were stored but the log no longer
+    holds after the leader died, and the records the log holds twice (a producer without
+    idempotence that sends a batch again after a failover may store it a second time)."""
+    figure = Figure(figsize=(7.5, 3.2))
     ax = figure.subplots()
-    positions = list(range(len(trials)))
-    ax.bar(positions, [t.lost for t in trials], 0.5, color=_BEHIND)
-    for i, t in enumerate(trials):
-        ax.annotate(f"lost {t.lost} of {t.told} told", (i, t.lost), ha="center", va="bottom")
-    ax.set_xticks(positions, [f"acks={t.acks}" for t in trials])
-    ax.set_ylabel("told, then lost")  # acks=0 is told only that it was sent
-    ax.set_ylim(0, max([t.lost for t in trials] + [10]) * 1.3)
-    ax.set_title("the leader SIGKILLed halfway through each stream", fontsize=10)
+    width = 0.36
+    for shift, label, counts, color in (
+        (-width / 2, "lost", [t.lost for t in trials], _BEHIND),
+        (width / 2, "twice", [t.duplicated for t in trials], _PARTITION),
+    ):
+        positions = [i + shift for i in range(len(trials))]
+        ax.bar(positions, counts, width, color=color, label=label)
+        for x, t, n in zip(positions, trials, counts, strict=True):
+            text = f"lost {n}\nof {t.told} told" if label == "lost" else f"twice {n}"
+            ax.annotate(text, (x, n), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(trials)), [f"acks={t.acks}" for t in trials])
+    ax.set_ylabel("records")  # acks=0 is told only that it was sent
+    top = max([t.lost for t in trials] + [t.duplicated for t in trials] + [10])
+    ax.set_ylim(0, top * 1.35)
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    ax.set_title(
+        "leader SIGKILLed mid-stream, no idempotence: records told stored, then lost or twice",
+        fontsize=10,
+    )
     figure.tight_layout()
     return figure

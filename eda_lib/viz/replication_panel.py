@@ -94,8 +94,14 @@ class BrokerPanel:
         await self.refresh()
 
     async def read(self) -> None:
-        read = await self.lab.consume(timeout=15.0)
-        self.last = f"the receipts group read {read} payments"
+        already = len(self.lab.consumed)
+        await self.lab.consume(timeout=15.0)
+        acknowledged = {(c, s) for c, s, _, _ in self.lab.written.acknowledged}
+        new = self.lab.consumed[already:]
+        never = sum(1 for record in new if record not in acknowledged)
+        self.last = f"the receipts group read {len(new)} records: {len(new) - never} acknowledged"
+        if never:  # such as a probe that timed out, yet landed (lesson 16, section 4)
+            self.last += f", {never} never acknowledged (a send that timed out, yet landed)"
         await self.refresh()
 
     async def refresh(self) -> Figure:
@@ -114,6 +120,23 @@ class BrokerPanel:
         self.picture.value = png(figure)
         self._show_counters()
         return figure
+
+    async def snapshot(self) -> Figure:
+        """The panel without a running kernel: the cluster as `refresh` draws it, with the
+        counters and the last action's outcome written under it."""
+        sent, read, extra = self.counts()
+        up = ", ".join(map(str, self.lab.cluster.up())) or "none"
+        counters = f"acknowledged {sent}   read {read} of them" + (
+            f" (and {extra} never acknowledged)" if extra else ""
+        )
+        return draw_cluster(
+            await self.lab.partitions(),
+            self.lab.cluster.node_ids,
+            up=self.lab.cluster.up(),
+            controller=self.controller,
+            title=f"the broker panel: {self.lab.topic}",
+            note=[f"{counters}   nodes up {up}", f"last action: {self.last or 'none yet'}"],
+        )
 
     def _show_counters(self) -> None:
         sent, read, extra = self.counts()

@@ -84,7 +84,7 @@ async def test_acks_all_is_refused_when_too_few_replicas_are_in_sync(
     await lab.kill(victim)
     await lab.wait_for_new_leader(victim)
     await lab.set_min_insync(3)  # two in sync, three needed: as if a second node had gone
-    refusal = await lab.refused_send(request_timeout_ms=3000)
+    refusal = await lab.send_probe(request_timeout_ms=3000)
     assert refusal.error == "NotEnoughReplicasError"
     assert refusal.seconds < 10, "the refusal surfaces within seconds, not the 40 s default"
     await lab.set_min_insync(2)
@@ -108,7 +108,7 @@ async def test_losing_two_of_three_nodes_loses_the_quorum_but_no_acknowledged_wr
     with pytest.raises(ClusterStateError, match="too few for a controller quorum"):
         await lab.kill(second)
     await lab.kill(second, quorum_may_go=True)
-    refusal = await lab.refused_send(request_timeout_ms=3000)
+    refusal = await lab.send_probe(request_timeout_ms=3000)
     assert refusal.error, "with one node of three left, an acks=all write is not acknowledged"
     assert refusal.seconds < 15
     await asyncio.gather(lab.restart(first), lab.restart(second))
@@ -254,6 +254,7 @@ async def test_the_safe_topic_exercise_accepts_safe_settings_and_says_why_others
         (3, 3, "all"): "every acks=all write is refused",
         (2, 2, "all"): "replication factor 2",
         (3, 2, 0): "acks=0",
+        (3, 2, "ALL"): "not a value Kafka's producer takes",
     }
     for (factor, min_insync, acks), why in wrong.items():
         verdict = await check_safe_topic(creating(factor, min_insync, acks), kafka_cluster, broker)
@@ -262,6 +263,8 @@ async def test_the_safe_topic_exercise_accepts_safe_settings_and_says_why_others
     assert not verdict.passed and "unclean.leader.election" in verdict.message, verdict.message
     verdict = await check_safe_topic(creating(3, 2, "all"), kafka_cluster, broker)
     assert verdict.passed, verdict.message
+    assert "acks='all'. Node" in verdict.message
+    assert "eda_lib's producer (acks=all, idempotent)" in verdict.message
     assert "all 36 acknowledged" in verdict.message
     assert kafka_cluster.up() == [1, 2, 3], "the check brings the killed node back"
 

@@ -1,12 +1,13 @@
-"""Lesson 16's first exercise check: it accepts the rule Kafka applies and rejects each wrong
-idea with the layout that gives it away. (The second, which kills a node, is in
-tests/kafka/test_cluster.py.)"""
+"""Lesson 16's exercise checks: the first accepts the rule Kafka applies and rejects each wrong
+idea with the layout that gives it away; the second's judgement of the settings read back from
+the cluster refuses each unsafe one saying why. (The second's run on a cluster, which kills a
+node, is in tests/kafka/test_cluster.py.)"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from eda_lib.exercises.lesson16 import check_unwritable
+from eda_lib.exercises.lesson16 import _settings_problem, check_unwritable
 from eda_lib.kafka import PartitionReplicas
 
 
@@ -42,3 +43,51 @@ def test_a_rule_that_raises_is_reported_not_crashed() -> None:
 def test_partitions_whose_isr_holds_the_node_is_wrong() -> None:
     verdict = check_unwritable(lambda ps, node, m: {p.partition for p in ps if node in p.isr})
     assert not verdict.passed
+
+
+def test_places_in_the_list_instead_of_partition_numbers_is_wrong() -> None:
+    # The right rule, answered with positions: right only while partitions are listed 0, 1, ...
+    verdict = check_unwritable(
+        lambda ps, node, m: [i for i, p in enumerate(ps) if len(set(p.isr) - {node}) < m]
+    )
+    assert not verdict.passed
+    assert "you said [1], but these could not take an acks=all write: [2]" in verdict.message
+    assert "not by its place in the list" in verdict.message
+
+
+def test_the_success_message_names_both_ways_a_write_is_not_taken() -> None:
+    message = check_unwritable(right).message
+    assert "refuses the writes (NotEnoughReplicas)" in message
+    assert "no leader and the writes wait until they time out" in message
+
+
+def test_safe_settings_pass_the_settings_check() -> None:
+    # The notebook's solution: three replicas, min.insync.replicas=2, acks "all" (or -1).
+    for acks in ("all", "-1", -1):
+        assert _settings_problem(3, 2, acks, False) is None, acks
+
+
+def test_each_unsafe_setting_is_refused_saying_why() -> None:
+    wrong: dict[tuple[int, int, object, bool], str] = {
+        (3, 2, 1, False): "acks=1: the leader answers before any follower has the record",
+        (3, 2, "1", False): "acks='1': the leader answers before any follower has the record",
+        (3, 2, 0, False): "acks=0: the producer is told nothing",
+        (3, 2, "all", True): "unclean.leader.election.enable=true",
+        (3, 1, "all", False): "min.insync.replicas=1: with acks=all, a leader",
+        (3, 3, "all", False): "every acks=all write is refused",
+        (2, 2, "all", False): "replication factor 2",
+        (1, 1, "all", False): "the only copy",
+    }
+    for (factor, min_insync, acks, unclean), why in wrong.items():
+        problem = _settings_problem(factor, min_insync, acks, unclean)
+        assert problem is not None and why in problem[0], (factor, min_insync, acks, unclean)
+
+
+def test_acks_is_compared_as_kafkas_producer_config_does() -> None:
+    # Kafka's ProducerConfig checks acks with ValidString.in("all", "-1", "0", "1"): exactly.
+    for acks in ("ALL", "All", " all", 2, "2", True, None):
+        problem = _settings_problem(3, 2, acks, False)
+        assert problem is not None, acks
+        message, hint = problem
+        assert f"acks={acks!r} is not a value Kafka's producer takes" in message, acks
+        assert "'all', '-1', '0' or '1'" in message and "lowercase" in hint

@@ -19,7 +19,7 @@ def test_each_copy_is_drawn_with_its_role() -> None:
     assert "node 1\ndown" in texts and "p0\nleader 2" in texts and "active controller" in texts
 
 
-def test_the_trials_chart_names_each_loss() -> None:
-    figure = plot_trials([Trial(1, 2000, 2000, 1996, 0), Trial(0, 2000, 1500, 1461, 0)])
+def test_the_trials_chart_names_each_loss_and_each_record_stored_twice() -> None:
+    figure = plot_trials([Trial("all", 2000, 2000, 2000, 15), Trial(0, 2000, 1500, 1461, 0)])
     texts = [t.get_text() for t in figure.axes[0].texts]
-    assert texts == ["lost 4 of 2000 told", "lost 39 of 1500 told"]
+    assert texts == ["lost 0\nof 2000 told", "lost 39\nof 1500 told", "twice 15", "twice 0"]

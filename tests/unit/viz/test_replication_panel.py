@@ -76,6 +76,10 @@ async def test_buttons_call_the_same_methods_and_the_counters_follow(panel: Brok
     await panel.read()
     assert panel.counts() == (5, 5, 1)
     assert "read</b> 5 of them (and 1 never acknowledged)" in panel.counters.value
+    assert panel.last == (
+        "the receipts group read 6 records: 5 acknowledged, "
+        "1 never acknowledged (a send that timed out, yet landed)"
+    )
     assert bytes(panel.picture.value).startswith(b"\x89PNG")
     await panel.kill(1)
     assert panel.lab.cluster.up() == [2, 3] and "killed node 1" in panel.last
@@ -91,3 +95,13 @@ async def test_a_click_that_cannot_work_says_why_and_frees_the_buttons(panel: Br
     panel._act(lambda: panel.kill(1))
     await asyncio.gather(*panel.pending)
     assert "node 1 is already down" in panel.last
+
+
+async def test_the_snapshot_shows_the_cluster_with_the_counters(panel: BrokerPanel) -> None:
+    await panel.send()
+    await panel.read()
+    figure = await panel.snapshot()
+    [note] = [t.get_text() for t in figure.texts]
+    assert note.startswith("acknowledged 5   read 5 of them (and 1 never acknowledged)   nodes up")
+    assert "last action: the receipts group read 6 records: 5 acknowledged" in note
+    assert "p0\nleader 2" in [t.get_text() for t in figure.axes[0].texts]

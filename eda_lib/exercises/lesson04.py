@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 from typing import Any, Literal
 
@@ -50,6 +51,12 @@ async def check_event_checkout(checkout: Any) -> Check:
         ("the card declined", _Services(declined=True), "declined"),
         ("the payment service down", _Services(down=frozenset({"payment"})), "ConnectionError"),
     ]
+    if not inspect.iscoroutinefunction(checkout):
+        return fail(
+            "checkout is a plain function: call and publish are coroutines, and only an async "
+            "function can wait for them",
+            "write `async def checkout(order, call, publish):` and `await` each call",
+        )
     for case, services, expected in cases:
         try:
             answer = await checkout("order-7", services.call, services.publish)
@@ -124,10 +131,12 @@ def check_p99(function: Any) -> Check:
 
 def _crashed_on(error: Exception, values: list[Any]) -> Check:
     shown = values if len(values) <= 5 else f"{len(values)} values"
-    return fail(
-        f"for {shown} your code raised {type(error).__name__}: {error}",
-        "a list of one value has that value as every percentile: handle n = 1 too",
+    hint = (
+        "a list of one value has that value as every percentile: handle n = 1 too"
+        if len(values) == 1
+        else "the rank can fall between two places: floor and ceil give the two neighbours"
     )
+    return fail(f"for {shown} your code raised {type(error).__name__}: {error}", hint)
 
 
 OUTBOX_TABLES = """

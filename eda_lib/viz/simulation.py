@@ -59,7 +59,7 @@ def plot_comparison(comparison: Comparison, title: str | None = None) -> Figure:
         ax.grid(axis="y", alpha=0.2)
         ax.set_axisbelow(True)
     scenario = comparison.scenario
-    figure.suptitle(title or f"{scenario.checkouts} checkouts; {describe(scenario)}", fontsize=10)
+    figure.suptitle(title or f"{scenario.checkouts:,} checkouts; {describe(scenario)}", fontsize=10)
     figure.tight_layout()
     return figure
 

@@ -149,3 +149,18 @@ async def test_record_checkout_refuses_a_missing_or_wrong_outbox_row() -> None:
     assert not wrong and "not the event's bytes" in wrong.message
     raised = await check_record_checkout(lambda db, o, a, p: db.execute("INSERT INTO nowhere"))
     assert not raised and "OperationalError" in raised.message
+
+
+async def test_a_plain_function_is_told_to_be_async_and_p99_hints_fit_the_sample() -> None:
+    def checkout(order: str, call: Any, publish: Any) -> str:
+        return "paid"
+
+    verdict = await check_event_checkout(checkout)
+    assert not verdict and "async def checkout" in verdict.message
+
+    def crashes_past_the_end(values: list[float]) -> float:
+        ordered = sorted(values)
+        return ordered[0] if len(ordered) == 1 else ordered[len(ordered)]  # one past the end
+
+    crash = check_p99(crashes_past_the_end)
+    assert not crash and "IndexError" in crash.message and "n = 1" not in crash.message

@@ -4,24 +4,32 @@ keeps each order's events in order."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.clock import reproducible
 from eda_lib.cqrs.projections import Projection, Projector
-from eda_lib.domain.order_commands import PlaceOrder, order_bus
+from eda_lib.domain.order_commands import ApproveOrder, CancelOrder, PlaceOrder, order_bus
 from eda_lib.events import Event
 from eda_lib.exercises.checks import Check, crashed, fail
 from eda_lib.labs.keying import keying_trial, order_history
 
+REFUNDED = 3_000  # o11: c2's order, approved and then cancelled
+
 
 def check_revenue_projection(projection_class: type[Projection]) -> Check:
     """Lesson 10, exercise 1: a read model whose `revenue` maps each customer to the total
-    amount of their approved orders (cancelled or unapproved orders count nothing)."""
+    amount of their approved orders. A cancelled order counts nothing, even one approved before
+    it was cancelled; an order never approved counts nothing either."""
     store = order_history(9)  # o0..o8; customers c0, c1, c2; even orders approved, odd cancelled
-    with reproducible(seed=99):  # and two orders that are never approved nor cancelled
+    # Two orders never approved nor cancelled; one approved, then cancelled (a refund).
+    with reproducible(seed=99):
         bus = order_bus(store)
         bus.dispatch(PlaceOrder(order_id="o9", customer_id="c0", amount=5_000))
         bus.dispatch(PlaceOrder(order_id="o10", customer_id="c1", amount=7_000))
+        bus.dispatch(PlaceOrder(order_id="o11", customer_id="c2", amount=REFUNDED))
+        bus.dispatch(ApproveOrder(order_id="o11"))
+        bus.dispatch(CancelOrder(order_id="o11", reason="returned"))
     expected: dict[str, int] = {}
     for n in range(0, 9, 2):
         expected[f"c{n % 3}"] = expected.get(f"c{n % 3}", 0) + 1_000 + n
@@ -37,6 +45,13 @@ def check_revenue_projection(projection_class: type[Projection]) -> Check:
         return fail(str(error), "define apply(self, event) and clear(self)")
     except Exception as error:
         return crashed(error, "apply gets every kind of order event")
+    if first == {**expected, "c2": expected["c2"] + REFUNDED}:
+        return fail(
+            f"revenue is {first}: o11 ({REFUNDED} for c2), approved and then cancelled, "
+            "still counts",
+            "a cancelled order counts nothing: when an approved order is cancelled, its amount "
+            "comes off its customer's revenue again",
+        )
     if first != expected:
         return fail(
             f"revenue is {first}, expected {expected}",
@@ -44,12 +59,36 @@ def check_revenue_projection(projection_class: type[Projection]) -> Check:
         )
     if again != expected:
         return fail(f"after a rebuild, revenue is {again}", "clear() must forget everything")
-    return Check(True, f"revenue per customer {first}, the same after a rebuild")
+    return Check(
+        True,
+        f"revenue per customer {first}, an order approved then cancelled not counted, "
+        "the same after a rebuild",
+    )
 
 
-async def check_key_function(key_for: Callable[[Event], str | None]) -> Check:
+async def check_key_function(key_for: Callable[[Event], Any]) -> Check:
     """Lesson 10, exercise 2: a key for order events that keeps each order's events in order
-    and still spreads the orders over the partitions."""
+    and still spreads the orders over the partitions. `key_for` is the learner's: it may return
+    anything, and a key that is not a str (or bytes) is refused before the trial."""
+    events = [stored.event for stored in order_history(8).read_all()]  # the trial's events
+    try:
+        keys = [key_for(event) for event in events]
+    except Exception as error:
+        return crashed(error, "return the key as a str, such as one of the event's fields")
+    for event, key in zip(events, keys, strict=True):
+        if key is not None and not isinstance(key, str | bytes):
+            return fail(
+                f"the key for {event.event_type} of {event.subject} is {key!r}, not a str",
+                "return a str (Producer.send encodes it as UTF-8)",
+            )
+        salted = _hashed_field(event, key)
+        if salted is not None:
+            return fail(
+                f"the key {key!r} is hash() of the event's {salted}: Python salts the hash of "
+                "a str differently in every process, so a restarted producer would give the "
+                "same order another key, and its next events another partition",
+                "use the field's value itself as the key",
+            )
     try:
         async with InMemoryBroker() as broker:
             trial = await keying_trial(broker, key_for, orders=8)
@@ -73,3 +112,12 @@ async def check_key_function(key_for: Callable[[Event], str | None]) -> Check:
             "a key per order spreads orders over partitions and keeps each one's order",
         )
     return Check(True, f"all 8 orders right, spread over partitions {sorted(used)}")
+
+
+def _hashed_field(event: Event, key: object) -> str | None:
+    """The name of the str field whose per-process hash() the key is, if it is one."""
+    fields = {**event.data(), "event_type": event.event_type, "id": str(event.id)}
+    for name, value in fields.items():
+        if isinstance(value, str) and key in {str(hash(value)), str(abs(hash(value)))}:
+            return name
+    return None

@@ -10,7 +10,9 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 from eda_lib.cqrs.timetravel import Moment
 from eda_lib.labs.consistency import ConsistencyRun
@@ -37,7 +39,7 @@ def _strip(
         ax.scatter(
             stored.position,
             rows[stored.stream_id],
-            s=140,
+            s=320,  # big enough to hold its version label at a readable size
             color="#dddddd" if future else colours[stored.event.event_type],
             edgecolor="#999999" if future else "black",
             lw=0.6,
@@ -48,8 +50,9 @@ def _strip(
             (stored.position, rows[stored.stream_id]),
             ha="center",
             va="center",
-            fontsize=6,
-            color="#999999" if future else "white",
+            fontsize=8,
+            fontweight="bold",
+            color="#888888" if future else "white",
             zorder=4,
         )
     ax.set_yticks(range(len(streams)), list(reversed(streams)), fontsize=8)
@@ -61,10 +64,14 @@ def _strip(
     ax.grid(axis="x", alpha=0.2)
     for event_type, colour in colours.items():
         ax.scatter([], [], s=60, color=colour, edgecolor="black", lw=0.6, label=event_type)
-    ax.legend(  # below the strip; or above it on the right, where the title takes the left
-        fontsize=7,
-        loc="lower right" if legend_above else "upper center",
-        bbox_to_anchor=(1.0, 1.0) if legend_above else (0.5, -0.38),
+    ax.legend(  # below the strip; or right above it, under the title
+        fontsize=8,
+        loc="lower left" if legend_above else "upper center",
+        bbox_to_anchor=(0.0, 0.98) if legend_above else (0.5, 0.0),
+        # below: 26 points (26/72 inch) under the axes, clear of its label at any strip height
+        bbox_transform=ax.transAxes
+        if legend_above
+        else ax.transAxes + ScaledTranslation(0, -26 / 72, ax.figure.dpi_scale_trans),
         ncol=max(len(colours), 1),
         frameon=False,
     )
@@ -74,7 +81,7 @@ def draw_log(history: Sequence[StoredEvent], *, title: str = "") -> Figure:
     """The store's log: one row per stream, one dot per event at its global position, labelled
     with its version in the stream."""
     streams = len({s.stream_id for s in history})
-    figure = Figure(figsize=(9, 1.3 + 0.42 * max(streams, 1)), dpi=100)
+    figure = Figure(figsize=(9, 1.5 + 0.5 * max(streams, 1)), dpi=100)
     ax = figure.add_subplot()
     _strip(ax, history)
     ax.set_title(title or f"{len(history)} events in {streams} streams", fontsize=10)
@@ -82,17 +89,21 @@ def draw_log(history: Sequence[StoredEvent], *, title: str = "") -> Figure:
     return figure
 
 
+_TABLE_FONT = 10  # points: readable at the notebook's width
+_ROW_INCHES = _TABLE_FONT / 72 * 1.2 * 1.4  # matplotlib's row height for that font, scaled 1.4
+
+
 def _table(ax: Axes, rows: list[dict[str, Any]], title: str) -> None:
     ax.axis("off")
     ax.set_title(title, fontsize=9, loc="left")
     if not rows:
-        ax.text(0.0, 0.9, "(nothing yet)", fontsize=8, color="#777777", transform=ax.transAxes)
+        ax.text(0.0, 0.5, "(nothing yet)", fontsize=9, color="#777777", transform=ax.transAxes)
         return
     columns = list(rows[0])
     cells = [[str(row[c]) for c in columns] for row in rows]
     table = ax.table(cellText=cells, colLabels=columns, loc="upper left", cellLoc="left")
     table.auto_set_font_size(False)
-    table.set_fontsize(10)  # readable at the notebook's width: each table has a row of its own
+    table.set_fontsize(_TABLE_FONT)
     table.auto_set_column_width(list(range(len(columns))))
     table.scale(1.0, 1.4)
 
@@ -101,41 +112,37 @@ def draw_moment(moment: Moment[Any, Any], history: Sequence[StoredEvent]) -> Fig
     """Time travel: the log with everything after `moment.position` greyed out, and below it
     the aggregates and the read model as they were at that position."""
     streams = len({s.stream_id for s in history})
-    strip_height = 1.0 + 0.4 * streams
-    heights = [0.5 + 0.28 * max(len(moment.aggregates), 1)]
-    heights.append(0.5 + 0.28 * max(len(moment.read_model.table()), 1))
-    figure = Figure(figsize=(10, 1.6 + strip_height + sum(heights)), dpi=90)
-    grid = figure.add_gridspec(
-        3,
-        1,
-        height_ratios=(strip_height, *heights),
-        hspace=0.55,
-        left=0.11,
-        right=0.98,
-        top=0.93,
-        bottom=0.02,
-    )
-    strip = figure.add_subplot(grid[0])
+    aggregates = [
+        {"id": a.id, "version": a.version, **a.state()}
+        for _, a in sorted(moment.aggregates.items())
+    ]
+    view = moment.read_model
+    rows = view.table()
+    # Laid out in inches, top to bottom, so each table's axes is as tall as the table itself
+    # and the gaps are only what the titles and the strip's axis label need.
+    parts = [  # (space above it, its height)
+        (0.7, 0.5 + 0.42 * streams),  # the strip, under its title and legend
+        (0.85, _ROW_INCHES * (len(aggregates) + 1)),  # the strip's axis, then a title
+        (0.45, _ROW_INCHES * (len(rows) + 1)),
+    ]
+    height = sum(gap + size for gap, size in parts) + 0.1
+    figure = Figure(figsize=(9, height), dpi=100)
+    axes, top = [], height
+    for gap, size in parts:
+        top -= gap + size
+        axes.append(figure.add_axes((0.13, top / height, 0.85, size / height)))
+    strip = axes[0]
     _strip(strip, history, upto=moment.position, legend_above=True)
     strip.axvline(moment.position + 0.5, color="#c44e52", lw=1.5, ls="--")
     last = moment.event
     happened = (
         f" (the last: {last.event.event_type} on {last.stream_id})" if last is not None else ""
     )
-    strip.set_title(
-        f"position {moment.position} of {len(history)}{happened}", fontsize=10, loc="left"
+    strip.set_title(  # above the legend's row
+        f"position {moment.position} of {len(history)}{happened}", fontsize=10, loc="left", pad=22
     )
-    aggregates = [
-        {"id": a.id, "version": a.version, **a.state()}
-        for _, a in sorted(moment.aggregates.items())
-    ]
-    _table(figure.add_subplot(grid[1]), aggregates, "aggregates (replayed from their streams)")
-    view = moment.read_model
-    _table(
-        figure.add_subplot(grid[2]),
-        view.table(),
-        f"read model {view.name} (checkpoint {view.position})",
-    )
+    _table(axes[1], aggregates, "aggregates (replayed from their streams)")
+    _table(axes[2], rows, f"read model {view.name} (checkpoint {view.position})")
     return figure
 
 
@@ -211,38 +218,52 @@ def draw_keying(trials: Sequence[KeyingTrial]) -> Figure:
     return figure
 
 
+_SIDES = {  # colour: what that part of the system is for
+    "#4c72b0": "write side: decides, records events",
+    "#937860": "the events: the truth",
+    "#55a868": "read side: applies events, answers",
+    "#dd8452": "publishing to other services",
+}
 _FLOW = {
     "command": (0.0, 1.0, "#4c72b0", "command\n(a request)"),
-    "aggregate": (1.45, 1.0, "#4c72b0", "aggregate\nchecks the rules"),
-    "store": (2.9, 1.0, "#937860", "event store\n(the truth)"),
-    "projector": (4.35, 1.0, "#55a868", "projector\n(checkpoint)"),
-    "read model": (5.8, 1.0, "#55a868", "read model"),
-    "query": (5.8, 0.0, "#55a868", "query\n(an answer now)"),
-    "outbox": (2.9, 0.0, "#8172b2", "outbox"),
-    "topic": (4.35, 0.0, "#dd8452", "topic\n(other services)"),
+    "aggregate": (1.5, 1.0, "#4c72b0", "aggregate\nchecks the rules"),
+    "store": (3.0, 1.0, "#937860", "event store\n(the truth)"),
+    "projector": (4.5, 1.0, "#55a868", "projector\n(checkpoint)"),
+    "read model": (6.0, 1.0, "#55a868", "read model"),
+    "query": (7.5, 1.0, "#55a868", "query\n(an answer now)"),
+    "outbox": (3.0, 0.0, "#dd8452", "outbox"),
+    "topic": (4.5, 0.0, "#dd8452", "topic\n(on a broker)"),
+    "consumer": (6.0, 0.0, "#55a868", "consumer\n(another service)"),
+    "its read model": (7.5, 0.0, "#55a868", "its own\nread model"),
 }
 _ARROWS = (
     ("command", "aggregate", "load, decide"),
-    ("aggregate", "store", "append events\n(expected version)"),
+    ("aggregate", "store", "append events"),
     ("store", "projector", "read in order"),
     ("projector", "read model", "apply"),
-    ("read model", "query", ""),
+    ("read model", "query", "read"),
     ("store", "outbox", ""),
     ("outbox", "topic", "publish"),
+    ("topic", "consumer", "consume"),
+    ("consumer", "its read model", "apply"),
 )
 
 
 def draw_cqrs_flow(
-    *, title: str = "CQRS: the write side (blue) and the read side (green)"
+    *,
+    title: str = "CQRS: the write side records events; read sides, here and elsewhere, apply them",
 ) -> Figure:
-    """The parts of an event-sourced CQRS system and which way the events flow."""
-    figure = Figure(figsize=(10, 2.8), dpi=100)
-    ax = figure.add_axes((0.0, 0.0, 1.0, 0.88))
+    """The parts of an event-sourced CQRS system and which way the events flow: the store feeds
+    this program's read models, and an outbox publishes the same events to a topic from which
+    other services build read models of their own."""
+    figure = Figure(figsize=(10, 3.0), dpi=100)
+    ax = figure.add_axes((0.0, 0.0, 1.0, 0.8))
     ax.axis("off")
-    ax.set_xlim(-0.6, 6.4)
+    ax.set_xlim(-0.65, 8.2)
     ax.set_ylim(-0.45, 1.45)
-    for x, y, colour, label in _FLOW.values():
-        ax.text(
+    boxes = {}
+    for name, (x, y, colour, label) in _FLOW.items():
+        boxes[name] = ax.text(
             x,
             y,
             label,
@@ -255,24 +276,40 @@ def draw_cqrs_flow(
         )
     for start, end, label in _ARROWS:
         (x0, y0, *_), (x1, y1, *_) = _FLOW[start], _FLOW[end]
-        horizontal = y0 == y1
-        ax.annotate(
+        ax.annotate(  # clipped at the two boxes' edges, however wide their labels are
             "",
-            xy=(x1 - 0.55 if horizontal else x1, y1 if horizontal else y1 + 0.28),
-            xytext=(x0 + 0.55 if horizontal else x0, y0 if horizontal else y0 - 0.28),
-            arrowprops={"arrowstyle": "-|>", "color": "#444444", "lw": 1.3},
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "#444444",
+                "lw": 1.3,
+                "patchA": boxes[start].get_bbox_patch(),
+                "patchB": boxes[end].get_bbox_patch(),
+                "shrinkA": 3,
+                "shrinkB": 3,
+            },
         )
         if label:
             ax.text(
-                (x0 + x1) / 2 + (0 if horizontal else 0.08),
-                (y0 + y1) / 2 + (0.3 if horizontal else 0),
+                (x0 + x1) / 2,
+                y0 + 0.3,
                 label,
-                ha="center" if horizontal else "left",
+                ha="center",
                 va="center",
-                fontsize=7.5,
+                fontsize=8,
                 color="#333333",
             )
-    figure.suptitle(title, fontsize=10)
+    handles = [Patch(color=colour, label=side) for colour, side in _SIDES.items()]
+    figure.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.9),
+        ncol=4,
+        fontsize=8.5,
+        frameon=False,
+    )
+    figure.suptitle(title, fontsize=10.5, y=0.98)
     return figure
 
 

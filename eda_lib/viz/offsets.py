@@ -84,7 +84,8 @@ def draw_offsets(logs: Sequence[PartitionLog], *, topic: str, title: str = "") -
     """The strips: records as boxes at their offsets, each group's committed offset as a coloured
     marker (what it reads next), and the end of each log."""
     width = max((log.end_offset for log in logs), default=1) + 1.5
-    figure = Figure(figsize=(min(16.0, 2.2 + 1.25 * width), 0.9 + 1.05 * len(logs)), dpi=100)
+    # 1.45 inches per offset: a box holds a two-line label such as "key OrderUpdated" at 8 pt.
+    figure = Figure(figsize=(min(16.0, 2.4 + 1.45 * width), 0.8 + 0.85 * len(logs)), dpi=100)
     ax = figure.add_subplot()
     groups = sorted({g for log in logs for g in log.committed})
     colour = {g: _GROUP_COLOURS[i % len(_GROUP_COLOURS)] for i, g in enumerate(groups)}
@@ -92,27 +93,36 @@ def draw_offsets(logs: Sequence[PartitionLog], *, topic: str, title: str = "") -
         y = len(logs) - 1 - row
         # With one group, what it has already committed is shaded: the rest is its lag.
         read_up_to = log.committed.get(groups[0], 0) if len(groups) == 1 else 0
-        for offset, label in log.labels.items():
+        for offset, label in log.labels.items():  # fills dark enough for white 8 pt text
             ax.add_patch(
                 FancyBboxPatch(
                     (offset + 0.06, y - 0.3),
                     0.88,
                     0.6,
                     boxstyle="round,pad=0.01",
-                    fc="#b9a899" if offset < read_up_to else "#dd8452",
+                    fc="#9c8b7c" if offset < read_up_to else "#c8692f",
                     ec="none",
                 )
             )
-            ax.text(offset + 0.5, y + 0.12, str(offset), ha="center", fontsize=7, color="white")
             ax.text(
-                offset + 0.5, y - 0.12, label, ha="center", va="center", fontsize=5.5, color="white"
+                offset + 0.5,
+                y + 0.17,
+                str(offset),
+                ha="center",
+                va="center",
+                fontsize=8,
+                fontweight="bold",
+                color="white",
+            )
+            ax.text(
+                offset + 0.5, y - 0.09, label, ha="center", va="center", fontsize=8, color="white"
             )
         ax.text(
             log.end_offset + 0.1,
             y,
             f"next: {log.end_offset}",
             va="center",
-            fontsize=7,
+            fontsize=8,
             color="#555555",
         )
         at_offset: dict[int, list[str]] = {}  # groups at one offset share a line and a label
@@ -124,7 +134,7 @@ def draw_offsets(logs: Sequence[PartitionLog], *, topic: str, title: str = "") -
                 f"{', '.join(names)}: {offset} (lag {log.end_offset - offset})",
                 xy=(offset, y + 0.32),
                 xytext=(offset, y + 0.42),
-                fontsize=6.5,
+                fontsize=8,
                 color=shade,
                 ha="left",
                 va="bottom",

@@ -41,6 +41,31 @@ class RefusesWithValueError(BankAccount):
         super().deposit(amount)
 
 
+class RefusesTheLimitItself(BankAccount):  # >= where the rule says >
+    def deposit(self, amount: int) -> None:
+        if amount >= 1_000_000:
+            raise RuleBroken("too much", fix="split it")
+        super().deposit(amount)
+
+
+class CapsTheBalance(BankAccount):  # a limit on the balance, not on one deposit
+    def deposit(self, amount: int) -> None:
+        if self.balance + amount > 1_000_000:
+            raise RuleBroken("too much", fix="split it")
+        super().deposit(amount)
+
+
+class DropsSilently(BankAccount):
+    def deposit(self, amount: int) -> None:
+        if amount <= 1_000_000:
+            super().deposit(amount)
+
+
+class RecordsOnlyTheLimit(BankAccount):
+    def deposit(self, amount: int) -> None:
+        super().deposit(min(amount, 1_000_000))
+
+
 def test_deposit_limit() -> None:
     assert check_deposit_limit(CappedAccount)
     assert "accepted" in repr(check_deposit_limit(Uncapped))
@@ -48,6 +73,13 @@ def test_deposit_limit() -> None:
     assert "belongs in the command" in repr(check_deposit_limit(RuleInApply))
     assert "raised ValueError" in repr(check_deposit_limit(RefusesWithValueError))
     assert not check_deposit_limit(int)
+    assert "(the limit itself) was refused" in repr(check_deposit_limit(RefusesTheLimitItself))
+    capped_balance = repr(check_deposit_limit(CapsTheBalance))
+    assert (
+        "a deposit of 250 was refused" in capped_balance and "not on the balance" in capped_balance
+    )
+    assert "dropped without a word" in repr(check_deposit_limit(DropsSilently))
+    assert "1000001 was accepted" in repr(check_deposit_limit(RecordsOnlyTheLimit))
 
 
 class Biggest(Projection):
@@ -86,6 +118,12 @@ class CrashesOnOtherEvents(Biggest):
         self.biggest[event.account_id] = event.amount  # type: ignore[attr-defined]
 
 
+class SumsThem(Biggest):
+    def apply(self, event: Event) -> None:
+        if isinstance(event, MoneyWithdrawn):
+            self.biggest[event.account_id] = self.biggest.get(event.account_id, 0) + event.amount
+
+
 def test_biggest_withdrawal() -> None:
     assert check_biggest_withdrawal(Biggest)
     assert "expected" in repr(check_biggest_withdrawal(LastNotBiggest))
@@ -93,3 +131,6 @@ def test_biggest_withdrawal() -> None:
     assert "only account c" in repr(check_biggest_withdrawal(NeverCleared))
     assert "abstract method" in repr(check_biggest_withdrawal(Projection))
     assert not check_biggest_withdrawal(CrashesOnOtherEvents)
+    summed = repr(check_biggest_withdrawal(SumsThem))
+    assert "'a': 650" in summed
+    assert "max(" not in summed  # the hint points the way without writing the line

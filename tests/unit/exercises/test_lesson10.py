@@ -8,22 +8,49 @@ from eda_lib.events import Event
 from eda_lib.exercises.lesson10 import check_key_function, check_revenue_projection
 
 
-class Revenue(Projection):
+class Revenue(Projection):  # the notebook's solution
     def __init__(self) -> None:
         super().__init__()
         self.revenue: dict[str, int] = {}
         self.orders: dict[str, tuple[str, int]] = {}
+        self.approved: set[str] = set()
 
     def apply(self, event: Event) -> None:
         if isinstance(event, OrderCreated):
             self.orders[event.order_id] = (event.customer_id, event.amount)
         elif isinstance(event, OrderApproved):
-            customer, amount = self.orders[event.order_id]
-            self.revenue[customer] = self.revenue.get(customer, 0) + amount
+            self.approved.add(event.order_id)
+            self.add(event.order_id, +1)
+        elif isinstance(event, OrderCancelled) and event.order_id in self.approved:
+            self.approved.discard(event.order_id)
+            self.add(event.order_id, -1)
+
+    def add(self, order_id: str, sign: int) -> None:
+        customer, amount = self.orders[order_id]
+        self.revenue[customer] = self.revenue.get(customer, 0) + sign * amount
 
     def clear(self) -> None:
         self.revenue.clear()
         self.orders.clear()
+        self.approved.clear()
+
+
+class CountsApprovalsForGood(Revenue):  # the notebook's old solution: a refund still counts
+    def apply(self, event: Event) -> None:
+        if isinstance(event, OrderCreated):
+            self.orders[event.order_id] = (event.customer_id, event.amount)
+        elif isinstance(event, OrderApproved):
+            self.add(event.order_id, +1)
+
+
+class TakesOffEveryCancellation(Revenue):  # also the ones never approved
+    def apply(self, event: Event) -> None:
+        if isinstance(event, OrderCreated):
+            self.orders[event.order_id] = (event.customer_id, event.amount)
+        elif isinstance(event, OrderApproved):
+            self.add(event.order_id, +1)
+        elif isinstance(event, OrderCancelled):
+            self.add(event.order_id, -1)
 
 
 class CountsEverything(Revenue):
@@ -56,6 +83,15 @@ def test_revenue_projection() -> None:
                 self.revenue[customer] = self.revenue.get(customer, 0) + amount
 
     assert "expected" in repr(check_revenue_projection(EveryApprovalAmountZero))
+    refund = repr(check_revenue_projection(CountsApprovalsForGood))
+    assert "approved and then cancelled, still counts" in refund
+    assert "expected" in repr(check_revenue_projection(TakesOffEveryCancellation))
+
+    class NeverCleared(Revenue):
+        def clear(self) -> None:
+            pass
+
+    assert "after a rebuild" in repr(check_revenue_projection(NeverCleared))
 
 
 async def test_key_function() -> None:
@@ -66,5 +102,9 @@ async def test_key_function() -> None:
     assert "one consumer does it all" in repr(one_key)
     random_key = await check_key_function(lambda event: str(event.id))
     assert "different partitions" in repr(random_key)
-    not_text = await check_key_function(lambda event: event.id)
-    assert "raised" in repr(not_text)
+    not_text = repr(await check_key_function(lambda event: event.id))
+    assert "is UUID(" in not_text and "return a str" in not_text
+    assert "not a str" in repr(await check_key_function(lambda event: len(event.subject)))
+    salted = repr(await check_key_function(lambda event: str(hash(event.subject))))
+    assert "hash() of the event's order_id" in salted
+    assert await check_key_function(lambda event: event.subject.encode())  # bytes are a key too

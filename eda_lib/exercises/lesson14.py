@@ -46,10 +46,27 @@ def check_usd_step(step: Any) -> Check:
         if (out.amount, out.currency) != (expected, "USD"):
             return fail(
                 f"{payment.money} became {out.money}; expected {format_money(expected, 'USD')}",
-                "amount=round(event.amount * rate), currency='USD'",
+                _usd_hint(payment, out, expected),
             )
-        if out.causation_id != payment.id or out.order_id != payment.order_id:
-            return fail("the converted payment lost its link to the original", "use event.revised")
+        if out.id == payment.id:
+            return fail(
+                f"{payment.money} came back as the very same event (the same id), not as a "
+                "converted one",
+                "make a new event for USD too: event.revised(...) with the rate 1.0, as for "
+                "the other currencies",
+            )
+        if out.payment_id != payment.payment_id or out.order_id != payment.order_id:
+            return fail(
+                f"the converted payment has payment_id {out.payment_id!r} and order_id "
+                f"{out.order_id!r}; the original's are {payment.payment_id!r} and "
+                f"{payment.order_id!r}: it is the same payment in another currency",
+                "change only the amount and the currency; revised(...) keeps the rest",
+            )
+        if out.causation_id != payment.id:
+            return fail(
+                "the converted payment lost its link to the original (its causation id)",
+                "use event.revised(...), which records the original as its cause",
+            )
     try:
         dropped = step(_paid(1_000, "JPY", 4))
     except Exception as error:
@@ -59,7 +76,30 @@ def check_usd_step(step: Any) -> Check:
         )
     if dropped is not None:
         return fail("a JPY payment (no rate) was passed on", "drop it: return None")
-    return Check(True, "EUR, GBP and USD converted with the table, JPY dropped")
+    return Check(
+        True,
+        "EUR, GBP and USD converted with the table, as new events of the same payments; "
+        "JPY dropped",
+    )
+
+
+def _usd_hint(payment: PaymentSuccessful, out: PaymentSuccessful, expected: int) -> str:
+    """Points the way from what went wrong, without writing the formula down."""
+    if (out.amount, out.currency) == (payment.amount, payment.currency):
+        return (
+            "nothing was converted: look the payment's currency up in RATES (enrich's key=) "
+            "and build a payment in US dollars with the rate found (build=)"
+        )
+    if out.currency != "USD":
+        return "the converted payment is in US dollars: its currency is 'USD'"
+    if out.amount == payment.amount and payment.currency != "USD":
+        return "the amount was not converted: use the rate that enrich looks up for the currency"
+    if abs(out.amount - expected) == 1:
+        return "round to the nearest whole cent: cutting the fraction off (int) or up is not it"
+    return (
+        "RATES gives US dollars per unit of the currency, and amounts are in cents: "
+        "the USD amount is the original's, in cents, converted at that rate"
+    )
 
 
 def _by_library(times: list[float], size: float, every: float) -> dict[float, int]:
@@ -75,9 +115,11 @@ def _by_library(times: list[float], size: float, every: float) -> dict[float, in
 def check_sliding_counts(function: Any) -> Check:
     """Lesson 14, exercise 2: `count_windows(times, size, every)` counts, by hand, how many of
     `times` (seconds) fall in each sliding window [start, start + size), windows starting at
-    every multiple of `every`; keys are window starts, only windows with events appear."""
+    every multiple of `every` (`size` a multiple of `every`, as `Sliding` requires); keys are
+    window starts, and only windows with events appear."""
     rng = random.Random(14)
     samples = [([1.0, 4.0, 9.0, 13.0], 10.0, 5.0), ([0.0, 30.0], 60.0, 20.0)]
+    samples.append(([1.0, 50.0], 10.0, 5.0))  # a gap: the windows between hold nothing
     samples.append(([round(rng.uniform(0, 120), 1) for _ in range(40)], 30.0, 10.0))
     for times, size, every in samples:
         expected = _by_library(times, size, every)
@@ -102,10 +144,16 @@ def check_sliding_counts(function: Any) -> Check:
                 f"{dict(sorted(missing.items()))}; given but wrong {dict(sorted(extra.items()))}",
                 _sliding_hint(missing, extra, every),
             )
-    return Check(True, "your sliding windows match eda_lib.processing.Sliding on every sample")
+    return Check(
+        True,
+        f"your sliding windows match eda_lib.processing.Sliding on all {len(samples)} samples, "
+        "a gap between events included",
+    )
 
 
 def _sliding_hint(missing: dict[float, int], extra: dict[float, int], every: float) -> str:
+    if extra and not missing and not any(extra.values()):
+        return "leave out the windows with no events: only windows holding one or more appear"
     if any(start < 0 for start in missing):
         return "windows may start before 0: an event at 1 s is also in the window starting at -5"
     if any(start % every for start in extra):

@@ -3,7 +3,9 @@ shipment, and a check of the shop's central promise written by the learner."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
+from uuid import uuid5
 
 from eda_lib.domain.orders import OrderCancelled, OrderCreated, OrderShipped
 from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
@@ -64,7 +66,24 @@ def check_refund(refund_for: Any) -> Check:
             "skipped as a repeat, and that customer never refunded",
             "derive the id from the failure it answers: follow_up(..., stable_id=True)",
         )
-    return Check(True, "a refund of exactly what was paid, in the order's chain, made once")
+    if first.id.version == 4 and first.id != _stable_id(failed):  # random, yet repeated
+        return fail(
+            "called twice it gave the same id, but a random one: this process remembered the "
+            "refund it made (a dict, functools.lru_cache). A restarted payment service has "
+            "forgotten it, makes a new id, and the customer is refunded twice (section 6)",
+            "derive the id from what a restart reads again, the failure's own id: "
+            "follow_up(..., stable_id=True)",
+        )
+    return Check(
+        True,
+        "a refund of exactly what was paid, in the order's chain, its id derived from the "
+        "failure's: a restarted service makes the same one",
+    )
+
+
+def _stable_id(failed: ShipmentFailed) -> Any:
+    """The id `failed.follow_up(PaymentRefunded, stable_id=True, ...)` gives the refund."""
+    return uuid5(failed.id, PaymentRefunded.event_type)
 
 
 def _case(order_id: str, *steps: str) -> list[Event]:
@@ -110,23 +129,40 @@ def check_unsettled(unsettled: Any) -> Check:
             *_case(f"{prefix}-7", "cancelled"),
         ]
         samples.append((events, [f"{prefix}-2", f"{prefix}-4", f"{prefix}-7"]))
+    rng = random.Random(15)
     for events, expected in samples:
-        for name, given in (("in order", events), ("newest first", events[::-1])):
+        shuffled = rng.sample(events, len(events))
+        for name, given in (
+            ("in order", events),
+            ("newest first", events[::-1]),
+            ("shuffled", shuffled),
+        ):
             try:
                 got = unsettled(list(given))
             except Exception as error:
                 return fail(f"it raised {type(error).__name__}: {error}", "see the error above")
             if not isinstance(got, list):
                 return fail(f"it returned a {type(got).__name__}", "return a sorted list of ids")
+            if got != expected and sorted(got) == expected:
+                return fail(
+                    f"with the events {name} it found the right orders, {got}, but not sorted",
+                    "sort it: return sorted(...)",
+                )
             if got != expected:
+                hint = _unsettled_hint(got, expected[0][0])
+                if name == "shuffled":  # right with each order's events together, not now
+                    hint = (
+                        "right with the events in order, wrong shuffled: one order's events need "
+                        "not come together, nor in order; collect over all events, then compare"
+                    )
                 return fail(
                     f"with the events {name} it said {got}; the unsettled orders are {expected}",
-                    _unsettled_hint(got, expected[0][0]),
+                    hint,
                 )
     return Check(
         True,
         "never shipped, shipment failed without a refund yet, and cancelled without a refund: "
-        "all found, in any order, repeats and all",
+        "all found, with the events in order, newest first and shuffled, repeats and all",
     )
 
 

@@ -1,5 +1,5 @@
-"""Pictures of events themselves (lesson 06): one chain of events as a tree of causes and
-effects, and which reader of which schema version could read each message of a topic."""
+"""Pictures of events themselves (lessons 06 and 15): one chain of events as a tree of causes
+and effects, and which reader of which schema version could read each message of a topic."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from eda_lib.events import Event
 from eda_lib.explorer import Reading
@@ -14,50 +15,98 @@ from eda_lib.explorer import Reading
 _READ, _REFUSED = "#55a868", "#c44e52"
 
 
+_FIRST, _CAUSED = "#4c72b0", "#8172b2"
+_LEVEL, _COLUMN = 0.68, 2.7  # inches between a cause and its effects, and between neighbours
+
+
 def draw_story(chain: Sequence[Event], *, title: str = "") -> Figure:
-    """Each event of a chain as a box under the event that caused it, left to right in the
-    order they happened, with the service that published it (its `source`)."""
-    depth: dict[UUID, int] = {}
-    places: dict[UUID, tuple[float, float]] = {}
-    for column, event in enumerate(chain):
-        cause = event.causation_id
-        depth[event.id] = depth[cause] + 1 if cause in depth else 0
-        places[event.id] = (column, -depth[event.id])
-    levels = max(depth.values(), default=0) + 1
-    figure = Figure(figsize=(max(5.0, 2.3 * len(chain)), 1.1 + 1.1 * levels), dpi=100)
-    ax = figure.add_subplot()
+    """A chain of events as a tree, top down: each event under the event that caused it (its
+    causation id), effects of one cause side by side in the order they happened; each box says
+    the event's type, the start of its id, and the service that published it (its `source`)."""
+    causes = {event.id: event.causation_id for event in chain}
+    effects: dict[UUID | None, list[Event]] = {}
     for event in chain:
-        x, y = places[event.id]
-        cause = event.causation_id
-        if cause in places:
-            cx, cy = places[cause]
+        cause = event.causation_id if event.causation_id in causes else None
+        effects.setdefault(cause, []).append(event)
+    places: dict[UUID, tuple[float, int]] = {}
+    leaves = 0
+
+    def place(event: Event, depth: int) -> float:
+        """Leaves one column apart, left to right; a cause centred over its effects."""
+        nonlocal leaves
+        below = [place(effect, depth + 1) for effect in effects.get(event.id, [])]
+        if below:
+            column = (below[0] + below[-1]) / 2
+        else:
+            column, leaves = float(leaves), leaves + 1
+        places[event.id] = (column, depth)
+        return column
+
+    for root in effects.get(None, []):
+        place(root, 0)
+    levels = max((depth for _, depth in places.values()), default=0) + 1
+    width = max(6.0, _COLUMN * leaves + 1.0)
+    height = _LEVEL * (levels - 1) + 1.0  # the boxes' own height, above and below
+    band = 0.45  # inches for the title above and the key below
+    figure = Figure(figsize=(width, height + 2 * band), dpi=100)
+    ax = figure.add_axes((0.0, band / (height + 2 * band), 1.0, height / (height + 2 * band)))
+    ax.set_xlim(0, width)  # one data unit is one inch, both ways
+    ax.set_ylim(-height + 0.5, 0.5)
+    ax.axis("off")
+    left = (width - _COLUMN * (leaves - 1)) / 2
+
+    def centre(event_id: UUID) -> tuple[float, float]:
+        column, depth = places[event_id]
+        return left + column * _COLUMN, -depth * _LEVEL
+
+    for event in chain:
+        x, y = centre(event.id)
+        if event.causation_id in places:
+            cx, cy = centre(event.causation_id)
             ax.annotate(
                 "",
-                xy=(x, y + 0.22),
-                xytext=(cx, cy - 0.22),
-                arrowprops={"arrowstyle": "-|>", "color": "#666666", "lw": 1.2},
+                xy=(x, y + 0.2),
+                xytext=(cx, cy - 0.2),
+                arrowprops={"arrowstyle": "-|>", "color": "#666666", "lw": 1.1},
             )
-        label = f"{event.event_type}\n{event.source}\nid {str(event.id)[:8]}"
-        colour = "#4c72b0" if event.causation_id is None else "#8172b2"
+        first = event.causation_id not in places
         ax.text(
             x,
             y,
-            label,
+            f"{event.event_type} · {str(event.id)[:8]}\nfrom {event.source}",
             ha="center",
             va="center",
-            fontsize=8,
+            fontsize=8.5,
             color="white",
-            bbox={"boxstyle": "round,pad=0.45", "fc": colour, "ec": "none"},
+            bbox={"boxstyle": "round,pad=0.35", "fc": _FIRST if first else _CAUSED, "ec": "none"},
         )
-    ax.set_xlim(-0.7, len(chain) - 0.3)
-    ax.set_ylim(-levels + 0.45, 0.55)
-    ax.axis("off")
-    first = chain[0].correlation if chain else None
-    ax.set_title(
-        title or f"one chain: correlation id {str(first)[:8]}; arrows run from cause to effect",
-        fontsize=9,
+    ax.legend(
+        handles=[
+            Line2D(
+                [],
+                [],
+                marker="s",
+                ls="",
+                ms=9,
+                color=_FIRST,
+                label="the first event (its id is the correlation id)",
+            ),
+            Line2D(
+                [], [], marker="s", ls="", ms=9, color=_CAUSED, label="caused by the event above"
+            ),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=2,
+        fontsize=8.5,
+        frameon=False,
     )
-    figure.tight_layout()
+    correlation = chain[0].correlation if chain else None
+    ax.set_title(
+        title
+        or f"one chain: correlation id {str(correlation)[:8]}; arrows run from cause to effect",
+        fontsize=10,
+    )
     return figure
 
 

@@ -4,8 +4,9 @@ The method is the usual one for drawing flows (Sugiyama's): break cycles by turn
 round, put every node in a layer (a column) after the nodes that feed it, give an edge that
 spans several layers a bend point in each layer it passes, and order the nodes of each layer so
 that edges cross as little as possible. A topology from a lesson has a few dozen nodes at most,
-so the order is searched exhaustively where that is cheap, and improved by the barycentre rule
-(each node moves towards the mean position of its neighbours) where it is not.
+so every order of every layer is compared (a matrix product per pair of layers) where that is
+cheap, and where it is not the barycentre rule (each node moves towards the mean position of its
+neighbours) and a local search give a good order.
 
 Nodes that belong together stay together: the partitions of one topic, the members of one
 group. `kin(node)` names a node's block; the search moves whole blocks, and reorders the nodes
@@ -21,8 +22,10 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
+import numpy as np
+import numpy.typing as npt
 
-EXHAUSTIVE_LIMIT = 50_000  # orders tried one by one at most; beyond, the barycentre rule
+EXHAUSTIVE_LIMIT = 4_000_000  # pairs of neighbouring orders compared at most; beyond, a heuristic
 
 
 @dataclass
@@ -88,10 +91,12 @@ def flow_layout(
     loose: Callable[[Hashable], bool] = lambda block: False,
     first: Sequence[Hashable] = (),
     alone: Callable[[Hashable], int] = lambda node: 0,
+    limit: int = EXHAUSTIVE_LIMIT,
 ) -> FlowLayout:
     """Lay `graph` out in layers. `first` lists nodes in the order the flow met them (it decides
     which edge of a cycle is turned round, and breaks ties between equally good orders); a node
-    with no edge at all goes to layer `alone(node)`, or the last one if there are fewer."""
+    with no edge at all goes to layer `alone(node)`, or the last one if there are fewer. Orders
+    are searched exhaustively while two neighbouring layers have at most `limit` pairs of them."""
     rank: dict[Hashable, int] = {}
     for node in [*first, *sorted(graph.nodes, key=str)]:
         rank.setdefault(node, len(rank))
@@ -115,7 +120,7 @@ def flow_layout(
         path.append(right)
         paths[(source, target)] = path if left == source else path[::-1]
     layout = FlowLayout(layers, paths)
-    _order(layout, lambda node: node if _is_bend(node) else kin(node), loose)
+    _order(layout, lambda node: node if _is_bend(node) else kin(node), loose, limit)
     return layout
 
 
@@ -184,34 +189,32 @@ def _blocks(layer: list[Hashable], kin: Callable[[Hashable], Hashable]) -> list[
 
 
 def _order(
-    layout: FlowLayout, kin: Callable[[Hashable], Hashable], loose: Callable[[Hashable], bool]
+    layout: FlowLayout,
+    kin: Callable[[Hashable], Hashable],
+    loose: Callable[[Hashable], bool],
+    limit: int,
 ) -> None:
     """Reorder each layer's blocks (in place) to minimise crossings. Pieces only join adjacent
     layers, so the best order of layer i given layer i-1 is found layer by layer (dynamic
     programming over every order of each layer) when there are few; else the barycentre rule,
-    swept left and right a few times."""
+    swept left and right a few times, then each layer in turn takes the best of its orders
+    beside its two neighbours until none improves (good, not always the fewest)."""
     choices = [_orders(layer, kin, loose) for layer in layout.layers]
     if not choices:
         return
     between = _pieces_between(layout)
-    if (
-        max((len(a) * len(b) for a, b in itertools.pairwise(choices)), default=0)
-        <= EXHAUSTIVE_LIMIT
-    ):
-        # best[j] = (crossings, orders) of the best orders of layers 0..i ending in choices[i][j]
-        best = [(0, [order]) for order in choices[0]]
+    if max((len(a) * len(b) for a, b in itertools.pairwise(choices)), default=0) <= limit:
+        # best[j]: the fewest crossings of layers 0..i with layer i in its j-th order
+        best = np.zeros(len(choices[0]), dtype=np.int64)
+        came_from = []
         for i in range(1, len(choices)):
-            best = [
-                min(
-                    (
-                        (cost + _cost(prev[-1], order, between[i - 1]), [*prev, order])
-                        for cost, prev in best
-                    ),
-                    key=lambda pair: pair[0],  # min keeps the first of equals: the flow's own order
-                )
-                for order in choices[i]
-            ]
-        layout.layers[:] = min(best, key=lambda pair: pair[0])[1]
+            total = best[:, None] + _crossing_matrix(choices[i - 1], choices[i], between[i - 1])
+            came_from.append(total.argmin(axis=0))  # the first of equals: the flow's own order
+            best = total.min(axis=0)
+        picks = [int(best.argmin())]
+        for step in reversed(came_from):
+            picks.append(int(step[picks[-1]]))
+        layout.layers[:] = [choices[i][k] for i, k in enumerate(reversed(picks))]
         return
     for sweep in range(8):
         rightwards = sweep % 2 == 0
@@ -222,6 +225,43 @@ def _order(
             layout.layers[i] = _flat(
                 sorted(_blocks(layout.layers[i], kin), key=lambda b: _barycentre(b, beside, pieces))
             )
+    for _ in range(6):  # then each layer takes its best order beside its two neighbours, in turn
+        moved = False
+        for i, orders in enumerate(choices):
+            if len(orders) > limit:
+                continue
+
+            def beside_both(order: list[Hashable], i: int = i) -> int:
+                left = _cost(layout.layers[i - 1], order, between[i - 1]) if i else 0
+                right = _cost(order, layout.layers[i + 1], between[i]) if i < len(between) else 0
+                return left + right
+
+            chosen = min(orders, key=beside_both)
+            if beside_both(chosen) < beside_both(layout.layers[i]):
+                layout.layers[i], moved = chosen, True
+        if not moved:
+            return
+
+
+def _crossing_matrix(
+    left: Sequence[Sequence[Hashable]],
+    right: Sequence[Sequence[Hashable]],
+    pieces: Sequence[tuple[Hashable, Hashable]],
+) -> npt.NDArray[np.int64]:
+    """crossings[a, b]: how many pairs of pieces cross with the left layer in order `left[a]`
+    and the right one in `right[b]`. Two pieces cross when their ends come in opposite orders:
+    with +1 or -1 for which comes first at each end, that is where the product is -1, so the
+    count is (pairs - the sum of products) / 2, one matrix product for all orders at once."""
+    pairs = [(p, q) for p, q in itertools.combinations(pieces, 2) if p[0] != q[0] and p[1] != q[1]]
+
+    def firsts(orders: Sequence[Sequence[Hashable]], end: int) -> npt.NDArray[np.int64]:
+        rows = []
+        for order in orders:
+            place = {node: k for k, node in enumerate(order)}
+            rows.append([1 if place[p[end]] < place[q[end]] else -1 for p, q in pairs])
+        return np.array(rows, dtype=np.int64).reshape(len(orders), len(pairs))
+
+    return (len(pairs) - firsts(left, 0) @ firsts(right, 1).T) // 2
 
 
 def _pieces_between(layout: FlowLayout) -> list[list[tuple[Hashable, Hashable]]]:

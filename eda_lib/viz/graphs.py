@@ -49,6 +49,7 @@ def topology(state: BrokerState, trace: Trace | None = None) -> nx.DiGraph:
         graph.add_node(
             f"partition:{p.topic}[{p.partition}]",
             kind="dead-letter" if dead else "partition",
+            number=p.partition,
             label=f"{p.topic}[{p.partition}]\n{p.size} event{'s' * (p.size != 1)}",
         )
     for group in state.groups:
@@ -143,11 +144,23 @@ def _met(graph: nx.DiGraph, trace: Trace | None) -> list[str]:
             names = [f"member:{hop.group}/{hop.actor}", f"group:{hop.group}"]
         else:
             continue
-        met.update((name, None) for name in names if name in graph)
+        met.update((name, None) for name in _with_siblings(graph, names))
     return list(met)
 
 
-def _positions(layout: FlowLayout) -> dict[Hashable, tuple[float, float]]:
+def _with_siblings(graph: nx.DiGraph, names: list[str]) -> list[str]:
+    """`names` that are in the graph, each partition with all its topic's, in number order."""
+    found = []
+    for name in (n for n in names if n in graph):
+        if graph.nodes[name]["kind"] in ("partition", "dead-letter"):
+            topic = [n for n in graph if _kin(n) == _kin(name)]
+            found += sorted(topic, key=lambda n: graph.nodes[n]["number"])
+        else:
+            found.append(name)
+    return found
+
+
+def layer_positions(layout: FlowLayout) -> dict[Hashable, tuple[float, float]]:
     """Layer i at x = i. In each layer the nodes keep their order, one unit apart, each as near
     as that allows to the mean height of the nodes that feed it, so a chain runs level; then a
     node nothing feeds moves level with what it feeds."""
@@ -209,7 +222,7 @@ def _place(
     y.update((n, h + shift) for n, h in zip(layer, heights, strict=True))
 
 
-def _edge_of(
+def box_edge(
     centre: tuple[float, float], towards: tuple[float, float], half: tuple[float, float]
 ) -> tuple[float, float]:
     """Where the line from a box's centre towards another point leaves the box."""
@@ -289,7 +302,7 @@ def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str 
     """Draw `flow_of(state, trace)`: who sends to which partition, who reads it, and what the
     readers publish in turn, left to right."""
     graph, layout = flow_of(state, trace)
-    positions = _inches(layout, _positions(layout), graph)
+    positions = _inches(layout, layer_positions(layout), graph)
     xs, ys = (
         [x for x, _ in positions.values()] or [0.0],
         [y for _, y in positions.values()] or [0.0],
@@ -363,8 +376,8 @@ def _draw_edge(
     """An arrow from the source box's edge to the target box's edge, bending at each layer it
     passes; its label halfway along the first piece."""
     points = list(points)
-    points[0] = _edge_of(points[0], points[1], source_half)
-    points[-1] = _edge_of(points[-1], points[-2], target_half)
+    points[0] = box_edge(points[0], points[1], source_half)
+    points[-1] = box_edge(points[-1], points[-2], target_half)
     line: dict[str, Any] = {"color": "#555555", "lw": 1.1, "linestyle": data["style"]}
     for (x0, y0), (x1, y1) in itertools.pairwise(points[:-1]):
         ax.plot([x0, x1], [y0, y1], zorder=2, solid_capstyle="butt", **line)

@@ -16,7 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from eda_lib.brokers.base import BrokerState
 from eda_lib.labs import BacklogLab, FailureLab, LabCounters, ScalingRun
-from eda_lib.viz.graphs import COLOURS, _edge_of
+from eda_lib.viz.graphs import COLOURS, box_edge
 
 _BOX = (0.62, 0.36)  # width, height of a node, in data units
 
@@ -75,7 +75,7 @@ class LabPicture:
             + [(g, self.dead_letters) for g in groups]
         )
         ends = [
-            (_edge_of(places[a], places[b], half), _edge_of(places[b], places[a], half))
+            (box_edge(places[a], places[b], half), box_edge(places[b], places[a], half))
             for a, b in self._pairs
         ]
         # Every group reads every topic: those edges are light, so the rest stays readable.

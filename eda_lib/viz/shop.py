@@ -1,13 +1,15 @@
-"""Pictures of lesson 15's shop: its services and topics as one flow graph (services down
-greyed, each reader's lag on its box), and where each order's saga stands."""
+"""Pictures of lesson 15's shop: its services and topics as one flow graph, top to bottom (services
+down greyed, each reader's lag on its box), where each order's saga stands, and the revenue."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import itertools
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from datetime import datetime
 
 import networkx as nx
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX
@@ -16,25 +18,22 @@ from eda_lib.processing.windows import WindowCounted
 from eda_lib.shop.events import SAGA_STEPS
 from eda_lib.shop.read_model import ShopOrders
 from eda_lib.shop.wiring import FLOW
+from eda_lib.viz.flow import FlowLayout, flow_layout
+from eda_lib.viz.graphs import box_edge, layer_positions
 
-_PLACES = {
-    "shop front": (-1.6, 1.0),
-    "orders": (0.0, 1.0),
-    "shop-orders": (1.0, 0.0),
-    "payments": (2.0, 1.0),
-    "shop-payments": (3.0, 0.0),
-    "shipping": (4.0, 1.0),
-    "shop-shipments": (5.0, 0.0),
-    "notifications": (6.0, 1.0),
-    "shop-emails": (7.0, 0.0),
-    "analytics": (3.0, -1.1),
-    "shop-revenue": (4.6, -1.1),
-    "read-model": (6.0, -1.1),
-}
-_SERVICE, _TOPIC, _DOWN = "#4c72b0", "#dd8452", "#b0b0b0"
+_FRONT, _SERVICE, _TOPIC, _DOWN = "#8172b2", "#4c72b0", "#dd8452", "#8c8c8c"
 _STEPS = tuple(SAGA_STEPS.values())  # the columns, in the saga's order
 _GOOD, _BAD = "#55a868", "#c44e52"
 _BAD_STEPS = {"declined", "shipment failed", "refunded", "cancelled"}
+_MET = ("shop front", "orders", "shop-orders", "payments", "shop-payments", "shipping")
+"""The saga's happy path, in the order it meets its nodes: the layout keeps it first."""
+_KEY = {
+    "front": (_FRONT, "shop front (where orders are placed)"),
+    "service": (_SERVICE, "service"),
+    "down": (_DOWN, "service down"),
+    "topic": (_TOPIC, "topic"),
+    "dead-letter": (_BAD, "dead-letter topic"),
+}
 
 
 def shop_graph(
@@ -56,6 +55,14 @@ def shop_graph(
     return graph
 
 
+def shop_layout(graph: nx.DiGraph) -> FlowLayout:
+    """The flow's layers, each ordered with as few crossings as its layers allow."""
+    return flow_layout(graph, kin=lambda node: node, first=_MET)
+
+
+_ACROSS, _DOWNWARDS = 1.35, 0.62  # inches between neighbours in a layer, and between layers
+
+
 def draw_shop(
     *,
     down: Collection[str] = (),
@@ -63,71 +70,113 @@ def draw_shop(
     parked: Mapping[str, int] | None = None,
     title: str = "",
 ) -> Figure:
-    """The shop's flow graph: services (blue boxes) publish to topics (orange); arrows run the
-    way events flow. A service in `down` is grey; `lag` puts each reader's lag on its box;
-    `parked` (topic -> records) adds each topic's dead-letter topic, in red, with its count."""
+    """The shop's flow graph, top to bottom in layers (`shop_layout`): the shop front, services
+    and topics; arrows run the way events flow, from a writer to its topic and from a topic to
+    each reader. A service in `down` is grey; `lag` puts each reader's lag on its box; `parked`
+    (topic -> records) adds each topic's dead-letter topic, in red, with its count."""
     graph = shop_graph()
     for topic, count in (parked or {}).items():
         if count and topic in graph:
             letters = f"{topic}{DEAD_LETTER_SUFFIX}"
-            x, y = _PLACES[topic]
-            graph.add_node(letters, kind="dead-letter", count=count, place=(x - 1.1, y - 0.75))
+            graph.add_node(letters, kind="dead-letter", count=count)
             graph.add_edge(topic, letters)
-    figure = Figure(figsize=(11.5, 4.4), dpi=100)
-    ax = figure.add_subplot()
-    places = {node: graph.nodes[node].get("place") or _PLACES[node] for node in graph}
-    for wide in (False, True):  # edges into the wide orders box stop further out
-        nx.draw_networkx_edges(
-            graph,
-            places,
-            edgelist=[edge for edge in graph.edges if (edge[1] == "orders") == wide],
-            ax=ax,
-            edge_color="#777777",
-            arrows=True,
-            arrowsize=12,
-            node_size=2600,
-            min_target_margin=34 if wide else 14,
-            connectionstyle="arc3,rad=0.08",
-        )
-    for node, (x, y) in places.items():
-        kind = graph.nodes[node]["kind"]
-        label = node
-        if kind == "dead-letter":
-            label = f"{node}\n{graph.nodes[node]['count']} parked"
-        if kind == "service":
-            label = f"{node}\nservice" + ("\n(event-sourced)" if node == "orders" else "")
-            if lag is not None and lag.get(node):
-                label += f"\nlag {lag[node]}"
-            if node in down:
-                label += "\nDOWN"
-        colour = _TOPIC if kind == "topic" else _DOWN if node in down else _SERVICE
-        if kind == "front":
-            colour = "#8172b2"
-        if kind == "dead-letter":
-            colour = _BAD
-        ax.text(
-            x,
-            y,
-            label,
+    layout = shop_layout(graph)
+    rows = layer_positions(layout)  # (layer, place in the layer): turned a quarter, layers run down
+    across = [-row for _, row in rows.values()]
+    left = min(across)
+    places = {
+        node: (0.9 + (-row - left) * _ACROSS, -layer * _DOWNWARDS)
+        for node, (layer, row) in rows.items()
+    }
+    width = 1.8 + (max(across) - left) * _ACROSS
+    height = (len(layout.layers) - 1) * _DOWNWARDS
+    band_top, band_bottom = 0.45, 0.75  # inches: the title above, the key below
+    figure = Figure(figsize=(width, height + 0.6 + band_top + band_bottom), dpi=100)
+    total = height + 0.6 + band_top + band_bottom
+    ax = figure.add_axes((0.0, band_bottom / total, 1.0, (height + 0.6) / total))
+    ax.set_xlim(0, width)  # one data unit is one inch, both ways
+    ax.set_ylim(-height - 0.3, 0.3)
+    ax.axis("off")
+    boxes = {}
+    kinds = set()
+    for node, data in graph.nodes(data=True):
+        kind = "down" if node in down else data["kind"]
+        kinds.add(kind)
+        boxes[node] = ax.text(
+            *places[node],
+            _label(node, data, lag, down),
             ha="center",
             va="center",
-            fontsize=8,
+            fontsize=8.5,
             color="white",
+            zorder=3,
             bbox={
-                "boxstyle": "round,pad=0.5" if kind in ("service", "front") else "sawtooth,pad=0.4",
-                "fc": colour,
+                "boxstyle": "round,pad=0.4"
+                if kind in ("service", "down", "front")
+                else "square,pad=0.4",
+                "fc": _KEY[kind][0],
                 "ec": "none",
             },
         )
-    ax.set_xlim(-2.3, 7.7)
-    ax.set_ylim(-1.7, 1.6)
-    ax.axis("off")
-    ax.set_title(
-        title or "the shop: services (blue) publish to topics (orange); arrows follow events",
-        fontsize=9,
+    figure.draw_without_rendering()  # sizes the boxes, so arrows can stop at their edges
+    to_data = ax.transData.inverted()
+    half: dict[Hashable, tuple[float, float]] = {}
+    for node, box in boxes.items():
+        patch = box.get_bbox_patch()
+        assert patch is not None
+        (x0, y0), (x1, y1) = to_data.transform(patch.get_window_extent().get_points())
+        half[node] = ((x1 - x0) / 2, (y1 - y0) / 2)
+    for (source, target), path in layout.paths.items():
+        points = [places[node] for node in path]
+        points[0] = box_edge(points[0], points[1], half[source])
+        points[-1] = box_edge(points[-1], points[-2], half[target])
+        for (xa, ya), (xb, yb) in itertools.pairwise(points[:-1]):
+            ax.plot([xa, xb], [ya, yb], color="#666666", lw=1.1, zorder=2)
+        ax.annotate(
+            "",
+            xy=points[-1],
+            xytext=points[-2],
+            zorder=2,
+            arrowprops={
+                "arrowstyle": "-|>",
+                "mutation_scale": 13,
+                "color": "#666666",
+                "lw": 1.1,
+                "shrinkA": 0,
+                "shrinkB": 0,
+            },
+        )
+    shown = [kind for kind in _KEY if kind in kinds]
+    ax.legend(
+        handles=[
+            Line2D([], [], marker="s", ls="", ms=9, color=_KEY[k][0], label=_KEY[k][1])
+            for k in shown
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.01),
+        ncol=len(shown),
+        fontsize=8.5,
+        frameon=False,
     )
-    figure.tight_layout()
+    ax.set_title(
+        title or "the shop: arrows follow events, from writer to topic to reader", fontsize=10
+    )
     return figure
+
+
+def _label(
+    node: str, data: dict[str, object], lag: Mapping[str, int] | None, down: Collection[str]
+) -> str:
+    if data["kind"] == "dead-letter":
+        return node.replace(".", "\n.", 1) + f"\n{data['count']} parked"
+    notes = []
+    if node == "orders":
+        notes.append("event-sourced")
+    if lag and lag.get(node):
+        notes.append(f"lag {lag[node]}")
+    if node in down:
+        notes.append("DOWN")
+    return node + ("\n" + ", ".join(notes) if notes else "")
 
 
 def draw_orders(read_model: ShopOrders, *, title: str = "") -> Figure:
@@ -169,8 +218,9 @@ def plot_revenue(
 ) -> Figure:
     """Revenue per minute from the analytics processor's results (one per input partition and
     window, summed here): solid bars. With `taken`, the payments themselves: an outline per
-    minute of all the money taken, so a minute still open on some partition shows as a gap. A
-    payment sent again (the same id, a new time) counts once, at its first copy's time."""
+    minute of all the money taken, so a minute still open on some partition shows as a gap.
+    Minutes are of payment time, `occurred_at`, as analytics counts; a payment sent again (the
+    same id, made again with a new time) counts once, at its first copy's time."""
     closed: dict[datetime, int] = {}
     for result in results:
         closed[result.window_start] = closed.get(result.window_start, 0) + result.total
@@ -179,7 +229,7 @@ def plot_revenue(
         first.setdefault(str(payment.id), payment)
     everything: dict[datetime, int] = {}
     for payment in first.values():
-        minute = payment.time.replace(second=0, microsecond=0)
+        minute = payment.occurred_at.replace(second=0, microsecond=0)
         everything[minute] = everything.get(minute, 0) + payment.amount
     minutes = sorted(closed.keys() | everything.keys())
     figure = Figure(figsize=(7.0, 3.0), dpi=100)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.exercises.lesson14 import RATES, check_sliding_counts, check_usd_step
 from eda_lib.processing import enrich
 
@@ -31,7 +32,49 @@ def test_the_usd_step_check() -> None:
     assert not no_rate and "expected 108.00 USD" in no_rate.message
     unchanged = check_usd_step(lambda e: e)
     assert not unchanged and "became 100.00 EUR" in unchanged.message
+    assert "nothing was converted" in unchanged.message
+    assert "round(" not in unchanged.message  # the hint points the way, not the formula
     assert not check_usd_step(lambda e: None)
+
+
+def test_the_usd_step_check_wants_a_new_event_of_the_same_payment() -> None:
+    def convert(e, r):  # type: ignore[no-untyped-def]
+        return e.revised(amount=round(e.amount * r), currency="USD")
+
+    usd_as_is = check_usd_step(
+        enrich(
+            RATES, lambda e: e.currency, lambda e, r: e if e.currency == "USD" else convert(e, r)
+        )
+    )
+    assert not usd_as_is and "very same event" in usd_as_is.message
+    assert "make a new event for USD too" in usd_as_is.message
+    new_payment = check_usd_step(
+        enrich(
+            RATES,
+            lambda e: e.currency,
+            lambda e, r: e.follow_up(
+                PaymentSuccessful,
+                payment_id="new",
+                order_id=e.order_id,
+                amount=round(e.amount * r),
+                currency="USD",
+            ),
+        )
+    )
+    assert not new_payment and "payment_id 'new'" in new_payment.message
+    unlinked = check_usd_step(
+        enrich(
+            RATES,
+            lambda e: e.currency,
+            lambda e, r: PaymentSuccessful(
+                payment_id=e.payment_id,
+                order_id=e.order_id,
+                amount=round(e.amount * r),
+                currency="USD",
+            ),
+        )
+    )
+    assert not unlinked and "lost its link" in unlinked.message
 
 
 def test_the_sliding_counts_check() -> None:
@@ -70,3 +113,15 @@ def test_the_sliding_counts_check() -> None:
         return counts
 
     assert not check_sliding_counts(reaching_too_far)
+
+    def with_empty_windows(times: list[float], size: float, every: float) -> dict[float, int]:
+        # every window from the first that can hold min(times) to the last, empty ones too
+        start = math.floor(min(times) / every) * every - size + every
+        counts: dict[float, int] = {}
+        while start <= max(times):
+            counts[start] = sum(start <= t < start + size for t in times)
+            start += every
+        return counts
+
+    empty = check_sliding_counts(with_empty_windows)
+    assert not empty and "[1.0, 50.0]" in empty.message and "leave out the windows" in empty.message

@@ -3,6 +3,8 @@ that fits."""
 
 from __future__ import annotations
 
+import functools
+import itertools
 import uuid
 
 from eda_lib.domain.orders import OrderCancelled, OrderShipped
@@ -41,6 +43,29 @@ def test_the_refund_check_wants_a_chained_stable_refund_of_what_was_paid() -> No
     cache: dict[int, PaymentRefunded] = {}  # remembers refunds per object: gone after a restart
     cached = check_refund(lambda f: cache.setdefault(id(f), refund(f, stable=False)))
     assert not cached and "refunded twice" in cached.message
+
+
+def test_the_refund_check_refuses_a_refund_remembered_in_memory() -> None:
+    made: dict[uuid.UUID, PaymentRefunded] = {}  # by the failure's id: gone after a restart
+    by_id = check_refund(lambda f: made.setdefault(f.id, refund(f, stable=False)))
+    assert not by_id and "this process remembered" in by_id.message
+    assert "stable_id=True" in by_id.message
+
+    @functools.lru_cache
+    def cached(failed: ShipmentFailed) -> PaymentRefunded:  # equal events hit the cache
+        return refund(failed, stable=False)
+
+    remembered = check_refund(cached)
+    assert not remembered and "functools.lru_cache" in remembered.message
+    assert check_refund(functools.lru_cache(refund))  # stable as well as cached: right
+
+
+def test_the_refund_check_accepts_an_id_derived_another_stable_way() -> None:
+    def own_derivation(failed: ShipmentFailed) -> PaymentRefunded:
+        made = refund(failed).model_dump(exclude={"id"})
+        return PaymentRefunded(**made, id=uuid.uuid5(uuid.NAMESPACE_URL, f"refund/{failed.id}"))
+
+    assert check_refund(own_derivation)
 
 
 def test_the_unsettled_check_wants_paid_minus_shipped_or_refunded() -> None:
@@ -85,3 +110,29 @@ def test_the_unsettled_check_wants_paid_minus_shipped_or_refunded() -> None:
 
     repeated = check_unsettled(as_list)
     assert not repeated and "delivered twice" in repeated.message
+
+
+def test_the_unsettled_check_says_sort_it_and_tries_a_shuffle() -> None:
+    def unsorted(events):  # type: ignore[no-untyped-def]
+        paid = {e.order_id for e in events if isinstance(e, PaymentSuccessful)}
+        done = {e.order_id for e in events if isinstance(e, (OrderShipped, PaymentRefunded))}
+        return sorted(paid - done, reverse=True)
+
+    backwards = check_unsettled(unsorted)
+    assert not backwards and "but not sorted" in backwards.message
+    assert "sort it" in backwards.message
+
+    def grouped(events):  # type: ignore[no-untyped-def]
+        # decides per run of one order's events: right while each order's events come
+        # together (in order, or newest first), wrong once they are shuffled
+        unsettled = set()
+        for order, run in itertools.groupby(events, key=lambda e: getattr(e, "order_id", "")):
+            found = list(run)
+            paid = any(isinstance(e, PaymentSuccessful) for e in found)
+            if paid and not any(isinstance(e, (OrderShipped, PaymentRefunded)) for e in found):
+                unsettled.add(order)
+        return sorted(unsettled)
+
+    shuffled = check_unsettled(grouped)
+    assert not shuffled and "with the events shuffled" in shuffled.message
+    assert "need not come together" in shuffled.message

@@ -1,4 +1,5 @@
-"""The capstone's revenue picture: a payment sent again counts once, at its first copy's time."""
+"""The capstone's revenue picture: a payment sent again counts once, at its first copy's time
+(payment time, `occurred_at`, as the analytics service counts)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,21 @@ from eda_lib.viz import plot_revenue
 
 def test_a_repeat_counts_once_at_the_first_copys_minute() -> None:
     paid = PaymentSuccessful(
-        payment_id="p-1", order_id="o-1", amount=12_000, currency="USD", time=COURSE_START
+        payment_id="p-1",
+        order_id="o-1",
+        amount=12_000,
+        currency="USD",
+        time=COURSE_START,
+        occurred_at=COURSE_START,
     )
-    again = PaymentSuccessful(  # the same payment sent again: its id, a new time
+    again = PaymentSuccessful(  # the same payment made and sent again: its id, new times
         id=paid.id,
         payment_id="p-1",
         order_id="o-1",
         amount=12_000,
         currency="USD",
         time=COURSE_START + timedelta(minutes=3),
+        occurred_at=COURSE_START + timedelta(minutes=3),
     )
     later = PaymentSuccessful(
         payment_id="p-2",
@@ -27,6 +34,7 @@ def test_a_repeat_counts_once_at_the_first_copys_minute() -> None:
         amount=5_000,
         currency="USD",
         time=COURSE_START + timedelta(minutes=3),
+        occurred_at=COURSE_START + timedelta(minutes=3),
     )
     figure = plot_revenue([], [paid, again, later])
     [ax] = figure.axes

@@ -54,7 +54,7 @@ def test_the_comparison_plot_has_both_designs_side_by_side(outage: Comparison) -
         "REST call chain",
         "event-driven",
     ]
-    assert figure.get_suptitle() == "2000 checkouts; email down 60-120 s"
+    assert figure.get_suptitle() == "2,000 checkouts; email down 60-120 s"
     assert plot_comparison(outage, title="t").get_suptitle() == "t"
 
 

@@ -196,7 +196,8 @@ class Event(BaseModel, metaclass=_EventMeta):
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(
             f"{type(self).__name__} is immutable: an event records a fact that happened. "
-            f"Make a new event instead: event.revised({name}=...)"
+            "Make a new event instead: a correction as an event type of its own that names "
+            f"this one, or event.revised({name}=...) for one more fact of this type"
         )
 
     @property
@@ -328,7 +329,7 @@ _FIXES = {
     "uuid_type": "send a UUID string",
     "greater_than": "send a positive number of minor units, e.g. 12000 for 120.00",
     "string_too_short": "send a non-empty string",
-    "frozen_instance": "events are immutable: make a new one with event.revised(...)",
+    "frozen_instance": "events are immutable: make a new one (a correction type, or event.revised)",
 }
 
 

@@ -25,7 +25,13 @@ def check_invalid_event_is_refused(build: Callable[[], Event]) -> Check:
             f"your code raised {type(error).__name__}: {error}, before an event was refused",
             "build a PaymentSuccessful(...) with one field wrong: the event refuses it",
         )
-    return fail("the event was built", "try a negative amount or a two-letter currency")
+    # The event checks each field's type and shape, not its meaning: a currency must be three
+    # letters, and 'xyz' is three letters, though ISO 4217 has no such currency.
+    return fail(
+        "the event was built",
+        "try a negative amount or a two-letter currency (a currency is checked for its shape "
+        "only: three letters, so 'xyz' is built)",
+    )
 
 
 async def check_first_publish(publish: Callable[[Any], Awaitable[Any]]) -> Check:
@@ -45,12 +51,16 @@ async def check_first_publish(publish: Callable[[Any], Awaitable[Any]]) -> Check
         return fail(f"{len(stored)} events reached 'payments'", "send exactly one event")
     event = decode_message(stored[0].value, stored[0].headers)
     wanted = (4200, "USD", "order-3", "pay-3")
-    if not isinstance(event, Payment) or (
-        event.amount,
-        event.currency,
-        event.order_id,
-        event.payment_id,
-    ) != wanted:
+    if (
+        not isinstance(event, Payment)
+        or (
+            event.amount,
+            event.currency,
+            event.order_id,
+            event.payment_id,
+        )
+        != wanted
+    ):
         return fail(
             f"the broker holds {event!r}",
             "42.00 is 4200 minor units; payment_id='pay-3', order_id='order-3', currency='usd'",

@@ -5,9 +5,12 @@ once per payment."""
 from __future__ import annotations
 
 import inspect
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from eda_lib.brokers.base import TopicPartition
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.domain.payments import PaymentSuccessful as Payment
 from eda_lib.exercises.checks import Check, crashed, delivered_again, fail, sample_payments
@@ -66,14 +69,37 @@ async def check_audit_group(add_audit: Callable[[InMemoryBroker], Awaitable[list
             f"add_audit returned {seen}, expected the payment ids {expected}",
             "append each event's payment_id (event.payment_id), once",
         )
+    # The right ids could come from elsewhere (the explorer, say): the new group must have read
+    # them itself, so it has handled every record and committed up to each partition's end.
+    new_groups = sorted(groups - {"shipping"})
+    ends = {
+        TopicPartition(p.topic, p.partition): p.end_offset
+        for p in state.partitions
+        if p.topic == "payments"
+    }
+    records = {(h.group, h.partition, h.offset) for h in broker.trace.select("handled")}
+    handled = Counter(group for group, _, _ in records)  # distinct records each group handled
+    readers = [
+        g
+        for g in new_groups
+        if handled[g] == len(expected)
+        and all(state.group(g).committed.get(tp) == end for tp, end in ends.items())
+    ]
+    if not readers:
+        return fail(
+            f"the ids are right, but group '{new_groups[0]}' handled {handled[new_groups[0]]} "
+            f"of the {len(expected)} payments itself and did not commit to the end",
+            "collect the ids in the audit consumer's own handler: start='earliest', then run it "
+            "until it is idle (`await audit.run()`) and return what its handler collected",
+        )
     if sorted(shipped) != expected or state.group("shipping").total_lag:
         return fail(
             "the shipping group was disturbed", "use a different group name from 'shipping'"
         )
     return Check(
         True,
-        "a new group read all 5 payments from the start, beside the shipping group, which "
-        "still has all 5 committed.",
+        f"the new group '{readers[0]}' handled and committed all 5 payments itself, from the "
+        "start, beside the shipping group, which still has all 5 committed.",
     )
 
 
@@ -96,15 +122,16 @@ async def check_useful_members(answer: int) -> Check:
 
 
 async def check_catch_up_capacity(capacity: int) -> Check:
-    """Lesson 02, exercise 3: the consumer is down for 10 ticks at 6 payments per tick. Which
-    smallest capacity lets it catch up within 10 ticks of coming back?"""
+    """Lesson 02, exercise 3: the consumer is down for 7 ticks at 6 payments per tick. Which
+    smallest capacity lets it catch up within 10 ticks of coming back? (42 + 60 = 102 events in
+    10 ticks is 10.2 a tick, so 11: an answer rounded down, 10, leaves 2 behind.)"""
     if not isinstance(capacity, int) or capacity < 1:
         return fail(f"{capacity!r} is not a capacity", "give a whole number of events per tick")
 
     async def catches_up(c: int) -> bool:
         lab = BacklogLab(rate=6, capacity=c)
         await lab.set_consumer(False)
-        await lab.tick(10)
+        await lab.tick(7)
         await lab.set_consumer(True)
         await lab.tick(10)
         return lab.history[-1].lag == 0
@@ -112,17 +139,19 @@ async def check_catch_up_capacity(capacity: int) -> Check:
     if not await catches_up(capacity):
         return fail(
             f"with capacity {capacity} the lag is not 0 ten ticks after the return",
-            "the backlog is 10 x 6 = 60; each tick back, the consumer gains (capacity - 6) on it",
+            "the backlog is 7 x 6 = 42; each tick back, the consumer gains (capacity - 6) on it; "
+            "a capacity is a whole number of events, so round up",
         )
     if capacity > 1 and await catches_up(capacity - 1):
         return fail(f"{capacity} works, but so does {capacity - 1}", "find the smallest one")
-    return Check(True, f"capacity {capacity}: it clears 60 backlog + 60 new in 10 ticks.")
+    return Check(True, f"capacity {capacity}: it clears 42 backlog + 60 new in 10 ticks.")
 
 
-def check_award_once(make_handler: Callable[[dict[str, int]], Callable[[Any], None]]) -> Check:
+def check_award_once(make_handler: Callable[[Counter[str]], Callable[[Any], None]]) -> Check:
     """Lesson 02, exercise 4: `make_handler(points)` returns a handler that adds one point per
     whole unit paid to `points[order_id]`, once per payment even when a payment is delivered
-    again (after a consumer crash, at-least-once delivery repeats events)."""
+    again (after a consumer crash, at-least-once delivery repeats events). `points` is a
+    Counter, as in the lesson's `award_points`, so `points[k] += n` works."""
     payments = [
         Payment(
             payment_id=f"pay-{n}", order_id=f"order-{n % 2}", amount=1050 * (n + 1), currency="usd"
@@ -132,13 +161,15 @@ def check_award_once(make_handler: Callable[[dict[str, int]], Callable[[Any], No
     again = delivered_again
     deliveries = [*payments[:3], again(payments[1]), again(payments[2]), payments[3]]
     deliveries.append(again(payments[0]))
-    # Two payments of one order for the same amount, one delivered twice: both count, once.
+    # Two payments of one order for the same amount at the same moment, one delivered twice:
+    # both count, once (a key made of the amount, the order or the time cannot tell them apart).
+    moment = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     twins = [
-        Payment(payment_id=f"pay-{n}", order_id="order-9", amount=5000, currency="usd")
+        Payment(payment_id=f"pay-{n}", order_id="order-9", amount=5000, currency="usd", time=moment)
         for n in (8, 9)
     ]
-    points: dict[str, int] = {}
-    twin_points: dict[str, int] = {}
+    points: Counter[str] = Counter()
+    twin_points: Counter[str] = Counter()
     try:
         handler = make_handler(points)
         for event in deliveries:
@@ -151,15 +182,15 @@ def check_award_once(make_handler: Callable[[dict[str, int]], Callable[[Any], No
     expected = {"order-0": 10 + 31, "order-1": 21 + 42}  # whole units of 10.50, 21.00, 31.50, 42.00
     if points != expected:
         return fail(
-            f"points are {points}, expected {expected} (3 of the 7 deliveries were repeats)",
+            f"points are {dict(points)}, expected {expected} (3 of the 7 deliveries were repeats)",
             "one point per whole unit (amount // 100), and remember each event.id you awarded "
             "and skip those",
         )
     if twin_points != {"order-9": 100}:
         return fail(
-            f"two payments of 50.00 for order-9, the first delivered twice, gave {twin_points}, "
-            "expected {'order-9': 100}",
-            "a repeat is the same event (the same event.id), not the same amount or order, and "
-            "a redelivered event is a new Python object: id(event) differs",
+            "two payments of 50.00 for order-9 at the same moment, the first delivered twice, "
+            f"gave {dict(twin_points)}, expected {{'order-9': 100}}",
+            "a repeat is the same event (the same event.id), not the same amount, order or time, "
+            "and a redelivered event is a new Python object: id(event) differs",
         )
     return Check(True, "each payment counted once, though three were delivered twice")

@@ -3,8 +3,10 @@ glitch, and an auditor that reads a topic from its start."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+from eda_lib.brokers.base import TopicPartition
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
 from eda_lib.domain.telemetry import SensorReading, TemperatureAlert
@@ -32,6 +34,11 @@ def check_sustained_rule(rule_class: Any) -> Check:
         (
             "two sensors interleaved",
             [("s1", hot), ("s2", hot), ("s1", hot), ("s2", cool), ("s1", hot), ("s2", hot)],
+            [4],
+        ),
+        (
+            "the other sensor alerts",
+            [("s1", hot), ("s2", 81.0), ("s2", 82.0), ("s1", cool), ("s2", 83.0)],
             [4],
         ),
         (
@@ -71,9 +78,14 @@ def check_sustained_rule(rule_class: Any) -> Check:
                 "reset the count when a reading is 75 or below",
             )
         for n in expected:
-            alert = answers[n]
-            if not isinstance(alert, TemperatureAlert) or alert.sensor_id != sequence[n][0]:
-                return fail(f"{case}: returned {alert!r}", "return reading.follow_up(...)")
+            alert, (sensor, celsius) = answers[n], sequence[n]
+            if (alert.sensor_id, alert.celsius) != (sensor, celsius):
+                return fail(
+                    f"{case}: the alert after reading {n + 1} says {alert.sensor_id} at "
+                    f"{alert.celsius:g} °C, expected {sensor} at {celsius:g} °C",
+                    "an alert names the sensor and the temperature of the reading that "
+                    "raised it: sensor_id=reading.sensor_id, celsius=reading.celsius",
+                )
     return Check(True, "a glitch no longer wakes anyone up; a sensor that stays hot does")
 
 
@@ -103,7 +115,13 @@ async def check_auditor(audit: Any) -> Check:
                 "use `async with Consumer(broker, 'auditor', topic, start='earliest') as c:` and "
                 "`async for event in c.events():` (it ends when the topic is idle)",
             )
-        groups = {g.group: g for g in (await broker.describe()).groups}
+        state = await broker.describe()
+        groups = {g.group: g for g in state.groups}
+        # the distinct records each group handled, to tell a group that read the topic itself
+        # from one that joined and returned what something else read
+        records = {(h.group, h.partition, h.offset) for h in broker.trace.select("handled")}
+        handled = Counter(group for group, _, _ in records)
+        ends = {TopicPartition(p.topic, p.partition): p.end_offset for p in state.topic("ledger")}
     expected = [e.event_type for e in history]
     if not isinstance(types, list | tuple):
         return fail(f"audit returned {types!r}, not a list", "`return types` at the end")
@@ -131,4 +149,23 @@ async def check_auditor(audit: Any) -> Check:
             "an auditor runs for ever and must remember its place: read as a consumer in a "
             "group of its own, e.g. Consumer(broker, 'auditor', topic, start='earliest')",
         )
-    return Check(True, "a group that joined late read every event from offset 0")
+    readers = [
+        g
+        for g in groups
+        if g != "bookkeeping"
+        and handled[g] == len(history)
+        and all(groups[g].committed.get(tp) == end for tp, end in ends.items())
+    ]
+    if not readers:
+        new = sorted(set(groups) - {"bookkeeping"})[0]
+        return fail(
+            f"the types are right, but group '{new}' read {handled[new]} of the {len(history)} "
+            "events itself and did not commit to the end",
+            "return what the auditor's own consumer read: start='earliest', and collect "
+            "event.event_type inside `async for event in consumer.events():`",
+        )
+    return Check(
+        True,
+        f"the group '{readers[0]}' joined late and read all {len(history)} events itself, "
+        "from the oldest the broker keeps",
+    )

@@ -97,6 +97,17 @@ def check_full_change(new_version: Any) -> Check:
     added = data_fields(new_version) - data_fields(RoomBooked)
     if not added:
         return fail("v2 has no field v1 lacks", "add a field, e.g. guests")
+    if "guests" not in added:
+        return fail(
+            f"v2 adds {', '.join(sorted(added))}, but no field named guests",
+            "the change adds the number of guests: name the field guests",
+        )
+    guests = new_version.model_fields["guests"]
+    if guests.annotation is not int:
+        return fail(
+            f"guests is declared as {getattr(guests.annotation, '__name__', guests.annotation)}",
+            "a number of guests is a whole number: guests: int",
+        )
     for name in sorted(n for n in added if not new_version.model_fields[n].is_required()):
         field = new_version.model_fields[name]
         default = field.get_default(call_default_factory=True)
@@ -109,17 +120,32 @@ def check_full_change(new_version: Any) -> Check:
             TypeAdapter(kind).validate_python(default)
         except ValidationError as error:
             problem = error.errors()[0]["msg"]
-            return fail(f"the default of '{name}', {default!r}, is not valid: {problem}", "fix it")
+            return fail(
+                f"the default of '{name}', {default!r}, is not valid: {problem}",
+                f"give '{name}' a default its own type accepts",
+            )
     verdict = compatibility(RoomBooked, new_version)
     if verdict.level != "FULL":
         return fail(str(verdict), "a new field needs a default, and keep every v1 field as is")
+    default = guests.get_default(call_default_factory=True)
+    if type(default) is not int or default < 1:  # bool is an int to Python: refused too
+        return fail(
+            f"the default of guests is {default!r}: every v1 booking would be read as one for "
+            f"{default!r} guests",
+            "the default is what a v1 booking meant: a whole number of guests, at least one",
+        )
     try:
         old = RoomBooked(room_id="r-1", nights=2)
-        new = deserialize(serialize(old))
+        # Both ways with the classes named, not the newest registered: an earlier attempt
+        # (a version 3, say) stays registered in the learner's kernel.
+        new = deserialize(serialize(old), read_as={"RoomBooked": new_version})
         back = deserialize(serialize(new), read_as={"RoomBooked": RoomBooked})
     except InvalidEvent as error:
         return fail(f"the decoder refused it: {error}", "keep room_id and nights as in v1")
     if not isinstance(new, new_version) or not isinstance(back, RoomBooked) or back.nights != 2:
         return fail("a round trip between the versions lost something", "keep the v1 fields")
     fields = ", ".join(sorted(added))
-    return Check(True, f"FULL: v2 adds {fields} with a default; old and new readers read both")
+    return Check(
+        True,
+        f"FULL: v2 adds {fields} (an int, default {default}); old and new readers read both",
+    )

@@ -10,7 +10,7 @@ from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.domain.payments import PaymentSuccessful as Payment
 from eda_lib.exercises.checks import Check, fail
 from eda_lib.messaging import Consumer, Producer
-from eda_lib.queues import QueuedMessage, WorkQueue
+from eda_lib.queues import NotHeld, QueuedMessage, WorkQueue
 
 
 def check_dead_worker_redelivery(answer: int) -> Check:
@@ -68,6 +68,12 @@ def check_careful_worker(work: Callable[[Any, Callable[[bytes], None]], Any]) ->
 
     try:
         work(queue, handle)
+    except NotHeld as error:  # an ack or nack of a message the worker no longer held
+        return fail(
+            f"the queue refused an ack or nack: {error}",
+            "acknowledge a message only after handle() went through: once acked it is deleted, "
+            "and nack cannot bring it back",
+        )
     except Exception as error:
         return fail(
             f"your code raised {type(error).__name__}: {error}",
@@ -111,6 +117,7 @@ async def check_latest_auditor(make_auditor: Callable[[Any, list[str]], Any]) ->
     """Lesson 07, exercise 4: `make_auditor(broker, seen)` returns a consumer of a new group
     that skips the history (Kafka's `auto.offset.reset=latest`) and appends the payment id of
     each new event to `seen`."""
+
     def pay(n: int) -> Payment:
         return Payment(payment_id=f"pay-{n}", order_id=f"order-{n}", amount=100, currency="usd")
 
@@ -129,6 +136,17 @@ async def check_latest_auditor(make_auditor: Callable[[Any, list[str]], Any]) ->
                 f"your code raised {type(error).__name__}: {error}",
                 "return Consumer(broker, group, 'payments', handler, start=...) unstarted",
             )
+    noted = [type(item).__name__ for item in seen if not isinstance(item, str)]
+    if noted:
+        return fail(
+            f"the auditor appended {noted[0]} objects to seen, not payment ids",
+            "append the event's payment_id, a string",
+        )
+    if len(seen) == 3 and not set(seen) & {f"pay-{n}" for n in range(8)}:
+        return fail(
+            f"the auditor saw the 3 new payments, but appended {sorted(seen)}",
+            "append each event's payment_id",
+        )
     if sorted(seen) != ["pay-5", "pay-6", "pay-7"]:
         return fail(
             f"the auditor saw {sorted(seen)}",

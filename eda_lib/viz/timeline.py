@@ -31,10 +31,16 @@ _MARKERS = {
 }
 
 
-def _lanes(hops: Sequence[Hop]) -> Callable[[Hop], str]:
+def _lanes(hops: Sequence[Hop], rebalances: Sequence[Hop] = ()) -> Callable[[Hop], str]:
     """Each hop's lane: its producer, its partition, or the group member that read it. Members
     of one group that never ran at the same time (a consumer restarted under a new name) share
-    one lane, so a group that stopped and came back stays on one line."""
+    one lane, so a group that stopped and came back stays on one line. Members took turns only
+    if the group rebalanced between one's last hop and the next one's first: two members that
+    were in the group together keep a lane each, even when one happened to finish its
+    partitions before the other began (as members do on a simulated clock)."""
+    changes: dict[str, list[int]] = {}  # group -> the steps at which it rebalanced
+    for change in rebalances:
+        changes.setdefault(change.group, []).append(change.seq)
     spans: dict[str, dict[str, list[int]]] = {}
     for hop in hops:
         if hop.kind not in ("produced", "stored", "expired") and hop.group:
@@ -43,7 +49,10 @@ def _lanes(hops: Sequence[Hop]) -> Callable[[Hop], str]:
     shared: dict[tuple[str, str], str] = {}
     for group, members in spans.items():
         ordered = sorted(members.items(), key=lambda item: item[1][0])
-        in_turn = all(a[1][1] < b[1][0] for a, b in itertools.pairwise(ordered))
+        in_turn = all(
+            any(a[1][1] < seq < b[1][0] for seq in changes.get(group, ()))
+            for a, b in itertools.pairwise(ordered)
+        )
         if in_turn and len(ordered) > 1:
             names = [name for name, _ in ordered]
             label = ", ".join(names) if len(names) <= 2 else f"{len(names)} members in turn"
@@ -85,7 +94,7 @@ def draw_timeline(
 
     hops = [h for h in everything if h.kind in _MARKERS]
     rebalances = [h for h in everything if h.kind == "rebalanced"]
-    lane_of = _lanes(hops)
+    lane_of = _lanes(hops, rebalances)
     steps: dict[str, list[int]] = {}
     for hop in hops:
         steps.setdefault(lane_of(hop), []).append(hop.seq)

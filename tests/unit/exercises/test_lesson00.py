@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from eda_lib.domain import PaymentSuccessful
-from eda_lib.exercises.lesson00 import check_first_publish
+from eda_lib.exercises.lesson00 import check_first_publish, check_invalid_event_is_refused
 
 
 async def test_first_publish() -> None:
@@ -41,3 +41,11 @@ async def test_first_publish() -> None:
     assert "0 events" in repr(await check_first_publish(forgets))
     assert "did not return the delivery report" in repr(await check_first_publish(no_report))
     assert "2 events" in repr(await check_first_publish(twice))
+
+
+def test_a_made_up_currency_is_built_and_the_hint_says_why() -> None:
+    def made_up() -> PaymentSuccessful:
+        return PaymentSuccessful(payment_id="p", order_id="o", amount=500, currency="xyz")
+
+    verdict = check_invalid_event_is_refused(made_up)
+    assert not verdict and "shape only" in verdict.message

@@ -15,6 +15,7 @@ from eda_lib.exercises.lesson02 import (
     check_catch_up_capacity,
     check_useful_members,
 )
+from eda_lib.explorer import events
 from tests.contract.broker import payment
 
 
@@ -85,9 +86,10 @@ def test_award_once() -> None:
 
 
 async def test_checks_refuse_wrong_answers_and_accept_right_ones() -> None:
-    assert not await check_catch_up_capacity(11)
-    assert not await check_catch_up_capacity(13)  # works, but is not the smallest
-    assert await check_catch_up_capacity(12)
+    assert await check_catch_up_capacity(11)  # (42 + 60) / 10 = 10.2, rounded up
+    floor = await check_catch_up_capacity(10)  # (42 + 60) // 10: rounded down, 2 are left
+    assert not floor and "round up" in floor.message
+    assert not await check_catch_up_capacity(12)  # works, but is not the smallest
     assert not await check_useful_members(5)
     assert await check_useful_members(4)
     assert not await check_large_payment_flagger(lambda e: False)
@@ -108,6 +110,31 @@ async def test_checks_refuse_wrong_answers_and_accept_right_ones() -> None:
     assert "expected a PaymentSuccessful" in check_payment_for_99_95_eur({"amount": 9995}).message
     assert not await check_useful_members(3) and not await check_useful_members(6)
     assert not await check_catch_up_capacity(0)
+
+
+def test_award_once_gets_a_counter_as_award_points_uses() -> None:
+    def with_plus_equals(points):  # type: ignore[no-untyped-def]
+        seen = set()
+
+        def award(event):  # type: ignore[no-untyped-def]
+            if event.id not in seen:
+                seen.add(event.id)
+                points[event.order_id] += event.amount // 100  # as award_points does
+
+        return award
+
+    def by_time(points):  # type: ignore[no-untyped-def]
+        seen = set()
+
+        def award(event):  # type: ignore[no-untyped-def]
+            if event.time not in seen:
+                seen.add(event.time)
+                points[event.order_id] += event.amount // 100
+
+        return award
+
+    assert check_award_once(with_plus_equals)
+    assert "time" in repr(check_award_once(by_time))  # two payments can share a moment
 
 
 async def test_audit_check_needs_a_new_group_that_reads_everything() -> None:
@@ -146,6 +173,23 @@ async def test_audit_check_needs_a_new_group_that_reads_everything() -> None:
 
         return add_audit
 
+    async def ids_from_the_explorer(broker: InMemoryBroker) -> list[str]:
+        return [e.payment_id for e in await events(broker, "payments")]
+
+    def joins_then_reads_elsewhere(
+        start: Literal["earliest", "latest"], runs: bool
+    ) -> Callable[[InMemoryBroker], Awaitable[list[str]]]:
+        """An audit group that reads nothing itself, and ids read by the explorer."""
+
+        async def add_audit(broker: InMemoryBroker) -> list[str]:
+            audit = Consumer(broker, "audit", "payments", lambda e: None, start=start)
+            await audit.start()
+            if runs:
+                await audit.run()
+            return await ids_from_the_explorer(broker)
+
+        return add_audit
+
     async def forgets_to_return(broker: InMemoryBroker) -> Any:
         await auditing()(broker)
 
@@ -155,6 +199,7 @@ async def test_audit_check_needs_a_new_group_that_reads_everything() -> None:
     assert await check_audit_group(auditing())
     passed = await check_audit_group(right)
     assert passed and "still has all 5 committed" in passed.message, passed.message
+    assert "'audit' handled and committed all 5 payments itself" in passed.message
     assert "Hint" in repr(await check_audit_group(nothing))
     wrong = {
         "reuses the shipping group": (auditing("shipping"), "only one consumer group"),
@@ -165,6 +210,15 @@ async def test_audit_check_needs_a_new_group_that_reads_everything() -> None:
         "notes the order ids": (auditing(field="order_id"), "expected the payment ids"),
         "returns nothing": (forgets_to_return, "returned None, not a list"),
         "raises": (raises, "raised RuntimeError: boom"),
+        "reads with the explorer, in no group": (ids_from_the_explorer, "only one consumer group"),
+        "a group at the end, ids from the explorer": (
+            joins_then_reads_elsewhere("latest", runs=True),
+            "group 'audit' handled 0 of the 5 payments itself",
+        ),
+        "a group never run, ids from the explorer": (
+            joins_then_reads_elsewhere("earliest", runs=False),
+            "group 'audit' handled 0 of the 5 payments itself",
+        ),
     }
     for idea, (answer, why) in wrong.items():
         verdict = await check_audit_group(answer)

@@ -9,6 +9,7 @@ from eda_lib import Consumer
 from eda_lib.codecs import decode_message
 from eda_lib.domain import SensorReading, TemperatureAlert
 from eda_lib.exercises.lesson03 import check_auditor, check_sustained_rule
+from eda_lib.explorer import events
 
 
 class _Naive:
@@ -91,6 +92,20 @@ def test_the_sustained_rule_check() -> None:
                 return None
             return super().handle(reading)
 
+    class NamesS1(_Sustained):  # every alert for sensor s1
+        def handle(self, reading: SensorReading) -> TemperatureAlert | None:
+            alert = super().handle(reading)
+            return alert and alert.revised(sensor_id="s1")
+
+    class NoTemperature(_Sustained):  # the alert does not carry the reading's temperature
+        def handle(self, reading: SensorReading) -> TemperatureAlert | None:
+            alert = super().handle(reading)
+            return alert and alert.revised(celsius=0.0)
+
+    wrong_sensor = check_sustained_rule(NamesS1)
+    assert not wrong_sensor and "says s1 at 83 °C, expected s2" in wrong_sensor.message
+    no_heat = check_sustained_rule(NoTemperature)
+    assert not no_heat and "says s1 at 0 °C, expected s1 at 80 °C" in no_heat.message
     assert "six hot in a row" in check_sustained_rule(EveryThird).message
     assert "exactly 75 cools it down" in check_sustained_rule(SeventyFiveIsNeither).message
     assert not check_sustained_rule(NeverResets)
@@ -134,6 +149,12 @@ async def test_the_auditor_check() -> None:
         records = await broker.read(topic, 0)
         return [decode_message(r.value, r.headers).event_type for r in records]
 
+    async def latest_then_the_explorer(broker: Any, topic: str) -> list[str]:
+        async with Consumer(broker, "auditor", topic, start="latest") as consumer:
+            async for _ in consumer.events():
+                pass
+        return [e.event_type for e in await events(broker, topic)]
+
     async def distinct_types(broker: Any, topic: str) -> list[str]:
         return sorted(set(await audit(broker, topic)))
 
@@ -141,7 +162,7 @@ async def test_the_auditor_check() -> None:
         await audit(broker, topic)
 
     passed = await check_auditor(audit)  # the notebook's solution
-    assert passed and "read every event from offset 0" in passed.message, passed.message
+    assert passed and "read all 3 events itself" in passed.message, passed.message
     wrong = {
         "reuses a group that read everything": (reuses_a_group, "no consumer group of its own"),
         "does nothing": (nothing, "audit returned []"),
@@ -151,6 +172,10 @@ async def test_the_auditor_check() -> None:
         "only the distinct types": (distinct_types, "expected ['PaymentSuccessful', 'Payment"),
         "reads without a group": (without_a_group, "no consumer group of the auditor's own"),
         "returns nothing": (forgets_to_return, "audit returned None, not a list"),
+        "a group at the end, types from the explorer": (
+            latest_then_the_explorer,
+            "group 'auditor' read 0 of the 3 events itself",
+        ),
     }
     for idea, (answer, why) in wrong.items():
         verdict = await check_auditor(answer)

@@ -46,7 +46,7 @@ def test_the_full_change_check() -> None:
         guests: int = 1
 
     verdict = check_full_change(RoomBookedV2)
-    assert verdict and "FULL: v2 adds guests" in verdict.message
+    assert verdict and "FULL: v2 adds guests (an int, default 1)" in verdict.message
     right = RoomBookedV2
     # Each wrong answer below is the learner's class redefined, as re-running a cell does.
 
@@ -86,6 +86,46 @@ def test_the_full_change_check() -> None:
 
     assert "the default of 'guests', 'one', is not valid" in check_full_change(RoomBookedV2).message
 
+    class RoomBookedV2(Event):  # type: ignore[no-redef]  # a field, but not the one asked for
+        event_type = "RoomBooked"
+        schema_version = 2
+        room_id: str
+        nights: int
+        breakfast: bool = False
+
+    assert "no field named guests" in check_full_change(RoomBookedV2).message
+
+    class RoomBookedV2(Event):  # type: ignore[no-redef]
+        event_type = "RoomBooked"
+        schema_version = 2
+        room_id: str
+        nights: int
+        guests: str = "1"
+
+    assert "guests is declared as str" in check_full_change(RoomBookedV2).message
+
+    class RoomBookedV2(Event):  # type: ignore[no-redef]
+        event_type = "RoomBooked"
+        schema_version = 2
+        room_id: str
+        nights: int
+        guests: list[str] = []  # noqa: RUF012
+
+    assert "guests is declared as list" in check_full_change(RoomBookedV2).message
+
+    for default in (False, 0):  # a bool passes int's lax validation; no booking is for 0
+
+        class RoomBookedV2(Event):  # type: ignore[no-redef]
+            event_type = "RoomBooked"
+            schema_version = 2
+            room_id: str
+            nights: int
+            guests: int = default
+
+        refused = check_full_change(RoomBookedV2)
+        assert not refused and f"the default of guests is {default!r}" in refused.message
+        assert "at least one" in refused.message
+
     class HotelStay(Event):
         room_id: str
 
@@ -100,3 +140,24 @@ def test_the_full_change_check() -> None:
         guests: int = 1
 
     assert check_full_change(RoomBookedV2) and right is not RoomBookedV2
+
+
+def test_a_wrong_version_tried_first_does_not_block_the_right_one() -> None:
+    # In a notebook, the wrong attempt stays registered as the newest RoomBooked.
+    class RoomBookedV2(Event):
+        event_type = "RoomBooked"
+        schema_version = 3
+        room_id: str
+        nights: int
+        guests: int = 1
+
+    assert "set event_type" in check_full_change(RoomBookedV2).message
+
+    class RoomBookedV2(Event):  # type: ignore[no-redef]
+        event_type = "RoomBooked"
+        schema_version = 2
+        room_id: str
+        nights: int
+        guests: int = 1
+
+    assert check_full_change(RoomBookedV2)

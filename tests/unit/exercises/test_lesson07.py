@@ -52,7 +52,18 @@ def test_careful_worker() -> None:
                     continue
             queue.ack(message)
 
+    def acks_first(queue, handle):  # type: ignore[no-untyped-def]  # then nacks what is gone
+        while (message := queue.get("hasty")) is not None:
+            queue.ack(message)
+            try:
+                handle(message.body)
+            except TimeoutError:
+                queue.nack(message)
+
     assert check_careful_worker(right)
+    hasty = repr(check_careful_worker(acks_first))
+    assert "refused an ack or nack" in hasty and "only after handle() went through" in hasty
+    assert "catch the handler's error" not in hasty
     refused = repr(check_careful_worker(retries_inline))
     assert "never nacked" in refused and "queue.nack" in refused
     assert "acked 5" in repr(check_careful_worker(acks_even_failures))
@@ -82,7 +93,14 @@ async def test_latest_auditor() -> None:
             broker, "audit-new", "payments", lambda e: seen.append(e.order_id), start="latest"
         )
 
-    assert "the auditor saw" in repr(await check_latest_auditor(counts_orders))
+    wrong_field = repr(await check_latest_auditor(counts_orders))
+    assert "saw the 3 new payments, but appended" in wrong_field and "start=" not in wrong_field
+
+    def notes_events(broker, seen):  # type: ignore[no-untyped-def]  # the events, not their ids
+        return Consumer(broker, "audit-new", "payments", seen.append, start="latest")
+
+    objects = repr(await check_latest_auditor(notes_events))
+    assert "appended PaymentSuccessful objects" in objects and "payment_id" in objects
 
 
 def test_dead_worker_redelivery() -> None:

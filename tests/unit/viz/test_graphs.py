@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eda_lib import InMemoryBroker, PaymentSuccessful
+from eda_lib import Consumer, InMemoryBroker, PaymentSuccessful, Producer
 from eda_lib.viz import assignment_table, draw_timeline, draw_topology, topology
 from tests.unit.viz.scenes import _scene
 
@@ -117,3 +117,50 @@ async def test_a_consumer_that_publishes_is_one_node_between_its_topics() -> Non
     assert graph.has_edge(member, "partition:alerts[0]")
     names = ["producer:payment-service", "partition:payments[0]", member, "partition:alerts[0]"]
     assert [layout.layer_of(n) for n in names] == [0, 1, 2, 3]
+
+
+async def test_members_share_a_timeline_lane_only_when_they_took_turns() -> None:
+    async def lanes_after(restart: bool) -> list[str]:
+        broker = InMemoryBroker(seed=1)
+        await broker.create_topic("payments", partitions=2)
+        producer = Producer(broker, "payment-service")
+
+        async def pay(first: int) -> None:
+            await producer.send_all(
+                "payments",
+                [
+                    PaymentSuccessful(
+                        payment_id=f"p{n}", order_id=f"o{n}", amount=1, currency="usd"
+                    )
+                    for n in range(first, first + 4)
+                ],
+            )
+
+        def member(name: str) -> Consumer:
+            return Consumer(
+                broker, "shipping", "payments", lambda e: None, name=name, start="earliest"
+            )
+
+        await pay(0)
+        first, second = member("s-1"), member("s-2")
+        if restart:  # s-1 reads and leaves; later s-2 joins, under a new name, and reads the rest
+            await first.start()
+            await first.run()
+            await first.stop()
+            await pay(4)
+            await second.start()
+            await second.run()
+        else:  # both in the group at once, though s-1 finishes before s-2 begins
+            await first.start()
+            await second.start()
+            await first.run()
+            await second.run()
+        timeline = draw_timeline(broker.trace)
+        return [
+            label.get_text()
+            for label in timeline.axes[0].get_yticklabels()
+            if "/" in label.get_text()
+        ]
+
+    assert await lanes_after(restart=False) == ["shipping/s-1", "shipping/s-2"]
+    assert await lanes_after(restart=True) == ["shipping/s-1, s-2"]

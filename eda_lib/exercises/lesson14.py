@@ -1,16 +1,22 @@
 """Self-checking exercises of lesson 14 (event processors): a stateless step that converts payments
-to US dollars with a table of rates, and sliding windows counted by hand, checked against
-`eda_lib.processing`."""
+to US dollars with a table of rates, sliding windows counted by hand, checked against
+`eda_lib.processing`, and the repartitioning step that lets one processor per partition count
+each currency whole."""
 
 from __future__ import annotations
 
+import inspect
 import random
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.clock import COURSE_START
+from eda_lib.codecs import decode_message
 from eda_lib.domain.payments import PaymentSuccessful, format_money
-from eda_lib.exercises.checks import Check, fail
+from eda_lib.exercises.checks import Check, crashed, fail
+from eda_lib.messaging import Producer
 from eda_lib.processing import Sliding
 
 RATES = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}
@@ -162,3 +168,156 @@ def _sliding_hint(missing: dict[float, int], extra: dict[float, int], every: flo
         "an event at t is in the window starting at floor(t / every) * every, and in each one "
         "`every` earlier while its start is still > t - size"
     )
+
+
+REPARTITION_TOPIC = "payments-by-currency"
+"""Exercise 3's intermediate topic: two partitions, keyed by what the processors count."""
+
+# Exercise 3's payments: three currencies over two minutes, eight a minute. Keyed by order id, by
+# payment id, or by amount, five of the six (currency, minute) counts land on both partitions.
+_REPARTITION_CASES = (
+    *("EUR", "GBP", "USD", "USD", "GBP", "USD", "USD", "USD"),  # 09:00
+    *("GBP", "EUR", "EUR", "USD", "EUR", "GBP", "USD", "GBP"),  # 09:01
+)
+
+
+def _repartition_payments() -> list[PaymentSuccessful]:
+    return [
+        PaymentSuccessful(
+            payment_id=f"pay-{n}",
+            order_id=f"o-{n}",
+            amount=500 * n,
+            currency=currency,
+            occurred_at=COURSE_START + timedelta(seconds=7.5 * (n - 1)),
+        )
+        for n, currency in enumerate(_REPARTITION_CASES, start=1)
+    ]
+
+
+def _minute(payment: PaymentSuccessful) -> tuple[str, str]:
+    return payment.currency, f"{payment.occurred_at:%H:%M}"
+
+
+async def check_repartition(repartition: Any) -> Check:
+    """Lesson 14, exercise 3: `repartition(payment, producer)` sends the payment to
+    `payments-by-currency` (two partitions) keyed so that a processor per partition counts each
+    currency per minute whole: every payment arrives once, unchanged, every (currency, minute)
+    on one partition, and not everything under one key."""
+    if not callable(repartition):
+        return fail(f"expected an async function, got {repartition!r:.60}", "define it with def")
+    payments = _repartition_payments()
+    broker = InMemoryBroker(seed=14)  # unkeyed payments go where this seed says: the same each run
+    await broker.create_topic(REPARTITION_TOPIC, partitions=2)
+    producer = Producer(broker, "repartition")
+    for payment in payments:
+        try:
+            result = repartition(payment, producer)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as error:
+            return crashed(
+                error,
+                f"send with `await producer.send({REPARTITION_TOPIC!r}, payment, key=...)`; the "
+                "topic exists, with two partitions",
+            )
+    placed: dict[str, list[tuple[int, bytes | None]]] = {}
+    for partition in (0, 1):
+        for record in await broker.read(REPARTITION_TOPIC, partition, limit=1000):
+            event = decode_message(record.value, record.headers)
+            if not isinstance(event, PaymentSuccessful):
+                return fail(
+                    f"a {type(event).__name__} arrived on {REPARTITION_TOPIC}",
+                    "send the payment itself: its value does not change, only its key",
+                )
+            placed.setdefault(event.payment_id, []).append((partition, record.key))
+            original = next((p for p in payments if p.payment_id == event.payment_id), None)
+            if original is None or _minute(event) != _minute(original):
+                return fail(
+                    f"payment {event.payment_id} arrived changed (currency {event.currency}, "
+                    f"at {event.occurred_at:%H:%M:%S})",
+                    "send the payment as it is: only its key changes",
+                )
+    problem = _arrivals(payments, placed)
+    if problem is not None:
+        return problem
+    return _placement(payments, placed)
+
+
+def _arrivals(
+    payments: list[PaymentSuccessful], placed: dict[str, list[tuple[int, bytes | None]]]
+) -> Check | None:
+    """A refusal when a payment is missing or arrived more than once."""
+    if not placed:
+        return fail(
+            f"no payment arrived on {REPARTITION_TOPIC}",
+            "send each payment there with `await producer.send(...)` (without await nothing is "
+            "sent)",
+        )
+    missing = [p.payment_id for p in payments if p.payment_id not in placed]
+    if missing:
+        return fail(
+            f"{len(missing)} of {len(payments)} payments never arrived ({', '.join(missing[:3])})",
+            "send every payment: a repartition drops nothing, whatever its currency",
+        )
+    twice = [pid for pid, places in placed.items() if len(places) > 1]
+    if twice:
+        return fail(
+            f"{len(twice)} payments arrived more than once ({', '.join(twice[:3])}): each would "
+            "be counted as often",
+            "send each payment once",
+        )
+    return None
+
+
+def _placement(
+    payments: list[PaymentSuccessful], placed: dict[str, list[tuple[int, bytes | None]]]
+) -> Check:
+    """Refused unless every (currency, minute) sits on one partition under more than one key."""
+    per_partition: dict[tuple[str, str], Counter[int]] = {}
+    for payment in payments:
+        partition, _ = placed[payment.payment_id][0]
+        per_partition.setdefault(_minute(payment), Counter())[partition] += 1
+    keys = {key for places in placed.values() for _, key in places}
+    split = {group: parts for group, parts in per_partition.items() if len(parts) > 1}
+    if split:
+        # The biggest split count first: the one a learner sees most clearly.
+        (currency, minute), parts = max(split.items(), key=lambda item: sum(item[1].values()))
+        shown = " and ".join(f"{n} on partition {p}" for p, n in sorted(parts.items()))
+        return fail(
+            f"{len(split)} of {len(per_partition)} (currency, minute) counts are split between "
+            f"the two processors: {currency} {minute} is {shown}, so no processor counts the "
+            f"true {sum(parts.values())}",
+            _key_hint(payments, keys),
+        )
+    if len(keys) == 1:
+        return fail(
+            f"every payment was sent with the one key {next(iter(keys))!r}: the counts are "
+            "whole, but all on one partition, so one processor does all the work",
+            "key each payment by what the processors count, so that the currencies spread",
+        )
+    return Check(
+        True,
+        f"each of the {len(payments)} payments arrived once on {REPARTITION_TOPIC}, unchanged, "
+        f"under {len(keys)} keys; every (currency, minute) is on one partition, so each "
+        "processor's counts are whole",
+    )
+
+
+def _key_hint(payments: list[PaymentSuccessful], keys: set[bytes | None]) -> str:
+    """What the keys used were, and why they spread one currency over both partitions."""
+    if keys == {None}:
+        return (
+            "the payments were sent without a key, so the broker spread them: give each the key "
+            "that all payments of one currency share"
+        )
+    if keys == {p.order_id.encode() for p in payments}:
+        return (
+            "the payments kept their key, the order id (producer.send uses the event's own key "
+            "unless told otherwise): pass key=... with what the processors count"
+        )
+    if keys == {p.payment_id.encode() for p in payments}:
+        return (
+            "keyed by payment id, every payment is a key of its own, spread over both "
+            "partitions: key by what the processors count"
+        )
+    return "all payments of one currency must share one key: key by what the processors count"

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from eda_lib.domain.payments import PaymentSuccessful
-from eda_lib.exercises.lesson14 import RATES, check_sliding_counts, check_usd_step
+from eda_lib.exercises.lesson14 import (
+    RATES,
+    check_repartition,
+    check_sliding_counts,
+    check_usd_step,
+)
+from eda_lib.messaging import Producer
 from eda_lib.processing import enrich
 
 
@@ -125,3 +132,66 @@ def test_the_sliding_counts_check() -> None:
 
     empty = check_sliding_counts(with_empty_windows)
     assert not empty and "[1.0, 50.0]" in empty.message and "leave out the windows" in empty.message
+
+
+def _sender(key: Any, topic: str = "payments-by-currency", times: int = 1) -> Any:
+    """A repartition step that sends each payment `times` times to `topic` with `key(payment)`."""
+
+    async def repartition(payment: PaymentSuccessful, producer: Producer) -> None:
+        for _ in range(times):
+            await producer.send(topic, payment, key=key(payment))
+
+    return repartition
+
+
+async def test_the_repartition_check_accepts_a_key_that_keeps_each_count_whole() -> None:
+    assert await check_repartition(_sender(lambda p: p.currency))
+    by_minute = await check_repartition(
+        _sender(lambda p: f"{p.currency} {p.occurred_at:%H:%M}")
+    )  # finer than needed, but every (currency, minute) still on one partition
+    assert by_minute and "under 6 keys" in by_minute.message
+
+
+async def test_the_repartition_check_refuses_keys_that_split_a_count() -> None:
+    async def old_key(payment: PaymentSuccessful, producer: Producer) -> None:
+        await producer.send("payments-by-currency", payment)  # the event's own key: order id
+
+    kept = await check_repartition(old_key)
+    assert not kept and "USD 09:00 is 4 on partition 0 and 1 on partition 1" in kept.message
+    assert "kept their key, the order id" in kept.message
+    assert "payment.currency" not in kept.message  # the hint points the way, not the answer
+    by_payment = await check_repartition(_sender(lambda p: p.payment_id))
+    assert not by_payment and "keyed by payment id" in by_payment.message
+    unkeyed = await check_repartition(_sender(lambda p: None))
+    assert not unkeyed and "without a key" in unkeyed.message
+    by_amount = await check_repartition(_sender(lambda p: str(p.amount)))
+    assert not by_amount and "split between the two processors" in by_amount.message
+    one_key = await check_repartition(_sender(lambda p: "all"))
+    assert not one_key and "one processor does all the work" in one_key.message
+
+
+async def test_the_repartition_check_wants_each_payment_once_on_the_topic() -> None:
+    elsewhere = await check_repartition(_sender(lambda p: p.currency, topic="payments"))
+    assert not elsewhere and "UnknownTopic" in elsewhere.message
+    twice = await check_repartition(_sender(lambda p: p.currency, times=2))
+    assert not twice and "more than once" in twice.message
+
+    async def not_awaited(payment: PaymentSuccessful, producer: Producer) -> None:
+        producer.send("payments-by-currency", payment, key=payment.currency).close()
+
+    nothing = await check_repartition(not_awaited)
+    assert not nothing and "without await nothing is sent" in nothing.message
+
+    async def usd_only(payment: PaymentSuccessful, producer: Producer) -> None:
+        if payment.currency == "USD":
+            await producer.send("payments-by-currency", payment, key=payment.currency)
+
+    dropped = await check_repartition(usd_only)
+    assert not dropped and "9 of 16 payments never arrived" in dropped.message
+
+    async def converted(payment: PaymentSuccessful, producer: Producer) -> None:
+        usd = payment.revised(currency="USD")
+        await producer.send("payments-by-currency", usd, key=usd.currency)
+
+    changed = await check_repartition(converted)
+    assert not changed and "arrived changed" in changed.message

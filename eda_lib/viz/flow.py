@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 EXHAUSTIVE_LIMIT = 4_000_000  # pairs of neighbouring orders compared at most; beyond, a heuristic
+LOCAL_LIMIT = 5_040  # orders of one layer the heuristic's local search tries (7 blocks)
 
 
 @dataclass
@@ -181,6 +182,18 @@ def _orders(
     return orders
 
 
+def _how_many_orders(
+    layer: list[Hashable], kin: Callable[[Hashable], Hashable], loose: Callable[[Hashable], bool]
+) -> int:
+    """How many orders `_orders` would list, counted without listing them."""
+    blocks = _blocks(layer, kin)
+    count = math.factorial(len(blocks))
+    for block in blocks:
+        if loose(kin(block[0])):
+            count *= math.factorial(len(block))
+    return count
+
+
 def _blocks(layer: list[Hashable], kin: Callable[[Hashable], Hashable]) -> list[list[Hashable]]:
     blocks: dict[Hashable, list[Hashable]] = {}
     for node in layer:
@@ -199,11 +212,31 @@ def _order(
     programming over every order of each layer) when there are few; else the barycentre rule,
     swept left and right a few times, then each layer in turn takes the best of its orders
     beside its two neighbours until none improves (good, not always the fewest)."""
-    choices = [_orders(layer, kin, loose) for layer in layout.layers]
-    if not choices:
+    if not layout.layers:
         return
+    touched = {node for piece in layout.segments() for node in piece}
+    idle = []  # blocks no edge touches: their place changes nothing, so they go last, unsearched
+    for i, layer in enumerate(layout.layers):
+        blocks = _blocks(layer, kin)
+        idle.append(_flat([b for b in blocks if not touched & set(b)]))
+        layout.layers[i] = _flat([b for b in blocks if touched & set(b)])
+    _order_touched(layout, kin, loose, limit)
+    for layer, rest in zip(layout.layers, idle, strict=True):
+        layer.extend(rest)
+
+
+def _order_touched(
+    layout: FlowLayout,
+    kin: Callable[[Hashable], Hashable],
+    loose: Callable[[Hashable], bool],
+    limit: int,
+) -> None:
+    """`_order` for the blocks that edges touch: the search itself."""
+    counts = [_how_many_orders(layer, kin, loose) for layer in layout.layers]
+    neighbours = [a * b for a, b in itertools.pairwise(counts)]
     between = _pieces_between(layout)
-    if max((len(a) * len(b) for a, b in itertools.pairwise(choices)), default=0) <= limit:
+    if max([*counts, *neighbours]) <= limit:
+        choices = [_orders(layer, kin, loose) for layer in layout.layers]
         # best[j]: the fewest crossings of layers 0..i with layer i in its j-th order
         best = np.zeros(len(choices[0]), dtype=np.int64)
         came_from = []
@@ -218,7 +251,8 @@ def _order(
         return
     for sweep in range(8):
         rightwards = sweep % 2 == 0
-        indices = range(1, len(choices)) if rightwards else range(len(choices) - 2, -1, -1)
+        last = len(layout.layers) - 1
+        indices = range(1, last + 1) if rightwards else range(last - 1, -1, -1)
         for i in indices:
             beside = layout.layers[i - 1] if rightwards else layout.layers[i + 1]
             pieces = between[i - 1] if rightwards else between[i]
@@ -227,9 +261,10 @@ def _order(
             )
     for _ in range(6):  # then each layer takes its best order beside its two neighbours, in turn
         moved = False
-        for i, orders in enumerate(choices):
-            if len(orders) > limit:
+        for i, layer in enumerate(layout.layers):
+            if counts[i] > LOCAL_LIMIT:
                 continue
+            orders = _orders(layer, kin, loose)
 
             def beside_both(order: list[Hashable], i: int = i) -> int:
                 left = _cost(layout.layers[i - 1], order, between[i - 1]) if i else 0

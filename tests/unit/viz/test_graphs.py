@@ -164,3 +164,21 @@ async def test_members_share_a_timeline_lane_only_when_they_took_turns() -> None
 
     assert await lanes_after(restart=False) == ["shipping/s-1", "shipping/s-2"]
     assert await lanes_after(restart=True) == ["shipping/s-1, s-2"]
+
+
+def test_flow_layout_of_a_crowded_broker_leaves_idle_topics_aside_and_still_finishes() -> None:
+    import networkx as nx
+
+    from eda_lib.viz.flow import flow_layout
+
+    # a broker left with 90 dead-letter topics nobody reads, and 12 topics read by 3 groups:
+    # listing every order of 100 blocks could never finish; the idle ones are not searched,
+    # and 12 busy blocks (12! orders) are ordered by the heuristic
+    graph = nx.DiGraph()
+    for k in range(12):
+        graph.add_edge("producer", f"topic-{k:02}")
+        graph.add_edge(f"topic-{k:02}", f"group-{k % 3}")
+    graph.add_nodes_from(f"idle-{k:02}" for k in range(90))
+    layout = flow_layout(graph, kin=lambda node: node, alone=lambda node: 1)
+    assert layout.layers[1][-90:] == [f"idle-{k:02}" for k in range(90)]  # after the busy ones
+    assert layout.crossings() == 0

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -190,7 +191,7 @@ def _follow(
     bar = tqdm(
         desc="pytest",
         bar_format=_BAR,
-        file=sys.stdout,
+        file=_kernel_line() or sys.stdout,
         miniters=1,
         mininterval=0,
         disable=not progress,
@@ -224,6 +225,51 @@ def _follow(
     if killed.is_set():
         raise subprocess.TimeoutExpired(command, timeout, "".join(lines))
     return "".join(lines)
+
+
+class LastLine:
+    """A file for tqdm that hands `show` only the bar's latest state. tqdm redraws its line with
+    a carriage return, which a terminal honours; a notebook saves every redraw as a line of its
+    own, so there the bar is shown as one display that each redraw replaces."""
+
+    encoding = "utf-8"  # tqdm draws its bar with block characters only for a Unicode file
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        self.show, self.shown = show, ""
+
+    def write(self, text: str) -> int:
+        parts = [part.strip() for part in re.split(r"[\r\n]", text)]
+        latest = next((part for part in reversed(parts) if part), "")
+        if latest and latest != self.shown:
+            self.shown = latest
+            self.show(latest)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _kernel_line() -> LastLine | None:
+    """A `LastLine` drawing into one updatable display if we run in a Jupyter kernel, else None
+    (a terminal redraws the bar in place by itself)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):  # IPython in a terminal: no front end
+        return None
+    handle: Any = None  # IPython's DisplayHandle, once the first line is shown
+
+    def show(line: str) -> None:
+        nonlocal handle
+        if handle is None:
+            handle = display({"text/plain": line}, raw=True, display_id=True)  # type: ignore[no-untyped-call]
+        else:
+            handle.update({"text/plain": line}, raw=True)
+
+    return LastLine(show)
 
 
 def _read_junit(report: Path) -> Results:

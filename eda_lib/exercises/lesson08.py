@@ -5,12 +5,13 @@ read from a header."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from eda_lib.brokers.base import Record, TopicPartition, partition_for_key
 from eda_lib.brokers.memory import InMemoryBroker
 from eda_lib.codecs import KafkaBinary
+from eda_lib.core.broker import StartFrom
 from eda_lib.domain.orders import OrderApproved, OrderCancelled, OrderCreated
 from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.events import Event
@@ -25,7 +26,10 @@ default rule, CRC32 (2), and murmur2 on the 4 partitions of this lesson's other 
 def check_partition_prediction(partition: int) -> Check:
     """Lesson 08, exercise 1: on a topic of 3 partitions, where does key 'order-20' go?"""
     expected = partition_for_key(PREDICTED_KEY, 3)
-    how = "use partition_for_key(b'order-20', 3): murmur2 of the key bytes, made positive, modulo 3"
+    how = (
+        "a key's partition is murmur2 of its bytes, made positive, modulo the partition count: "
+        "section 2 computes it with partition_for_key"
+    )
     if type(partition) is not int:  # True == 1 in Python, so check the type first
         return fail(f"{partition!r} is not a partition number", how)
     if partition == expected:
@@ -51,6 +55,8 @@ def check_partition_prediction(partition: int) -> Check:
 async def check_restart_offset(offset: int) -> Check:
     """Lesson 08, exercise 2: a member reads 5 events of a 1-partition topic, commits after the
     first 3, and crashes. At which offset does the next member of the group start?"""
+    if type(offset) is not int:  # 3.0 and True compare equal to numbers: check the type first
+        return fail(f"{offset!r} is not an offset", "an offset is a whole number (an int)")
     broker = InMemoryBroker()
     await broker.create_topic("t")
     producer = Producer(broker)
@@ -83,12 +89,53 @@ def _order_story() -> list[Event]:
     ]
 
 
+def _other_story() -> list[Event]:
+    """Three other orders, six events again: a `collect` that returns a fixed answer fails here."""
+    return [
+        OrderCreated(order_id="order-7", customer_id="dee", amount=700),
+        OrderCreated(order_id="order-8", customer_id="eve", amount=800),
+        OrderCancelled(order_id="order-7", reason="changed their mind"),
+        OrderCreated(order_id="order-9", customer_id="fay", amount=900),
+        OrderApproved(order_id="order-9"),
+        OrderApproved(order_id="order-8"),
+    ]
+
+
+class _StartWatch(InMemoryBroker):
+    """An in-memory broker that remembers where each joining member asked to start."""
+
+    def __init__(self, *, seed: int) -> None:
+        super().__init__(seed=seed)
+        self.starts: list[StartFrom] = []
+
+    async def join(
+        self, group: str, topics: Sequence[str], *, member: str, start: StartFrom
+    ) -> None:
+        self.starts.append(start)
+        await super().join(group, topics, member=member, start=start)
+
+
 async def check_order_collector(collect: Callable[[Any], Awaitable[Any]]) -> Check:
     """Lesson 08, exercise 3: `collect(broker)` reads the topic 'orders' as group 'collector'
     from the earliest offset, returns each order's event types in the order they happened, and
-    commits what it read, each record after handling it (at least once)."""
-    story = _order_story()
-    async with InMemoryBroker(seed=3) as broker:
+    commits what it read, each record after handling it (at least once). It runs twice, on the
+    lesson's six events and then on six of other orders, so a fixed answer fails."""
+    for run, story in enumerate((_order_story(), _other_story())):
+        refused = await _collect_once(collect, story, again=run > 0)
+        if refused is not None:
+            return refused
+    return Check(
+        True,
+        "every order's events in order, on the lesson's orders and on three others, and each "
+        "time the group committed all 6, each after handling it",
+    )
+
+
+async def _collect_once(
+    collect: Callable[[Any], Awaitable[Any]], story: list[Event], *, again: bool
+) -> Check | None:
+    """Run `collect` on a broker of its own holding `story`: None if all is well, else why not."""
+    async with _StartWatch(seed=3) as broker:
         await broker.create_topic("orders", partitions=3)
         await Producer(broker, "order-service").send_all("orders", story)
         try:
@@ -100,6 +147,17 @@ async def check_order_collector(collect: Callable[[Any], Awaitable[Any]]) -> Che
     for event in story:
         expected.setdefault(getattr(event, "order_id", ""), []).append(event.event_type)
     if dict(result or {}) != expected:
+        if not result and "latest" in broker.starts:
+            return fail(
+                f"got {result}: your group started at 'latest'",
+                "a new group at 'latest' begins at the end of the log and reads only what is "
+                "sent after it joins; the 6 events were there before: start='earliest'",
+            )
+        if again:
+            return fail(
+                f"on a topic of three other orders, got {result}, expected {expected}",
+                "return what your handler collected from the topic, not a fixed answer",
+            )
         return fail(
             f"got {result}, expected {expected}",
             "one handler appends event.event_type to a list per event.order_id; run until 6",
@@ -111,24 +169,26 @@ async def check_order_collector(collect: Callable[[Any], Awaitable[Any]]) -> Che
             "it commits",
         )
     early = _committed_before_handled(broker, "collector")
+    if early is None:
+        return fail(
+            "the check cannot see when your code handled each event, so it cannot tell a commit "
+            "after handling from one before it: only a Consumer records its handling (a "
+            "'handled' hop per event in broker.trace)",
+            "use a Consumer for group 'collector': it commits after handling unless told not to",
+        )
     if early:
         return fail(
             f"the group committed {early} before handling it: at most once (commit='before'), "
             "so a crash there loses that event",
             "commit after handling (at least once): Consumer's default, commit='each'",
         )
-    judged = early is not None  # a loop of raw polls leaves no 'handled' hops to judge by
-    return Check(
-        True,
-        "every order's events in order, and the group committed all 6"
-        + (", each after handling it" if judged else ""),
-    )
+    return None
 
 
 def _committed_before_handled(broker: InMemoryBroker, group: str) -> str | None:
     """The first record that `group` committed past before its consumer had handled it, as
     'orders[p]@o', or ''. Known only from a `Consumer`'s 'handled' hops: for a loop of raw
-    polls, which leaves none, None (not judged)."""
+    polls, which leaves none, None (cannot be judged, which the check refuses)."""
     hops = [h for h in broker.trace if h.group == group]
     if not any(h.kind == "handled" for h in hops):
         return None
@@ -160,9 +220,14 @@ def check_type_header(event_type_of: Callable[[Any], str]) -> Check:
             return fail(f"your code raised {type(error).__name__}: {error}", "print headers")
         if got != event.event_type:
             other = next((name for name, value in headers if got in (value, value.decode())), "")
+            if not other:
+                return fail(
+                    f"got {got!r} for an {event.event_type}",
+                    "print record.headers: a tuple of (name, bytes) pairs, in no set order; "
+                    "the task names the header that holds the type",
+                )
             return fail(
-                f"got {got!r} for a {event.event_type}"
-                + (f": the value of the header '{other}'" if other else ""),
+                f"got {got!r} for an {event.event_type}: the value of the header '{other}'",
                 "record.headers is a tuple of (name, bytes) pairs in no set order, and more than "
                 "one name holds 'type': find the one named exactly 'ce_type', decode it",
             )

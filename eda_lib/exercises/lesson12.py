@@ -3,6 +3,8 @@ a backoff policy, and a handler whose refusals are dead-lettered."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +32,8 @@ async def check_semantics_choice(answer: str) -> Check:
     if counters.lost or counters.duplicate_effects:
         return fail(
             f"with {answer}: {counters.lost} lost, {counters.duplicate_effects} applied twice",
-            "you need both: commit after handling, and remembering what was applied",
+            "section 3 crashed each semantics before and after the effect: which one neither "
+            "lost pay-1 nor applied it twice?",
         )
     return Check(
         True,
@@ -45,17 +48,27 @@ def check_backoff_policy(policy: Any) -> Check:
         return fail("that is not a RetryPolicy", "RetryPolicy(max_attempts=..., base_delay=...)")
     waits = [round(d, 6) for d in policy.schedule()]
     if waits != [0.2, 0.4, 0.8, 1.0]:
-        return fail(
-            f"its waits are {waits}",
-            "max_attempts counts every try (5); multiplier 2; max_delay 1.0; jitter 0",
-        )
+        return fail(f"its waits are {waits}", _backoff_hint(policy, waits))
     return Check(True, "waits of 0.2, 0.4, 0.8 and 1.0 s between 5 attempts.")
+
+
+def _backoff_hint(policy: RetryPolicy, waits: list[float]) -> str:
+    """The first thing to look at, pointed at without its value: the task gives the values."""
+    if policy.jitter:
+        return "waits that are not exact multiples of the first are jittered: the task wants none"
+    if len(waits) != 4:
+        return "n attempts have n - 1 waits between them: max_attempts counts the first try too"
+    if waits[0] != 0.2:
+        return "the first wait is base_delay"
+    if max(waits) > 1.0:
+        return "no wait may be longer than the task allows: RetryPolicy caps them with max_delay"
+    return "each wait is the one before it times multiplier, until the cap"
 
 
 async def check_refusing_handler(ship: Callable[[Any], Any]) -> Check:
     """Lesson 12, exercise 3: `ship(event)` ships payments of at most 10,000.00 and raises a
-    `ValueError` that says why for larger ones; the consumer retries, then parks those in
-    `payments.dead-letter` with the error, and carries on with the rest."""
+    `ValueError` (or a subclass of it) that says why for larger ones; the consumer retries,
+    then parks those in `payments.dead-letter` with the error, and carries on with the rest."""
     # exactly 10,000.00 ships; 1,000,001 does not; 200,000 catches a limit ten times too small
     amounts = {
         "pay-1": 5_000,
@@ -64,6 +77,8 @@ async def check_refusing_handler(ship: Callable[[Any], Any]) -> Check:
         "pay-4": 1_000_001,
         "pay-5": 200_000,
     }
+    raised: list[Exception] = []  # what `ship` raised, to judge its class (subclasses count)
+    watched = _watching(ship, raised)
     async with InMemoryBroker(seed=12, clock=VirtualClock()) as broker:
         await broker.create_topic("payments", partitions=1)
         await Producer(broker, "payment-service").send_all(
@@ -78,7 +93,7 @@ async def check_refusing_handler(ship: Callable[[Any], Any]) -> Check:
                 broker,
                 "shipping",
                 "payments",
-                ship,
+                watched,
                 retry=RetryPolicy(max_attempts=2, base_delay=0.1),
                 start="earliest",
             )
@@ -91,14 +106,45 @@ async def check_refusing_handler(ship: Callable[[Any], Any]) -> Check:
     if report.handled != 3 or len(parked) != 2:
         return fail(
             f"{report.handled} shipped and {len(parked)} dead-lettered, expected 3 and 2",
-            "raise ValueError(...) when event.amount > 1_000_000; otherwise ship it",
+            "it refused more than the payments over 10,000.00: one of exactly 10,000.00 still "
+            "ships, and amount counts cents"
+            if len(parked) > 2
+            else "amount counts cents (minor units): compare it with 10,000.00 in cents, and "
+            "raise for a payment over it",
         )
     sources = sorted(dict(r.headers)["dlt-source"].decode() for r in parked)
     if sources != ["payments[0]@1", "payments[0]@3"]:  # pay-2 and pay-4, the two over the limit
         return fail(
             f"parked {sources}, not pay-2 and pay-4 (offsets 1 and 3)",
-            "refuse only what is over 10,000.00: amount > 1_000_000",
+            "refuse only what is over 10,000.00: exactly 10,000.00 still ships, and amount "
+            "counts cents",
         )
-    if not all(e.startswith("ValueError: ") and len(e) > len("ValueError: ") for e in errors):
+    if not all(isinstance(e, ValueError) and str(e).strip() for e in raised):
         return fail(f"the dead letters say {errors}", "raise a ValueError that says why")
     return Check(True, "the two large payments parked with your reason; the other three shipped")
+
+
+def _watching(ship: Callable[[Any], Any], raised: list[Exception]) -> Callable[[Any], Any]:
+    """`ship`, noting each exception it raises before passing it on to the consumer. It keeps
+    `ship`'s annotation (functools.wraps), by which the consumer picks the events it gets."""
+    if inspect.iscoroutinefunction(ship):
+
+        @functools.wraps(ship)
+        async def watched_async(event: Any) -> Any:
+            try:
+                return await ship(event)
+            except Exception as error:
+                raised.append(error)
+                raise
+
+        return watched_async
+
+    @functools.wraps(ship)
+    def watched(event: Any) -> Any:
+        try:
+            return ship(event)
+        except Exception as error:
+            raised.append(error)
+            raise
+
+    return watched

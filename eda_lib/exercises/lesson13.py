@@ -58,7 +58,7 @@ async def _run(cases: Sequence[Case], bug: str) -> Results:
 
 async def check_cases_catch_mutants(cases: Any) -> Check:
     """Lesson 13, exercise 1: a table of `Case`s for the large-payment watch (threshold 20,000)
-    that passes on the right handler and fails on each of four broken ones."""
+    that passes on the right handler and fails on each of the five broken ones in MUTANTS."""
     if not isinstance(cases, list | tuple) or not all(isinstance(c, Case) for c in cases):
         return fail(f"expected a list of Case, got {cases!r:.60}", "cases = [Case(...), ...]")
     right = await _run(cases, "")
@@ -73,10 +73,23 @@ async def check_cases_catch_mutants(cases: Any) -> Check:
             else "each case must hold for a correct watch (threshold 20,000, inclusive)"
         )
         return fail(f"on the right handler, '{wrong.name}': {wrong.detail}", hint)
+    vague = next((c for c in cases if c.raises and c.raises is not BrokerUnavailable), None)
+    if vague is not None and vague.raises and issubclass(BrokerUnavailable, vague.raises):
+        return fail(
+            f"'{vague.name}' expects raises={vague.raises.__name__}, which more errors than an "
+            "outage satisfy: the case would pass on a handler that breaks for another reason "
+            "(a bug's TypeError, say) instead of telling the consumer to retry",
+            "name the error a send raises when the broker is down (section 2)",
+        )
     survivors = [bug for bug in MUTANTS if await _run(cases, bug)]
     if survivors:
         return fail(
-            f"your {len(cases)} cases also pass on a handler that "
+            (
+                "your one case also passes"
+                if len(cases) == 1
+                else f"your {len(cases)} cases also pass"
+            )
+            + " on a handler that "
             + "; and on one that ".join(MUTANTS[bug] for bug in survivors),
             "add a case that tells it apart: a payment just below the threshold, the threshold "
             "itself (20,000), a large payment with the producer down "
@@ -109,10 +122,14 @@ def _miscount(
     distinct = sorted(set(deliveries))
     count, revenue = len(distinct), sum(produced[i].amount for i in distinct)
     if dashboard.payments != count:
-        return f"counted {dashboard.payments} payments, not {count}"
+        return f"counted {_plural(dashboard.payments)}, not {count}"
     if dashboard.revenue["USD"] != revenue:
         return f"counted revenue {dashboard.revenue['USD']}, not {revenue}"
     return ""
+
+
+def _plural(count: int) -> str:
+    return f"{count} payment" if count == 1 else f"{count} payments"
 
 
 def check_idempotent_dashboard(dashboard_class: Any) -> Check:
@@ -136,9 +153,24 @@ def check_idempotent_dashboard(dashboard_class: Any) -> Check:
     except Exception as error:
         return fail(f"your dashboard raised {type(error).__name__}: {error}", "see the error")
     order = ", ".join(f"p{i}" for i in found) or "nothing"
+    dashboard = dashboard_class()
+    for index in found:
+        dashboard.handle(delivered_again(produced[index]))
+    revenue = sum(produced[i].amount for i in set(found))
+    if dashboard.payments > len(set(found)) or dashboard.revenue["USD"] > revenue:
+        hint = (
+            "a payment delivered again was applied again: remember each payment applied, by "
+            "what stays the same on every delivery (each delivery is a new object, so not id())"
+        )
+    else:
+        hint = (
+            "it skipped a payment it had not applied: remember what tells two payments apart "
+            "(two may share an amount or an order; Python's id() names an object, not a "
+            "payment, and is reused once that object is freed), in a memory of each dashboard's "
+            "own"
+        )
     return fail(
         f"delivering {order} (the smallest failing case found) "
         f"{_miscount(dashboard_class, produced, found)}",
-        "remember the ids of the payments applied, in each dashboard (a set made in "
-        "__init__), and skip a payment seen before",
+        hint,
     )

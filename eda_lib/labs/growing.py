@@ -4,7 +4,8 @@ A keyed topic of 3 partitions gets a 4th. Records already stored stay where they
 on each key is hashed by 4, so most keys' next events land on another partition than their
 earlier ones, and Kafka keeps order only within a partition. `grow_topic` writes each order's
 `OrderCreated`, grows the topic, writes each order's `OrderApproved`, and lets a group of two
-members handle them, the owner of the new partition first (a fast member beside a slow one).
+members handle them one after the other, the owner of the new partition first: a fast member
+beside a slow one, taken to the extreme (real members run at once and interleave their work).
 With `drain_first`, the group handles everything before the topic grows, the safe way to grow.
 It runs on either broker; only the group's handling order is staged, never the placement.
 """
@@ -34,7 +35,8 @@ class Growth:
     @property
     def crossed(self) -> list[str]:
         """Orders created on a partition of the member that ran second and approved on one of
-        the member that ran first: handled out of order whatever the order within a member."""
+        the member that ran first: since one member ran to its end before the other began,
+        handled out of order whatever the order within a member."""
         return [
             o
             for o in self.created_on
@@ -87,9 +89,7 @@ async def grow_topic(
             await packer.run()
     await broker.add_partitions(topic, 4)
     approved = {o: await shop.send(topic, OrderApproved(order_id=o)) for o in orders}
-    owner = {
-        tp.partition: p.name for p in packers for tp in await broker.assignment(group, p.name)
-    }
+    owner = {tp.partition: p.name for p in packers for tp in await broker.assignment(group, p.name)}
     first = owner[3]
     for packer in sorted(packers, key=lambda p: p.name != first):
         await packer.run()

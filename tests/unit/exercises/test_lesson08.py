@@ -6,7 +6,7 @@ import zlib
 from collections.abc import Callable
 
 from eda_lib.brokers import partition_for_key
-from eda_lib.brokers.base import Record
+from eda_lib.brokers.base import Record, TopicPartition
 from eda_lib.codecs import decode_message
 from eda_lib.events import Event
 from eda_lib.exercises.lesson08 import (
@@ -59,6 +59,48 @@ async def test_order_collector() -> None:
 
         return collect
 
+    fixed_answer = {
+        "order-1": ["OrderCreated", "OrderApproved"],
+        "order-2": ["OrderCreated", "OrderCancelled"],
+        "order-3": ["OrderCreated", "OrderApproved"],
+    }
+
+    async def raw_loop_committing_first(broker):  # type: ignore[no-untyped-def]
+        await broker.join("collector", ["orders"], member="m", start="earliest")
+        seen: dict[str, list[str]] = {}
+        for _ in range(3):
+            batch = await broker.poll("collector", "m", max_records=10)
+            ends = {TopicPartition(r.topic, r.partition): r.offset + 1 for r in batch.records}
+            if ends:
+                await broker.commit("collector", "m", ends)  # at most once: before handling
+            for record in batch.records:
+                event = decode_message(record.value, record.headers)
+                seen.setdefault(event.order_id, []).append(event.event_type)
+        await broker.leave("collector", "m")
+        return seen
+
+    async def commits_all_handles_nothing(broker):  # type: ignore[no-untyped-def]
+        await broker.join("collector", ["orders"], member="m", start="earliest")
+        batch = await broker.poll("collector", "m", max_records=10)
+        ends = {TopicPartition(r.topic, r.partition): r.offset + 1 for r in batch.records}
+        await broker.commit("collector", "m", ends)
+        return dict(fixed_answer)
+
+    async def consumer_then_fixed_answer(broker):  # type: ignore[no-untyped-def]
+        async with Consumer(broker, "collector", "orders", lambda e: None, start="earliest") as c:
+            await c.run(max_events=6, timeout=5)
+        return dict(fixed_answer)  # copied from the first refusal's 'expected'
+
+    async def from_latest(broker):  # type: ignore[no-untyped-def]
+        seen: dict[str, list[str]] = {}
+
+        def note(event: Event) -> None:
+            seen.setdefault(event.order_id, []).append(event.event_type)  # type: ignore[attr-defined]
+
+        async with Consumer(broker, "collector", "orders", note, start="latest") as consumer:
+            await consumer.run(max_events=6, timeout=0.5)
+        return seen
+
     commits_first, by_batch = collecting("before"), collecting("batch")
 
     assert await check_order_collector(right)
@@ -67,6 +109,14 @@ async def test_order_collector() -> None:
     assert "at most once" in refused and "before handling" in refused
     assert "expected" in repr(await check_order_collector(reads_one_partition))
     assert "not committed" in repr(await check_order_collector(never_commits))
+    for unjudged in (raw_loop_committing_first, commits_all_handles_nothing):
+        refused = repr(await check_order_collector(unjudged))
+        assert "cannot see when your code handled" in refused, unjudged.__name__
+        assert "use a Consumer" in refused, unjudged.__name__
+    fixed = repr(await check_order_collector(consumer_then_fixed_answer))
+    assert "three other orders" in fixed and "not a fixed answer" in fixed
+    late = repr(await check_order_collector(from_latest))
+    assert "started at 'latest'" in late and "start='earliest'" in late
 
 
 def test_type_header() -> None:
@@ -92,7 +142,9 @@ def test_type_header() -> None:
     assert passed and "named 'ce_type'" in passed.message, passed.message
     assert check_type_header(by_name)
     assert "raised" in repr(check_type_header(lambda record: record.headers["ce_type"]))
-    assert "got" in repr(check_type_header(from_the_value))
+    from_value = check_type_header(from_the_value)
+    assert not from_value and "print record.headers" in from_value.message
+    assert "ce_type" not in from_value.message  # the first try's hint does not name it
     for by_part_of_the_name in (
         first_with_type_in_its_name,
         last_with_type_in_its_name,
@@ -126,7 +178,8 @@ def test_partition_prediction() -> None:
     for idea, answer in wrong.items():
         check = check_partition_prediction(answer)  # type: ignore[arg-type]
         assert not check.passed, idea
-        assert "Hint: use partition_for_key" in check.message, idea
+        assert "section 2 computes it with partition_for_key" in check.message, idea
+        assert "b'order-20', 3" not in check.message, idea  # the hint is not the answer
     assert "CRC32" in check_partition_prediction(zlib.crc32(key) % 3).message
     assert "0, 1 and 2" in check_partition_prediction(partition_for_key(key, 4)).message
 
@@ -137,3 +190,6 @@ async def test_restart_offset() -> None:
     for idea, answer in {"the last handled": 2, "the log's end": 5, "the beginning": 0}.items():
         check = await check_restart_offset(answer)
         assert not check.passed and "committed offset is the next one" in check.message, idea
+    for not_an_int in (3.0, True, "3"):  # 3.0 == 3 in Python: the type is checked first
+        check = await check_restart_offset(not_an_int)  # type: ignore[arg-type]
+        assert not check.passed and "is not an offset" in check.message, not_an_int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eda_lib import BrokerUnavailable
+from eda_lib.brokers.base import BrokerError
 from eda_lib.domain import PaymentSuccessful
 from eda_lib.domain.services import AnalyticsDashboard
 from eda_lib.exercises.lesson13 import check_cases_catch_mutants, check_idempotent_dashboard
@@ -22,8 +23,14 @@ async def test_the_table_must_catch_every_broken_handler() -> None:
     assert "swallows an outage" in verdict.message and "never flags" not in verdict.message
     assert "swallows" in (await check_cases_catch_mutants([*weak, boundary])).message
     assert await check_cases_catch_mutants([*weak, boundary, outage])
+    for vague in (Exception, BaseException, BrokerError):  # what any broker error satisfies
+        loose = Case("down", pay(90_000), producer_down=True, raises=vague)
+        refused = await check_cases_catch_mutants([*weak, boundary, loose])
+        assert not refused and f"raises={vague.__name__}" in refused.message, vague
     no_small = await check_cases_catch_mutants([boundary, outage])
     assert not no_small and "flags small payments too" in no_small.message
+    one = await check_cases_catch_mutants([Case("large", pay(90_000), ("LargePaymentFlagged",))])
+    assert "your one case also passes on a handler that" in one.message
     forgot = await check_cases_catch_mutants([Case("down", pay(90_000), producer_down=True)])
     assert "should say raises=BrokerUnavailable" in forgot.message
     wrong = await check_cases_catch_mutants([Case("says small is flagged", pay(5), ("X",))])
@@ -83,10 +90,17 @@ def test_the_dashboard_must_count_each_payment_once() -> None:
                 super().handle(event)
 
     assert check_idempotent_dashboard(Idempotent)
-    assert not check_idempotent_dashboard(ByIdentity)
+    by_identity = check_idempotent_dashboard(ByIdentity)
+    assert not by_identity and "id()" in by_identity.message
+    assert "1 payments" not in by_identity.message  # "1 payment"
     assert "delivering p0, p1 " in check_idempotent_dashboard(ByOrder).message
     plain = check_idempotent_dashboard(AnalyticsDashboard)
     assert not plain and "delivering p0, p0 " in plain.message and "not 1" in plain.message
+    assert "applied again" in plain.message
+    assert "a set made in __init__" not in plain.message  # the way, not the answer
+    for undercounting in (ByOrder, ByAmount, SharedMemory):
+        refused = check_idempotent_dashboard(undercounting)
+        assert "skipped a payment it had not applied" in refused.message, undercounting
     assert not check_idempotent_dashboard(ForgetsAfterTwo)
     assert not check_idempotent_dashboard(SharedMemory)
     assert "delivering p0, p1 " in check_idempotent_dashboard(ByAmount).message

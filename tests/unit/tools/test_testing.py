@@ -102,3 +102,22 @@ def test_a_run_past_its_timeout_is_stopped(tmp_path: Path) -> None:
     (tmp_path / "test_slow.py").write_text("import time\ndef test_slow():\n    time.sleep(60)\n")
     with pytest.raises(subprocess.TimeoutExpired):
         run_pytest("test_slow.py", root=tmp_path, timeout=3, progress=True)
+
+
+def test_in_a_notebook_the_bar_is_one_line_replaced_at_each_step() -> None:
+    # A notebook saves each carriage-return redraw as a line of its own: LastLine hands on only
+    # the latest state, which the kernel shows in one display that each step replaces.
+    from tqdm import tqdm
+
+    from eda_lib.testing import _BAR, LastLine, _kernel_line
+
+    shown: list[str] = []
+    bar = tqdm(desc="pytest", bar_format=_BAR, file=LastLine(shown.append), mininterval=0)
+    bar.total = 2
+    bar.refresh()
+    bar.update()
+    bar.update()
+    bar.close()  # writes the final state again, and a newline: nothing new to show
+    assert shown[-1] == f"pytest: 100%|{'█' * 20}| 2/2 tests"
+    assert len(shown) == len(set(shown)) and all("\r" not in s and "\n" not in s for s in shown)
+    assert _kernel_line() is None  # not in a Jupyter kernel: the terminal redraws in place

@@ -191,7 +191,7 @@ def _follow(
     bar = tqdm(
         desc="pytest",
         bar_format=_BAR,
-        file=_kernel_line() or sys.stdout,
+        file=kernel_line() or sys.stdout,
         miniters=1,
         mininterval=0,
         disable=not progress,
@@ -249,7 +249,7 @@ class LastLine:
         pass
 
 
-def _kernel_line() -> LastLine | None:
+def kernel_line() -> LastLine | None:
     """A `LastLine` drawing into one updatable display if we run in a Jupyter kernel, else None
     (a terminal redraws the bar in place by itself)."""
     try:

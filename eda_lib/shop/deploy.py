@@ -19,6 +19,7 @@ from eda_lib.shop.audit import ShopAudit, audit
 from eda_lib.shop.process import PROCESS_SERVICES, place_order, read_statuses
 from eda_lib.shop.services import expected_outcome
 from eda_lib.shop.shop import shop_events
+from eda_lib.testing import kernel_line
 
 
 class ServiceDidNotStart(RuntimeError):
@@ -138,7 +139,7 @@ async def audit_until_done(
         total=orders,
         desc="orders ended",
         bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt}",
-        file=sys.stdout,
+        file=kernel_line() or sys.stdout,  # in a notebook: one line, redrawn, not one per step
         disable=not progress,
     ) as bar:
         found = ShopAudit((), 0)

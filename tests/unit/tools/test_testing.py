@@ -109,7 +109,7 @@ def test_in_a_notebook_the_bar_is_one_line_replaced_at_each_step() -> None:
     # the latest state, which the kernel shows in one display that each step replaces.
     from tqdm import tqdm
 
-    from eda_lib.testing import _BAR, LastLine, _kernel_line
+    from eda_lib.testing import _BAR, LastLine, kernel_line
 
     shown: list[str] = []
     bar = tqdm(desc="pytest", bar_format=_BAR, file=LastLine(shown.append), mininterval=0)
@@ -120,4 +120,4 @@ def test_in_a_notebook_the_bar_is_one_line_replaced_at_each_step() -> None:
     bar.close()  # writes the final state again, and a newline: nothing new to show
     assert shown[-1] == f"pytest: 100%|{'█' * 20}| 2/2 tests"
     assert len(shown) == len(set(shown)) and all("\r" not in s and "\n" not in s for s in shown)
-    assert _kernel_line() is None  # not in a Jupyter kernel: the terminal redraws in place
+    assert kernel_line() is None  # not in a Jupyter kernel: the terminal redraws in place

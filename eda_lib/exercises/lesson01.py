@@ -1,8 +1,10 @@
 """Self-checking exercises of lesson 01 (what is event-driven architecture?): a payment built by
-hand, and a fraud group added without touching the producer."""
+hand, a fraud group added without touching the producer, and a state-transfer event that
+needs no call back."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +37,8 @@ def check_payment_for_99_95_eur(event: Any) -> Check:
 
 async def check_large_payment_flagger(flag: Callable[[Event], bool]) -> Check:
     """Lesson 01, exercise 2: a fourth reaction, a fraud group that flags payments of at least
-    1,000.00 in any currency with two decimals. It is added without touching the producer."""
+    1,000.00 in dollars or euros (both have two decimals). It is added without touching the
+    producer. The one yen payment, 99 JPY (yen have no minor units), is small in any reading."""
     broker = InMemoryBroker()
     await broker.create_topic("payments", partitions=3)
     producer = Producer(broker, "payment-service")
@@ -71,7 +74,106 @@ async def check_large_payment_flagger(flag: Callable[[Event], bool]) -> Check:
     if sorted(flagged) != expected:
         return fail(
             f"flagged {sorted(flagged)}, expected {expected}",
-            '1,000.00 is 100_000 minor units in any currency (no conversion), and "at least" '
-            "includes exactly 1,000.00",
+            "dollars and euros have two decimals, so 1,000.00 is 100_000 minor units in either "
+            '(no conversion; yen have none: 99 JPY is 99 yen), and "at least" includes exactly '
+            "1,000.00",
         )
     return Check(True, "the fraud group flags 3 of 8 payments, and the producer never changed.")
+
+
+# Two orders, each with the address it has when paid, the customer's change made after the event
+# was built, and a billing address: two orders, so an answer that names an address is refused.
+_ORDERS = (
+    ("order-7", "1 Elm St", "9 Oak Ave", "PO Box 12"),
+    ("order-8", "5 Birch Ln", "2 Ash Ct", "PO Box 40"),
+)
+
+
+def check_state_transfer(
+    paid_event: Callable[[dict[str, Any]], Any], ship: Callable[[Any, Callable[[str], Any]], Any]
+) -> Check:
+    """Lesson 01, exercise 3: a state-transfer event, so shipping needs no call back.
+
+    `paid_event(order)` builds the event from the order service's record (a dict);
+    `ship(event, get_order)` returns the address the parcel goes to. After the event is built,
+    the customer changes the address in the record and the order service goes down: a handler
+    that calls back fails, an event that only names the order gives shipping nothing to work
+    from, and an event that still points at the record (rather than copying from it) changes
+    with it. The event is handed to `ship` as the same object, as an in-process bus hands it."""
+    for order_id, paid_address, new_address, billing_address in _ORDERS:
+        refusal = _ship_one(paid_event, ship, order_id, paid_address, new_address, billing_address)
+        if refusal is not None:
+            return refusal
+    first, paid_address, new_address, _ = _ORDERS[0]
+    return Check(
+        True,
+        f"shipped {len(_ORDERS)} orders from their events, with the order service down and no "
+        f"call back ({first} to {paid_address!r}). The cost: each copy is as of the payment, so "
+        f"the later change to {new_address!r} is not in it.",
+    )
+
+
+def _ship_one(
+    paid_event: Callable[[dict[str, Any]], Any],
+    ship: Callable[[Any, Callable[[str], Any]], Any],
+    order_id: str,
+    paid_address: str,
+    new_address: str,
+    billing_address: str,
+) -> Check | None:
+    """One order through the scenario: None if it shipped to the address it had when paid."""
+    order = {
+        "order_id": order_id,
+        "customer_id": "c-" + order_id.removeprefix("order-"),
+        "ship_to": paid_address,
+        "bill_to": billing_address,
+        "amount": 9995,
+        "currency": "EUR",
+    }
+    event = paid_event(order)
+    try:
+        json.dumps(event)
+    except (TypeError, ValueError) as error:
+        return fail(
+            f"the event is not JSON data ({error})",
+            "build it from plain values (a dict of strings and numbers), so a broker can carry it",
+        )
+    order["ship_to"] = new_address  # the customer moves; the order service updates its record
+    calls: list[str] = []
+
+    def get_order(asked_for: str) -> Any:
+        calls.append(asked_for)
+        raise ConnectionError("the order service is down")
+
+    try:
+        address = ship(event, get_order)
+    except ConnectionError:
+        address = None
+    except Exception as error:  # a key or attribute the event does not have, say
+        return fail(
+            f"ship raised {type(error).__name__}: {error}; the event it got was {event!r}",
+            "put into the event what shipping needs to know, and read it from the event",
+        )
+    if calls:
+        return fail(
+            f"ship called back the order service {len(calls)} time(s), and it is down",
+            "a state-transfer event carries the data: read the address from the event, and "
+            "never call get_order",
+        )
+    if address == new_address:
+        return fail(
+            f"shipped {order_id} to {address!r}, the address set after the event was built",
+            "your event still points at the order service's own dict (or shares it), so it "
+            "changed when the record did: copy the values into a new dict",
+        )
+    if address == billing_address:
+        return fail(
+            f"shipped {order_id} to {address!r}, the billing address (bill_to)",
+            "a parcel goes to the order's ship_to",
+        )
+    if address != paid_address:
+        return fail(
+            f"shipped {order_id} to {address!r}, expected {paid_address!r}",
+            "ship should return the address the order had when it was paid, read from the event",
+        )
+    return None

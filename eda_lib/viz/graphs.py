@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import networkx as nx
@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch
+from matplotlib.text import Text
 
 from eda_lib.brokers.base import DEAD_LETTER_SUFFIX, BrokerState, TopicPartition
 from eda_lib.trace import Trace
@@ -222,6 +223,22 @@ def _place(
     y.update((n, h + shift) for n, h in zip(layer, heights, strict=True))
 
 
+def box_halves(
+    figure: Figure, ax: Axes, boxes: Mapping[Hashable, Text]
+) -> dict[Hashable, tuple[float, float]]:
+    """Half the width and height of each text box, in data units: where an arrow to its centre
+    must stop. (Drawing without rendering is what sizes the boxes.)"""
+    figure.draw_without_rendering()
+    to_data = ax.transData.inverted()
+    half: dict[Hashable, tuple[float, float]] = {}
+    for node, box in boxes.items():
+        patch = box.get_bbox_patch()
+        assert patch is not None
+        (left, bottom), (right, top) = to_data.transform(patch.get_window_extent().get_points())
+        half[node] = ((right - left) / 2, (top - bottom) / 2)
+    return half
+
+
 def box_edge(
     centre: tuple[float, float], towards: tuple[float, float], half: tuple[float, float]
 ) -> tuple[float, float]:
@@ -346,14 +363,7 @@ def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str 
         fontsize=8.5,
         frameon=False,
     )
-    figure.draw_without_rendering()  # sizes the boxes, so arrows can stop at their edges
-    to_data = ax.transData.inverted()
-    half: dict[Hashable, tuple[float, float]] = {}
-    for node, box in boxes.items():
-        patch = box.get_bbox_patch()
-        assert patch is not None
-        (left, bottom), (right, top) = to_data.transform(patch.get_window_extent().get_points())
-        half[node] = ((right - left) / 2, (top - bottom) / 2)
+    half = box_halves(figure, ax, boxes)
     _box_groups(ax, graph, positions, half)
     for (source, target), path in layout.paths.items():
         _draw_edge(

@@ -4,7 +4,7 @@ down greyed, each reader's lag on its box), where each order's saga stands, and 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 import networkx as nx
@@ -19,7 +19,7 @@ from eda_lib.shop.events import SAGA_STEPS
 from eda_lib.shop.read_model import ShopOrders
 from eda_lib.shop.wiring import FLOW
 from eda_lib.viz.flow import FlowLayout, flow_layout
-from eda_lib.viz.graphs import box_edge, layer_positions
+from eda_lib.viz.graphs import box_edge, box_halves, layer_positions
 
 _FRONT, _SERVICE, _TOPIC, _DOWN = "#8172b2", "#4c72b0", "#dd8452", "#8c8c8c"
 _STEPS = tuple(SAGA_STEPS.values())  # the columns, in the saga's order
@@ -118,14 +118,7 @@ def draw_shop(
                 "ec": "none",
             },
         )
-    figure.draw_without_rendering()  # sizes the boxes, so arrows can stop at their edges
-    to_data = ax.transData.inverted()
-    half: dict[Hashable, tuple[float, float]] = {}
-    for node, box in boxes.items():
-        patch = box.get_bbox_patch()
-        assert patch is not None
-        (x0, y0), (x1, y1) = to_data.transform(patch.get_window_extent().get_points())
-        half[node] = ((x1 - x0) / 2, (y1 - y0) / 2)
+    half = box_halves(figure, ax, boxes)
     for (source, target), path in layout.paths.items():
         points = [places[node] for node in path]
         points[0] = box_edge(points[0], points[1], half[source])

@@ -18,22 +18,24 @@ from eda_lib.brokers.base import BrokerState
 from eda_lib.labs import BacklogLab, FailureLab, LabCounters, ScalingRun
 from eda_lib.viz.graphs import COLOURS, box_edge
 
-_BOX = (0.62, 0.36)  # width, height of a node, in data units
+_BOX = (0.86, 0.38)  # width, height of a node, in data units
 
 
 class LabPicture:
     """Producer -> topics -> groups (with lag, greyed when down) -> the dead letters they parked,
-    and the total lag per step."""
+    and the total lag per step. Every group reads every topic, so the topics meet on one line
+    (a bus) and one arrow goes from it to each group: twelve crossing edges would say no more."""
 
     dead_letters = "dead letters"
+    bus = "every topic"
 
     def __init__(self, producer: str, topics: tuple[str, ...], groups: tuple[str, ...]) -> None:
         self.producer, self.topics, self.groups = producer, topics, groups
-        self.figure = Figure(figsize=(11, 4.0), dpi=72)
-        graph = self.figure.add_axes((0.0, 0.0, 0.66, 0.88))
+        self.figure = Figure(figsize=(10, 3.8), dpi=100)
+        graph = self.figure.add_axes((0.0, 0.0, 0.68, 0.88))
         graph.axis("off")
         rows = max(len(topics), len(groups))
-        graph.set_xlim(-0.45, 3.95)
+        graph.set_xlim(-0.5, 4.3)
         graph.set_ylim(-((rows - 1) / 2 + 0.45), (rows - 1) / 2 + 0.45)
 
         def column(count: int) -> list[float]:
@@ -41,9 +43,9 @@ class LabPicture:
             return [(rows - 1) / 2 - i * step for i in range(count)] if count > 1 else [0.0]
 
         places = {producer: (0.0, 0.0)}
-        places.update({t: (1.2, y) for t, y in zip(topics, column(len(topics)), strict=True)})
-        places.update({g: (2.4, y) for g, y in zip(groups, column(len(groups)), strict=True)})
-        places[self.dead_letters] = (3.55, 0.0)
+        places.update({t: (1.15, y) for t, y in zip(topics, column(len(topics)), strict=True)})
+        places.update({g: (2.65, y) for g, y in zip(groups, column(len(groups)), strict=True)})
+        places[self.dead_letters] = (3.85, 0.0)
         self._boxes: dict[str, Patch] = {}
         self._labels: dict[str, Text] = {}
         w, h = _BOX
@@ -59,7 +61,7 @@ class LabPicture:
                 name,
                 ha="center",
                 va="center",
-                fontsize=7.5,
+                fontsize=8.5,
                 color="white",
                 fontweight="bold",
                 zorder=4,
@@ -69,55 +71,49 @@ class LabPicture:
             self._boxes[topic].set_facecolor(COLOURS["partition"])
         self._boxes[self.dead_letters].set_facecolor(COLOURS["dead-letter"])
         half = (w / 2 + 0.02, h / 2 + 0.02)
+        bus_x = 1.9
+        ys = [places[name][1] for name in (*topics, *groups)]
+        graph.plot([bus_x, bus_x], [min(ys), max(ys)], color="#888888", lw=2.0, zorder=2)
+        graph.text(bus_x, max(ys) + 0.3, self.bus, ha="center", fontsize=8, color="#555555")
         self._pairs = (
             [(producer, t) for t in topics]
-            + [(t, g) for g in groups for t in topics]
+            + [(t, self.bus) for t in topics]
+            + [(self.bus, g) for g in groups]
             + [(g, self.dead_letters) for g in groups]
         )
-        ends = [
-            (box_edge(places[a], places[b], half), box_edge(places[b], places[a], half))
-            for a, b in self._pairs
-        ]
-        # Every group reads every topic: those edges are light, so the rest stays readable.
-        self._colours = [
-            "#bbbbbb" if a in topics else "#c44e52" if b == self.dead_letters else "#555555"
-            for a, b in self._pairs
-        ]
-        self._arrows = LineCollection(ends, colors=self._colours, linewidths=1.0, zorder=2)
-        # Edge labels, made once and only re-texted, and shown only where a group lags: each
-        # label costs milliseconds to draw, and the topic boxes already say what each topic got.
-        self._edge_labels = {
-            (a, b): graph.text(
-                start[0] + 0.75 * (end[0] - start[0]),
-                start[1] + 0.75 * (end[1] - start[1]),
-                "",
-                fontsize=6.5,
-                ha="center",
-                va="center",
-                zorder=4,
-                color="#333333",
-            )
-            for (a, b), (start, end) in zip(self._pairs, ends, strict=True)
-            if a in topics and b != self.dead_letters
-        }
+        ends = []
+        for a, b in self._pairs:
+            if a == self.bus:  # level from the bus into the group's box
+                end = box_edge(places[b], (bus_x, places[b][1]), half)
+                ends.append(((bus_x, places[b][1]), end))
+            elif b == self.bus:
+                start = box_edge(places[a], (bus_x, places[a][1]), half)
+                ends.append((start, (bus_x, places[a][1])))
+            else:
+                ends.append(
+                    (box_edge(places[a], places[b], half), box_edge(places[b], places[a], half))
+                )
+        self._colours = ["#c44e52" if b == self.dead_letters else "#555555" for _, b in self._pairs]
+        self._arrows = LineCollection(ends, colors=self._colours, linewidths=1.1, zorder=2)
         graph.add_collection(self._arrows)
+        heads = [end for (a, b), (_, end) in zip(self._pairs, ends, strict=True) if b != self.bus]
         graph.scatter(
-            [e[1][0] for e in ends],
-            [e[1][1] for e in ends],
+            [x for x, _ in heads],
+            [y for _, y in heads],
             marker=">",
-            s=22,
+            s=24,
             color="#555555",
             zorder=2,
         )
-        self._title = self.figure.text(0.33, 0.94, "", ha="center", fontsize=10)
+        self._title = self.figure.text(0.34, 0.94, "", ha="center", fontsize=10)
         self.figure.text(
             0.85, 0.88, "total lag per step (simulated seconds)", ha="center", fontsize=9
         )
-        self.chart = self.figure.add_axes((0.72, 0.15, 0.26, 0.68))
+        self.chart = self.figure.add_axes((0.73, 0.15, 0.25, 0.68))
         (self._line,) = self.chart.plot([], [], color="#c44e52", lw=1.8)
         for axis in (self.chart.xaxis, self.chart.yaxis):
             axis.set_major_locator(MaxNLocator(4, integer=True))
-        self.chart.tick_params(labelsize=7)
+        self.chart.tick_params(labelsize=8.5)
         self.chart.grid(alpha=0.25)
 
     def update(
@@ -133,10 +129,6 @@ class LabPicture:
             self._labels[group].set_text(
                 f"{group}{' (down)' if gone else ''}\nlag {lags.get(group, 0)}"
             )
-        for (a, b), label in self._edge_labels.items():
-            lag = _lag_on(state, b, a)
-            label.set_text(f"lag {lag}" if lag else "")
-            label.set_visible(bool(lag))
         parked = sum(p.size for p in state.partitions if p.topic.endswith(".dead-letter"))
         self._labels[self.dead_letters].set_text(f"{self.dead_letters}\n{parked} records")
         self._arrows.set_linestyle(
@@ -164,12 +156,6 @@ class LabPicture:
 
     def png(self) -> bytes:
         return png(self.figure)
-
-
-def _lag_on(state: BrokerState, group: str, topic: str) -> int:
-    if not state.has_group(group):
-        return sum(p.size for p in state.topic(topic))  # never read: all of it waits
-    return sum(lag for tp, lag in state.group(group).lag.items() if tp.topic == topic)
 
 
 async def draw_lab(lab: FailureLab) -> Figure:

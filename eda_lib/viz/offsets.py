@@ -81,8 +81,9 @@ async def partition_logs(
 
 
 def draw_offsets(logs: Sequence[PartitionLog], *, topic: str, title: str = "") -> Figure:
-    """The strips: records as boxes at their offsets, each group's committed offset as a coloured
-    marker (what it reads next), and the end of each log."""
+    """The strips: records as boxes at their offsets (dark red: a record that is not an event),
+    each group's committed offset as a coloured marker (what it reads next), and the end of
+    each log."""
     width = max((log.end_offset for log in logs), default=1) + 1.5
     # 1.45 inches per offset: a box holds a two-line label such as "key OrderUpdated" at 8 pt.
     figure = Figure(figsize=(min(16.0, 2.4 + 1.45 * width), 0.8 + 0.85 * len(logs)), dpi=100)
@@ -100,7 +101,13 @@ def draw_offsets(logs: Sequence[PartitionLog], *, topic: str, title: str = "") -
                     0.88,
                     0.6,
                     boxstyle="round,pad=0.01",
-                    fc="#9c8b7c" if offset < read_up_to else "#c8692f",
+                    fc=(
+                        "#a33a3a"  # not an event: the record a consumer would dead-letter
+                        if label.endswith("not an event")
+                        else "#9c8b7c"
+                        if offset < read_up_to
+                        else "#c8692f"
+                    ),
                     ec="none",
                 )
             )

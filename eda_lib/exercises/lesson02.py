@@ -113,6 +113,10 @@ async def check_useful_members(answer: int) -> Check:
         owned = [await broker.assignment("shipping", f"m{i}") for i in range(1, n + 1)]
         if all(owned):
             busy = n
+    if not isinstance(answer, int) or isinstance(answer, bool):
+        return fail(
+            f"{answer!r} is a {type(answer).__name__}", "give a whole number, such as 3 (no quotes)"
+        )
     if answer != busy:
         return fail(
             f"{answer} is not it",

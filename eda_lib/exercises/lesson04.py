@@ -209,7 +209,7 @@ async def check_record_checkout(record: Any) -> Check:
         "both INSERTs (charges, then outbox), then one commit: `with db:` around the two "
         "executes makes them one transaction"
     )
-    outcomes, steps = [], 0
+    outcomes, steps, first_rows = [], 0, 0
     for fatal in range(0, 50):  # 0: a run that does not die, to count the steps
         db = sqlite3.connect(":memory:")
         db.executescript(OUTBOX_TABLES)
@@ -225,12 +225,19 @@ async def check_record_checkout(record: Any) -> Check:
         outcomes.append(_restart_and_relay(db, "order-42"))
         if fatal == 0:
             steps = connection.steps
+            first_rows = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
         if fatal >= steps:
             break
     charged, published = outcomes[0]
     if not charged:
         return fail("no charge for order-42 was stored in `charges`", hint)
     if not published:
+        if first_rows:
+            return fail(
+                "the outbox row is marked sent already, so the relay will never publish it",
+                "leave `sent` at its default, 0: only the relay marks a row sent, after the "
+                "broker has acknowledged it",
+            )
         return fail("the charge was stored but the outbox is empty: nothing to publish", hint)
     if published != [payload]:
         return fail(

@@ -278,4 +278,6 @@ def _first_order_key(sql: str) -> str | None:
         if char == "," and depth == 0:
             break
         first += char
-    return re.sub(r"(asc|collatebinary)$", "", _plain(first))
+    key = re.sub(r"\s+collate\s+\w+", "", first, flags=re.IGNORECASE)  # the same key, compared
+    key = re.sub(r'["`\[\]]', "", key)  # quoted names are the same names
+    return re.sub(r"asc$", "", _plain(key))

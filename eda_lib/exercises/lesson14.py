@@ -272,7 +272,8 @@ def _arrivals(
 def _placement(
     payments: list[PaymentSuccessful], placed: dict[str, list[tuple[int, bytes | None]]]
 ) -> Check:
-    """Refused unless every (currency, minute) sits on one partition under more than one key."""
+    """Refused unless every (currency, minute) sits on one partition, each currency's payments
+    share one key, and there is more than one key."""
     per_partition: dict[tuple[str, str], Counter[int]] = {}
     for payment in payments:
         partition, _ = placed[payment.payment_id][0]
@@ -289,6 +290,18 @@ def _placement(
             f"true {sum(parts.values())}",
             _key_hint(payments, keys),
         )
+    keys_of: dict[str, set[bytes | None]] = {}
+    for payment in payments:
+        keys_of.setdefault(payment.currency, set()).update(k for _, k in placed[payment.payment_id])
+    several = sorted(c for c, used in keys_of.items() if len(used) > 1)
+    if several:
+        return fail(
+            f"each minute's counts are whole, but {several[0]}'s payments went under "
+            f"{len(keys_of[several[0]])} keys: two keys can land on two partitions (here the hash "
+            f"may have kept them together), and on {REPARTITION_TOPIC} a count by currency over "
+            "a longer window (an hour, a day) would be split",
+            "key by the currency alone: all of one currency's payments then meet in one processor",
+        )
     if len(keys) == 1:
         return fail(
             f"every payment was sent with the one key {next(iter(keys))!r}: the counts are "
@@ -298,8 +311,8 @@ def _placement(
     return Check(
         True,
         f"each of the {len(payments)} payments arrived once on {REPARTITION_TOPIC}, unchanged, "
-        f"under {len(keys)} keys; every (currency, minute) is on one partition, so each "
-        "processor's counts are whole",
+        f"under {len(keys)} keys, one per currency, so each currency meets in one processor "
+        "and its counts are whole",
     )
 
 

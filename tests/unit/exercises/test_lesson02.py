@@ -92,6 +92,8 @@ async def test_checks_refuse_wrong_answers_and_accept_right_ones() -> None:
     assert not await check_catch_up_capacity(12)  # works, but is not the smallest
     assert not await check_useful_members(5)
     assert await check_useful_members(4)
+    as_text = await check_useful_members("4")  # type: ignore[arg-type]
+    assert not as_text and "'4' is a str" in as_text.message and "no quotes" in as_text.message
     assert not await check_large_payment_flagger(lambda e: False)
     assert not await check_large_payment_flagger(lambda e: e.amount > 100_000)
     assert not await check_large_payment_flagger(lambda e: 1 / 0)

@@ -143,8 +143,16 @@ async def test_record_checkout_refuses_what_a_crash_splits() -> None:
     )
 
 
+def _marked_sent(db: Any, order_id: str, amount: int, payload: bytes) -> None:
+    with db:
+        db.execute("INSERT INTO charges VALUES (?, ?)", (order_id, amount))
+        db.execute("INSERT INTO outbox (payload, sent) VALUES (?, 1)", (payload,))
+
+
 async def test_record_checkout_refuses_a_missing_or_wrong_outbox_row() -> None:
     assert "the outbox is empty" in (await check_record_checkout(_charge_only)).message
+    sent = await check_record_checkout(_marked_sent)
+    assert not sent and "marked sent already" in sent.message
     wrong = await check_record_checkout(_order_id_as_payload)
     assert not wrong and "not the event's bytes" in wrong.message
     raised = await check_record_checkout(lambda db, o, a, p: db.execute("INSERT INTO nowhere"))

@@ -156,7 +156,9 @@ def test_cancellation_query() -> None:
     assert "expected" in check_cancellation_query(no_filter).message  # the approved order: None
     descending = CANCELLATIONS_BY_REASON + " DESC"
     assert "expected" in check_cancellation_query(descending).message
+    quoted = ('ORDER BY "reason"', "ORDER BY [reason]", "ORDER BY reason COLLATE NOCASE")
     for right in (
+        *quoted,
         "ORDER BY 1",
         "order  by  reason ASC",
         "ORDER BY json_extract(data, '$.data.reason')",

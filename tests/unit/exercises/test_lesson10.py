@@ -93,6 +93,13 @@ def test_revenue_projection() -> None:
 
     assert "after a rebuild" in repr(check_revenue_projection(NeverCleared))
 
+    class ClearsOnlyRevenue(Revenue):  # the stub's own clear(), kept beside a fuller apply
+        def clear(self) -> None:
+            self.revenue.clear()
+
+    leftover = check_revenue_projection(ClearsOnlyRevenue)
+    assert not leftover and "kept what it learned before the rebuild" in leftover.message
+
 
 async def test_key_function() -> None:
     assert await check_key_function(lambda event: event.subject)
@@ -105,6 +112,11 @@ async def test_key_function() -> None:
     not_text = repr(await check_key_function(lambda event: event.id))
     assert "is UUID(" in not_text and "return a str" in not_text
     assert "not a str" in repr(await check_key_function(lambda event: len(event.subject)))
-    salted = repr(await check_key_function(lambda event: str(hash(event.subject))))
-    assert "hash() of the event's order_id" in salted
+    for derived in (
+        lambda event: str(hash(event.subject)),
+        lambda event: str(hash(event.subject) % 3),  # any key made from hash() changes
+        lambda event: hex(abs(hash(event.subject)))[:6],
+    ):
+        salted = repr(await check_key_function(derived))
+        assert "change when Python's hash() does" in salted
     assert await check_key_function(lambda event: event.subject.encode())  # bytes are a key too

@@ -144,12 +144,15 @@ def _sender(key: Any, topic: str = "payments-by-currency", times: int = 1) -> An
     return repartition
 
 
-async def test_the_repartition_check_accepts_a_key_that_keeps_each_count_whole() -> None:
-    assert await check_repartition(_sender(lambda p: p.currency))
-    by_minute = await check_repartition(
-        _sender(lambda p: f"{p.currency} {p.occurred_at:%H:%M}")
-    )  # finer than needed, but every (currency, minute) still on one partition
-    assert by_minute and "under 6 keys" in by_minute.message
+async def test_the_repartition_check_accepts_the_currency_and_refuses_minute_keys() -> None:
+    right = await check_repartition(_sender(lambda p: p.currency))
+    assert right and "one per currency" in right.message
+    # Each (currency, minute) stays whole under these keys here, but one currency goes under
+    # two keys, which may land on two partitions: a longer window would split again.
+    for key in (lambda p: f"{p.currency} {p.occurred_at:%H:%M}", lambda p: f"{p.occurred_at:%M}"):
+        finer = await check_repartition(_sender(key))
+        assert not finer and "went under 2 keys" in finer.message
+        assert "key by the currency alone" in finer.message
 
 
 async def test_the_repartition_check_refuses_keys_that_split_a_count() -> None:

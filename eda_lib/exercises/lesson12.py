@@ -1,5 +1,5 @@
 """Self-checking exercises of lesson 12 (resilience): the semantics that applies every effect once,
-a backoff policy, and a handler whose refusals are dead-lettered."""
+a backoff policy, a handler whose refusals are dead-lettered, and the route through retry topics."""
 
 from __future__ import annotations
 
@@ -148,3 +148,47 @@ def _watching(ship: Callable[[Any], Any], raised: list[Exception]) -> Callable[[
             raise
 
     return watched
+
+
+def check_retry_route(route: Callable[[int], Any]) -> Check:
+    """Lesson 12, exercise 4: `route(attempts)` says where a record goes after its `attempts`-th
+    failed attempt: `payments.retry.1m`, then `payments.retry.10m`, then the dead-letter topic."""
+    want = {1: "payments.retry.1m", 2: "payments.retry.10m"}
+    for attempts in range(1, 6):
+        try:
+            topic = route(attempts)
+        except Exception as error:
+            return fail(
+                f"route({attempts}) raised {type(error).__name__}: {error}",
+                "every number of attempts needs an answer: once the retry topics are used up, "
+                "the record goes to the dead-letter topic",
+            )
+        if topic != want.get(attempts, "payments.dead-letter"):
+            return fail(f"route({attempts}) gave {topic!r}", _route_hint(attempts, topic))
+    return Check(
+        True,
+        "after attempts 1 to 5, your route gives payments.retry.1m, payments.retry.10m, then "
+        "payments.dead-letter from the third failure on.",
+    )
+
+
+def _route_hint(attempts: int, topic: Any) -> str:
+    """Why that topic is wrong for that attempt, without listing the whole answer."""
+    if topic == "payments":
+        return (
+            "back on the main topic the record is tried again at once, with no wait, and goes "
+            "behind everything else: hand it to a retry topic"
+        )
+    if topic == "payments.dead-letter":
+        return (
+            "that parks a record that still has a retry left: each retry topic gives it one "
+            "more try before the dead-letter topic"
+        )
+    if attempts >= 3:
+        return (
+            "a record that failed in every retry topic must stop somewhere, or it goes round "
+            "for ever: it goes to the dead-letter topic"
+        )
+    if attempts == 1 and topic == "payments.retry.10m":
+        return "that skips a level: the retry topics are used in turn, shortest wait first"
+    return "attempts counts failed tries so far, the one on payments included: 1 after the first"

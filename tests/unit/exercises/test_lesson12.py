@@ -95,3 +95,48 @@ def test_backoff_policy() -> None:
         assert "its waits are" in refused and hint in refused, (wrong, refused)
         assert "max_delay 1.0" not in refused and "(5)" not in refused  # no values given away
     assert "not a RetryPolicy" in repr(check_backoff_policy([0.2, 0.4, 0.8, 1.0]))
+
+
+def test_retry_route() -> None:
+    from eda_lib.exercises.lesson12 import check_retry_route
+    from eda_lib.resilience_topics import route
+
+    def solution(attempts: int) -> str:
+        return {1: "payments.retry.1m", 2: "payments.retry.10m"}.get(
+            attempts, "payments.dead-letter"
+        )
+
+    assert check_retry_route(solution).passed
+    assert check_retry_route(route).passed  # the lesson's own
+    wrong = {
+        "always the dead-letter topic": lambda attempts: "payments.dead-letter",
+        "back to the main topic": lambda attempts: "payments" if attempts < 3 else "x",
+        "skips a level": lambda attempts: (
+            "payments.retry.10m" if attempts < 3 else "payments.dead-letter"
+        ),
+        "off by one (0-based index)": lambda attempts: ["payments.retry.1m", "payments.retry.10m"][
+            attempts
+        ],
+        "off by one (parks too soon)": lambda attempts: (
+            "payments.retry.1m" if attempts < 2 else "payments.dead-letter"
+        ),
+        "never parks": lambda attempts: (
+            "payments.retry.1m" if attempts == 1 else "payments.retry.10m"
+        ),
+        "no dead-letter topic": lambda attempts: ["payments.retry.1m", "payments.retry.10m"][
+            attempts - 1
+        ],
+    }
+    hints = {
+        "always the dead-letter topic": "retry left",
+        "back to the main topic": "at once",
+        "skips a level": "skips a level",
+        "off by one (0-based index)": "skips a level",
+        "off by one (parks too soon)": "retry left",
+        "never parks": "for ever",
+        "no dead-letter topic": "needs an answer",
+    }
+    for name, answer in wrong.items():
+        check = check_retry_route(answer)
+        assert not check.passed, name
+        assert hints[name] in check.message, (name, check.message)

@@ -236,3 +236,61 @@ def check_type_header(event_type_of: Callable[[Any], str]) -> Check:
         "the type from the header named 'ce_type' alone, for every kind of order event, "
         "wherever it stood among the headers",
     )
+
+
+_BEFORE = {"a": {0, 2, 4}, "b": {1, 3, 5}}
+_AFTER = {"a": {2, 4}, "b": {3, 5}, "c": {0, 1}}
+"""The scenario of exercise 5 (a member `c` joins `a` and `b` on 6 partitions), chosen so that
+each typical wrong idea gives another answer than the right one under one strategy or both."""
+
+
+def check_stopped_partitions(
+    stopped: Callable[[str, dict[str, set[int]], dict[str, set[int]]], Any],
+) -> Check:
+    """Lesson 08, exercise 5: `stopped(strategy, before, after)` returns, for each member that
+    had partitions before the rebalance, the set of them it is told to give up (its `on_revoke`
+    partitions), under `partition.assignment.strategy` "range" (eager) or "cooperative-sticky"."""
+    how = (
+        "section 11 counted what each member's on_revoke was given under each strategy: "
+        "compare each member's partitions before with its partitions after"
+    )
+    expected = {
+        "range": {name: set(had) for name, had in _BEFORE.items()},
+        "cooperative-sticky": {name: had - _AFTER[name] for name, had in _BEFORE.items()},
+    }
+    for strategy, right in expected.items():
+        before = {name: set(had) for name, had in _BEFORE.items()}  # copies: the answer may edit
+        after = {name: set(has) for name, has in _AFTER.items()}
+        try:
+            got = stopped(strategy, before, after)
+        except Exception as error:
+            return fail(f"your function raised {type(error).__name__}: {error}", how)
+        if not isinstance(got, dict) or not all(isinstance(v, set) for v in got.values()):
+            return fail(
+                f"{got!r} is not a dict of sets of partitions", "return {member: {partitions}}"
+            )
+        got = {name: parts for name, parts in got.items() if name in right or parts}
+        if got == right:
+            continue
+        gained = {name: _AFTER[name] - _BEFORE.get(name, set()) for name in _AFTER}
+        if any(got.get(name) == parts and parts for name, parts in gained.items()):
+            return fail(
+                f"under {strategy} you returned {got}: those are partitions a member gains",
+                "on_revoke is told what a member gives up, from what it had before",
+            )
+        if strategy == "range":
+            return fail(
+                f"under range you returned {got}",
+                "range is eager: at a rebalance every member gives up all it had, even the "
+                "partitions it gets back a moment later",
+            )
+        return fail(
+            f"under cooperative-sticky you returned {got}",
+            "cooperative-sticky revokes only the partitions that move to another member; "
+            "the rest are consumed through the rebalance",
+        )
+    return Check(
+        True,
+        "range revokes every partition of every member; cooperative-sticky only the ones that "
+        "move (here 0 from a and 1 from b).",
+    )

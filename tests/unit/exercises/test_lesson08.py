@@ -193,3 +193,39 @@ async def test_restart_offset() -> None:
     for not_an_int in (3.0, True, "3"):  # 3.0 == 3 in Python: the type is checked first
         check = await check_restart_offset(not_an_int)  # type: ignore[arg-type]
         assert not check.passed and "is not an offset" in check.message, not_an_int
+
+
+def test_stopped_partitions() -> None:
+    from eda_lib.exercises.lesson08 import check_stopped_partitions
+
+    def right(strategy, before, after):  # type: ignore[no-untyped-def]
+        if strategy == "range":
+            return {member: set(had) for member, had in before.items()}
+        return {member: had - after[member] for member, had in before.items()}
+
+    passed = check_stopped_partitions(right)  # the notebook's solution
+    assert passed and "0 from a and 1 from b" in passed.message, passed.message
+
+    def everything(strategy, before, after):  # type: ignore[no-untyped-def]
+        return {member: set(had) for member, had in before.items()}
+
+    def only_moved(strategy, before, after):  # type: ignore[no-untyped-def]
+        return {member: had - after[member] for member, had in before.items()}
+
+    def gained(strategy, before, after):  # type: ignore[no-untyped-def]
+        return {member: has - before.get(member, set()) for member, has in after.items()}
+
+    def nothing(strategy, before, after):  # type: ignore[no-untyped-def]
+        return {member: set() for member in before}
+
+    refused = check_stopped_partitions(everything)
+    assert not refused and "cooperative-sticky revokes only" in refused.message, refused.message
+    refused = check_stopped_partitions(only_moved)
+    assert not refused and "range is eager" in refused.message, refused.message
+    refused = check_stopped_partitions(gained)
+    assert not refused and "partitions a member gains" in refused.message, refused.message
+    refused = check_stopped_partitions(nothing)
+    assert not refused and "range is eager" in refused.message, refused.message
+    refused = check_stopped_partitions(lambda strategy, before, after: [0, 1])
+    assert not refused and "not a dict of sets" in refused.message, refused.message
+    assert "raised" in check_stopped_partitions(lambda strategy, before, after: 1 / 0).message

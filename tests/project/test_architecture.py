@@ -20,7 +20,7 @@ TIERS: list[set[str]] = [
     {"codecs", "faults", "course"},
     {"compatibility", "brokers"},
     {"resilience", "kafka", "queues", "store"},
-    {"messaging"},
+    {"messaging", "resilience_topics"},
     {"pubsub", "testing", "processing", "sourcing", "simulate", "recap", "explorer"},
     {"cqrs"},
     {"domain"},

@@ -366,29 +366,34 @@ def draw_topology(state: BrokerState, trace: Trace | None = None, *, title: str 
     half = box_halves(figure, ax, boxes)
     _box_groups(ax, graph, positions, half)
     for (source, target), path in layout.paths.items():
-        _draw_edge(
+        edge = graph.edges[source, target]
+        draw_edge(
             ax,
             [positions[n] for n in path],
             half[source],
             half[target],
-            graph.edges[source, target],
+            style=edge["style"],
+            label=edge["label"],
         )
     return figure
 
 
-def _draw_edge(
+def draw_edge(
     ax: Axes,
     points: list[tuple[float, float]],
     source_half: tuple[float, float],
     target_half: tuple[float, float],
-    data: dict[str, str],
+    *,
+    style: str = "solid",
+    label: str = "",
+    colour: str = "#555555",
 ) -> None:
-    """An arrow from the source box's edge to the target box's edge, bending at each layer it
-    passes; its label halfway along the first piece."""
+    """An arrow from the source box's edge to the target box's edge, bending at each point
+    between (one per layer it passes); its label, if any, halfway along the first piece."""
     points = list(points)
     points[0] = box_edge(points[0], points[1], source_half)
     points[-1] = box_edge(points[-1], points[-2], target_half)
-    line: dict[str, Any] = {"color": "#555555", "lw": 1.1, "linestyle": data["style"]}
+    line: dict[str, Any] = {"color": colour, "lw": 1.1, "linestyle": style}
     for (x0, y0), (x1, y1) in itertools.pairwise(points[:-1]):
         ax.plot([x0, x1], [y0, y1], zorder=2, solid_capstyle="butt", **line)
     ax.annotate(
@@ -398,12 +403,12 @@ def _draw_edge(
         zorder=2,
         arrowprops={"arrowstyle": "-|>", "mutation_scale": 14, "shrinkA": 0, "shrinkB": 2, **line},
     )
-    if data["label"]:
+    if label:
         (x0, y0), (x1, y1) = points[0], points[1]
         ax.text(
             (x0 + x1) / 2,
             (y0 + y1) / 2,
-            data["label"],
+            label,
             fontsize=8.5,
             ha="center",
             va="center",

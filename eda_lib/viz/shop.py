@@ -3,7 +3,6 @@ down greyed, each reader's lag on its box), where each order's saga stands, and 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
@@ -19,7 +18,7 @@ from eda_lib.shop.events import SAGA_STEPS
 from eda_lib.shop.read_model import ShopOrders
 from eda_lib.shop.wiring import FLOW
 from eda_lib.viz.flow import FlowLayout, flow_layout
-from eda_lib.viz.graphs import box_edge, box_halves, layer_positions
+from eda_lib.viz.graphs import box_halves, draw_edge, layer_positions
 
 _FRONT, _SERVICE, _TOPIC, _DOWN = "#8172b2", "#4c72b0", "#dd8452", "#8c8c8c"
 _STEPS = tuple(SAGA_STEPS.values())  # the columns, in the saga's order
@@ -121,24 +120,7 @@ def draw_shop(
     half = box_halves(figure, ax, boxes)
     for (source, target), path in layout.paths.items():
         points = [places[node] for node in path]
-        points[0] = box_edge(points[0], points[1], half[source])
-        points[-1] = box_edge(points[-1], points[-2], half[target])
-        for (xa, ya), (xb, yb) in itertools.pairwise(points[:-1]):
-            ax.plot([xa, xb], [ya, yb], color="#666666", lw=1.1, zorder=2)
-        ax.annotate(
-            "",
-            xy=points[-1],
-            xytext=points[-2],
-            zorder=2,
-            arrowprops={
-                "arrowstyle": "-|>",
-                "mutation_scale": 13,
-                "color": "#666666",
-                "lw": 1.1,
-                "shrinkA": 0,
-                "shrinkB": 0,
-            },
-        )
+        draw_edge(ax, points, half[source], half[target], colour="#666666")
     shown = [kind for kind in _KEY if kind in kinds]
     ax.legend(
         handles=[

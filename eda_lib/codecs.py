@@ -292,7 +292,7 @@ class KafkaBinary:
 
 
 def decode_message(
-    value: bytes,
+    value: bytes | None,
     headers: Headers,
     *,
     max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
@@ -300,7 +300,10 @@ def decode_message(
 ) -> Event:
     """The event in a message written in either CloudEvents mode, told apart as the Kafka binding
     says: binary mode has a `ce_specversion` header and no `application/cloudevents` content
-    type; anything else is read as structured mode. So every codec reads what any other wrote."""
+    type; anything else is read as structured mode. So every codec reads what any other wrote.
+    A null value (a tombstone) holds no event: `InvalidEvent` with the problem `tombstone`."""
+    if value is None:
+        raise tombstone()
     found = {name.lower(): header for name, header in headers}
     content = found.get("content-type")
     content_type = content.decode("latin-1") if isinstance(content, bytes | bytearray) else ""
@@ -320,6 +323,15 @@ def decode_message(
     attributes["datacontenttype"] = content_type or "application/json"
     attributes["data"] = _json_object(value, max_bytes, "the event's data")
     return from_cloudevent(attributes, read_as)
+
+
+def tombstone() -> InvalidEvent:
+    """What reading a tombstone as an event raises: it deletes its key, it carries no event."""
+    return InvalidEvent(
+        "tombstone",
+        "the value is null: a tombstone, which deletes its key on a compacted topic",
+        fix="read a compacted topic as a table (eda_lib.compaction.read_table), or skip it",
+    )
 
 
 def _header_attributes(found: Mapping[str, Any]) -> dict[str, Any]:
@@ -348,9 +360,11 @@ def _header(value: Any) -> bytes:
     return _dumps(value)[1:-1]  # a UUID or a datetime, as JSON writes it, without quotes
 
 
-def written_version(value: bytes, headers: Headers) -> int | None:
+def written_version(value: bytes | None, headers: Headers) -> int | None:
     """The schema version a message says its event was written in (1 if it does not say),
-    or None if the message says nothing readable about it."""
+    or None if the message says nothing readable about it (a tombstone says nothing)."""
+    if value is None:
+        return None
     for name, header in headers:
         if name.lower() == "ce_schemaversion" and isinstance(header, bytes | bytearray):
             text = bytes(header).decode("ascii", "replace")

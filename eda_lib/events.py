@@ -55,6 +55,7 @@ Problem = Literal[
     "unsupported_schema_version",
     "invalid_field",
     "unknown_shape",
+    "tombstone",
 ]
 
 

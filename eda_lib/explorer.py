@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from eda_lib.brokers.base import Broker, BrokerState
-from eda_lib.codecs import Codec, decode_message, written_version
+from eda_lib.codecs import Codec, decode_message, tombstone, written_version
 from eda_lib.core.broker import Headers
 from eda_lib.events import Event, InvalidEvent
 from eda_lib.kafka import KafkaBroker, replicas, replicas_table
@@ -64,9 +64,11 @@ def groups_table(state: BrokerState) -> str:
     return _table(rows)
 
 
-def _read(value: bytes, headers: Headers, codec: Codec | None) -> Event:
+def _read(value: bytes | None, headers: Headers, codec: Codec | None) -> Event:
     """The event in a message: CloudEvents in either mode, or what `codec` reads (the Go course's
-    wire format, say: `eda_lib.course.CourseJson`)."""
+    wire format, say: `eda_lib.course.CourseJson`). A tombstone raises `InvalidEvent`."""
+    if value is None:
+        raise tombstone()
     return decode_message(value, headers) if codec is None else codec.decode(value, headers)
 
 

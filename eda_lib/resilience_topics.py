@@ -48,7 +48,7 @@ class Attempt(NamedTuple):
     at: datetime
     topic: str
     key: str
-    value: bytes
+    value: bytes | None
     failed: str  # the error, or "" if the handler succeeded
 
 

@@ -24,6 +24,7 @@ HopKind = Literal[
     "dead_lettered",  # a failed record was copied to the dead-letter topic
     "committed",  # the group's committed offset moved past it
     "expired",  # retention deleted it from the log
+    "compacted",  # the log cleaner removed it: a later record has its key (lesson 07)
     "crashed",  # the consumer died here: it left its group without committing what it held
     "rebalanced",  # a group re-divided its partitions; `detail` lists the assignment
     "dropped",  # a fault: the fetch response carrying it was lost; the member fetches again

@@ -51,7 +51,7 @@ __all__ = [  # what the core defines, every broker shares: one Record, one set o
 DEAD_LETTER_SUFFIX = ".dead-letter"
 """A consumer parks what it cannot handle in `<topic>.dead-letter`."""
 
-Message = tuple[bytes | None, bytes, Headers]
+Message = tuple[bytes | None, bytes | None, Headers]
 """What a producer hands over: key, value, headers."""
 
 
@@ -65,12 +65,21 @@ def pick_partition(key: bytes | None, partitions: int, rng: random.Random) -> in
 
 @dataclass(frozen=True)
 class Retention:
-    """How long a topic keeps records: at most `max_records` per partition, or `max_age`."""
+    """How long a topic keeps records: at most `max_records` per partition, or `max_age`.
+
+    With `compact` (Kafka's `cleanup.policy=compact`, lesson 07) the log cleaner keeps only the
+    last record of each key; a record with a null value, a *tombstone*, deletes its key, and is
+    itself removed `delete_retention` (Kafka's `delete.retention.ms`, a day by default) after the
+    cleaner first passed it, so that readers have time to see the deletion."""
 
     max_records: int | None = None
     max_age: timedelta | None = None
+    compact: bool = False
+    delete_retention: timedelta = timedelta(days=1)
 
     def __post_init__(self) -> None:
+        if self.delete_retention < timedelta(0):
+            raise ValueError(f"delete_retention must be 0 or more, not {self.delete_retention}")
         if self.max_records is not None and self.max_records < 1:
             raise ValueError(f"max_records must be at least 1, not {self.max_records}")
         if self.max_age is not None and self.max_age <= timedelta(0):
@@ -262,6 +271,12 @@ class TopicAdmin(Protocol):
         """Every topic and its partition count."""
         ...
 
+    async def compact(self, topic: str, *, timeout: float = 30.0) -> int:
+        """Have the log cleaner compact a topic created with `Retention(compact=True)`: the
+        in-memory broker runs it now, Kafka's broker waits for Kafka's own (lesson 07). Returns
+        how many records compaction has removed from the topic so far."""
+        ...
+
 
 class Producing(Protocol):
     """Appending messages to a topic's partitions, each acknowledged with a delivery report:
@@ -270,7 +285,7 @@ class Producing(Protocol):
     async def produce(
         self,
         topic: str,
-        value: bytes,
+        value: bytes | None,
         *,
         key: bytes | None = None,
         headers: Headers = (),

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
 
@@ -42,6 +42,7 @@ from eda_lib.brokers.base import (
 )
 from eda_lib.brokers.memory_groups import Groups
 from eda_lib.clock import Clock
+from eda_lib.compaction import KeyRequired, cleaned, removed
 from eda_lib.core.broker import PartitionLog
 from eda_lib.faults import BrokerFaults
 from eda_lib.trace import Trace
@@ -54,6 +55,8 @@ FETCH_ATTEMPTS = 5
 class Topic:
     logs: list[PartitionLog]
     retention: Retention | None
+    # compacted topics: partition -> tombstone offset -> when the cleaner may remove it
+    horizons: dict[int, dict[int, datetime]] = field(default_factory=dict)
 
 
 class InMemoryBroker:
@@ -128,7 +131,7 @@ class InMemoryBroker:
     async def produce(
         self,
         topic: str,
-        value: bytes,
+        value: bytes | None,
         *,
         key: bytes | None = None,
         headers: Headers = (),
@@ -146,10 +149,12 @@ class InMemoryBroker:
                 f"the broker is down; the send to '{topic}' did not happen. Fix: retry "
                 "later (a Producer with a RetryPolicy does)"
             )
+        if key is None and target.retention is not None and target.retention.compact:
+            raise KeyRequired(topic)
         partition = pick_partition(key, len(target.logs), self._rng)
         log = target.logs[partition]
         offset = log.end
-        log.records.append(Record(topic, partition, offset, key, value, headers, now))
+        log.append(Record(topic, partition, offset, key, value, headers, now))
         report = DeliveryReport(topic, partition, offset, now)
         if target.retention is not None:
             self._expire(topic, target, now)
@@ -190,7 +195,33 @@ class InMemoryBroker:
             for record in log.records[:drop]:
                 self.trace.record("expired", name, record.partition, record.offset)
             del log.records[:drop]
-            log.start += drop
+            log.start = log.records[0].offset if log.records else log.end
+
+    async def compact(self, topic: str, *, timeout: float = 30.0) -> int:
+        """Run the log cleaner on a compacted topic now; then how many records compaction has
+        removed from the topic so far (`eda_lib.compaction.removed`).
+        Kafka's cleaner runs by itself, every `log.cleaner.backoff.ms`, and never cleans the
+        segment still being written; this one cleans the whole log when asked (lesson 07).
+        `timeout` is for Kafka's broker, which waits for its cleaner."""
+        target = self._topic(topic)
+        if target.retention is None or not target.retention.compact:
+            raise ValueError(
+                f"'{topic}' is not compacted. Fix: create it with Retention(compact=True)"
+            )
+        now = self.clock.now()
+        for number, log in enumerate(target.logs):
+            kept = cleaned(
+                log.records,
+                now=now,
+                delete_retention=target.retention.delete_retention,
+                horizons=target.horizons.setdefault(number, {}),
+            )
+            survivors = {record.offset for record in kept}
+            for record in log.records:
+                if record.offset not in survivors:
+                    self.trace.record("compacted", topic, number, record.offset)
+            log.records = kept
+        return await removed(self, topic)
 
     # --- groups -------------------------------------------------------------------------
 

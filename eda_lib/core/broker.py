@@ -10,6 +10,7 @@ record delivered but not committed comes again), or where `start` (`auto.offset.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,13 +33,14 @@ Offsets = Mapping[TopicPartition, int]  # partition -> the next offset to read
 
 
 class Record(NamedTuple):
-    """One message in a partition log: bytes in, bytes out, as on Kafka."""
+    """One message in a partition log: bytes in, bytes out, as on Kafka. A record whose value
+    is None is a *tombstone*: on a compacted topic it deletes its key (lesson 07)."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
-    value: bytes
+    value: bytes | None
     headers: Headers
     timestamp: datetime
 
@@ -68,16 +70,18 @@ class Batch(NamedTuple):
 
 @dataclass
 class PartitionLog:
-    records: list[Record] = field(default_factory=list)
-    start: int = 0  # the offset of records[0] (the full broker's retention moves it on)
+    records: list[Record] = field(default_factory=list)  # in offset order
+    start: int = 0  # the oldest offset still kept (the full broker's retention moves it on)
+    end: int = 0  # the offset the next record will get
 
-    @property
-    def end(self) -> int:  # the offset the next record will get
-        return self.start + len(self.records)
+    def append(self, record: Record) -> None:
+        self.records.append(record)
+        self.end = record.offset + 1
 
     def read(self, first: int, count: int) -> list[Record]:
-        """Up to `count` records from offset `first` (or from the oldest one still kept)."""
-        index = max(first, self.start) - self.start
+        """Up to `count` records from offset `first` (or from the oldest one still kept). The
+        offsets have gaps once compaction has removed records, so look the first one up."""
+        index = bisect.bisect_left(self.records, first, key=lambda record: record.offset)
         return self.records[index : index + count]
 
 
@@ -148,14 +152,14 @@ class CoreBroker:
         return self.logs[topic]
 
     async def produce(  # `producer` names the sender, for brokers that keep a trace
-        self, topic: str, value: bytes, *, key: bytes | None = None, headers: Headers = (),
+        self, topic: str, value: bytes | None, *, key: bytes | None = None, headers: Headers = (),
         producer: str = "",
     ) -> DeliveryReport:
         logs = self._topic(topic)
         n = len(logs)
         partition = self.rng.randrange(n) if key is None else partition_for_key(key, n)
         log, offset, now = logs[partition], logs[partition].end, datetime.now(UTC)
-        log.records.append(Record(topic, partition, offset, key, value, headers, now))
+        log.append(Record(topic, partition, offset, key, value, headers, now))
         return DeliveryReport(topic, partition, offset, now)
 
     async def read(

@@ -100,6 +100,8 @@ class Consumer:
         return done
 
     async def handle(self, record: Record) -> None:
+        if record.value is None:  # a tombstone deletes its key (lesson 07): there is no event
+            return
         try:
             event = Event.decode(record.value)
             mro = type(event).__mro__  # its own class first, then those it derives from

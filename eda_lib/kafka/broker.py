@@ -21,7 +21,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, UnknownError
 
 from eda_lib import clock as clocks
 from eda_lib.brokers.base import (
@@ -39,6 +39,7 @@ from eda_lib.brokers.base import (
     pick_partition,
 )
 from eda_lib.clock import Clock
+from eda_lib.compaction import KeyRequired, wait_until_compacted
 from eda_lib.kafka.inspect import KafkaInspector
 from eda_lib.kafka.members import CONSUMER_SETTINGS, KafkaMembers
 from eda_lib.kafka.security import KafkaSecurity
@@ -142,6 +143,12 @@ class KafkaBroker:
             await self._producer.client.force_metadata_update()
         await self._members.topic_grew(topic)
 
+    async def compact(self, topic: str, *, timeout: float = 30.0) -> int:
+        """Wait for Kafka's log cleaner to compact `topic` (it cannot be told to run); then how
+        many records compaction has removed from it so far. See
+        `eda_lib.compaction.wait_until_compacted`."""
+        return await wait_until_compacted(self, topic, timeout=timeout)
+
     async def topics(self) -> dict[str, int]:
         return await self._topics.all()
 
@@ -150,7 +157,7 @@ class KafkaBroker:
     async def produce(
         self,
         topic: str,
-        value: bytes,
+        value: bytes | None,
         *,
         key: bytes | None = None,
         headers: Headers = (),
@@ -183,6 +190,11 @@ class KafkaBroker:
             # Whatever was handed over is awaited, so no acknowledgement goes unobserved.
             outcomes = await asyncio.gather(*pending, return_exceptions=True)
         failed = [o for o in outcomes if isinstance(o, BaseException)]
+        keyless = any(key is None for key, _, _ in messages)
+        # Kafka's INVALID_RECORD for a keyless record on a compacted topic, as aiokafka says it:
+        unknown = failed and isinstance(failed[0], UnknownError)
+        if unknown and keyless and await self._topics.compacted(topic):
+            raise KeyRequired(topic) from failed[0]
         if failed and isinstance(failed[0], KafkaError):  # retriable: let producers retry
             raise BrokerUnavailable(
                 f"Kafka did not acknowledge a send to '{topic}' ({type(failed[0]).__name__}: "

@@ -27,6 +27,7 @@ from eda_lib.brokers.base import (
     check_more_partitions,
     check_new_topic,
 )
+from eda_lib.compaction import kafka_settings
 from eda_lib.kafka.diagnose import why_not
 from eda_lib.kafka.security import KafkaConnectError, KafkaSecurity
 from eda_lib.resilience import settle
@@ -130,6 +131,18 @@ class KafkaTopics:
             or f"cannot reach Kafka at {self.bootstrap} ({type(error).__name__}). Fix: start "
             "one with `make kafka`, or set KAFKA_BOOTSTRAP to a running cluster"
         )
+
+    async def compacted(self, topic: str) -> bool:
+        """Whether `topic`'s `cleanup.policy` includes compact (asked when a keyless send to it
+        failed: aiokafka reports Kafka's INVALID_RECORD only as an unknown error)."""
+        admin = await self.admin()
+        wanted = ConfigResource(ConfigResourceType.TOPIC, topic, {"cleanup.policy": None})
+        with contextlib.suppress(KafkaError):  # no answer: say no, and the send error stands
+            [response] = await admin.describe_configs([wanted])
+            for _, _, _, _, entries in response.resources:
+                policy = {entry[0]: entry[1] for entry in entries}.get("cleanup.policy") or ""
+                return "compact" in policy
+        return False
 
     async def default_replication(self) -> int:
         """The cluster's `default.replication.factor`, asked once. CreateTopics in the versions
@@ -274,6 +287,10 @@ def _topic_configs(
             "Kafka keeps records by age or size, never by count. Fix: use "
             "Retention(max_age=...) on Kafka; max_records is an InMemoryBroker feature"
         )
+    if retention.compact:  # the last value per key; with an age too, old keys go as well
+        settings = kafka_settings(retention.delete_retention) | settings
+        if retention.max_age is not None:
+            settings["cleanup.policy"] = "compact,delete"
     if retention.max_age is not None:
         retention_ms = str(int(retention.max_age.total_seconds() * 1000))
         if settings.setdefault("retention.ms", retention_ms) != retention_ms:

@@ -204,6 +204,8 @@ class LocalKafka:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            # The log cleaner wakes every 15 s by default; 1 s lets lesson 07 watch it compact.
+            "log.cleaner.backoff.ms": "1000",
             # Off, unlike the course's broker: KafkaBroker must refuse an unknown topic as the
             # in-memory broker does (UnknownTopic, saying to create it; the broker contract tests
             # check it), and with auto-creation on, even the metadata request that looks a topic

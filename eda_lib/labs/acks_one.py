@@ -128,5 +128,5 @@ async def acks_one_loss(
         told_acks_one=tuple(told),
         acks_all_answer=answer,
         new_leader=_of(moved, partition).leader or -1,
-        log=tuple(r.value.decode() for r in records),
+        log=tuple((r.value or b"").decode() for r in records),
     )

@@ -384,7 +384,7 @@ async def acks_trials(
     offset = start
     while True:
         batch = await lab.broker.read(lab.topic, partition, start=offset, limit=1000)
-        kept.update(r.value.decode() for r in batch)
+        kept.update((r.value or b"").decode() for r in batch)
         if len(batch) < 1000:
             break
         offset = batch[-1].offset + 1

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from eda_lib.brokers.base import CommitFailed, Record, TopicPartition, UnknownMember
-from eda_lib.codecs import Codec
+from eda_lib.codecs import Codec, tombstone
 from eda_lib.events import Event, InvalidEvent
 from eda_lib.faults import ConsumerFaults
 from eda_lib.messaging.dead_letters import DeadLetters
@@ -174,7 +174,7 @@ class ConsumerLoop:
                     "gap",
                     record,
                     detail=f"offsets {expected}..{record.offset - 1} were deleted by retention "
-                    "before this member read them: moving on",
+                    "or compaction before this member read them: moving on",
                 )
             self.expected[tp] = record.offset + 1
             kept.append(record)
@@ -329,13 +329,21 @@ class Processor:
 
     def decode(self, record: Record) -> Event | Unreadable:
         """The record's event, or why it cannot be read."""
+        if record.value is None:
+            return Unreadable.because(tombstone())
         try:
             return self.codec.decode(record.value, record.headers, read_as=self.handlers.read_as)
         except Exception as error:  # a codec bug must not stop the consumer either
             return Unreadable.because(error)
 
     async def unreadable(self, record: Record, why: Unreadable) -> Outcome:
-        """Park a record that cannot be read; UNPARKED if the broker would not take it."""
+        """Park a record that cannot be read; UNPARKED if the broker would not take it. A
+        tombstone is not broken: it deletes its key on a compacted topic and holds no event for
+        a handler, so it is counted as ignored (and traced), not parked."""
+        if why.reason == "tombstone":
+            self.member.hop("ignored", record, None, "a tombstone (null value): no event")
+            self.ignored += 1
+            return Outcome.SKIPPED
         parked = await self.dead_letters.park(record, why.reason, why.error)
         return Outcome.SKIPPED if parked else Outcome.UNPARKED
 

@@ -33,7 +33,7 @@ class PartitionLog:
 
 def _label(record: Record, codec: Codec | None) -> str:
     try:
-        if codec is None:
+        if codec is None or record.value is None:
             event: Event | None = decode_message(record.value, record.headers)
         else:
             event = codec.decode(record.value, record.headers)
@@ -43,7 +43,9 @@ def _label(record: Record, codec: Codec | None) -> str:
         key = record.key.decode(errors="replace")
     else:  # name the entity anyway, so a reader sees where its events went
         key = f"{event.subject} (no key)" if event is not None and event.subject else "no key"
-    return f"{key}\n{event.event_type if event is not None else 'not an event'}"
+    if event is not None:
+        return f"{key}\n{event.event_type}"
+    return f"{key}\n{'tombstone' if record.value is None else 'not an event'}"
 
 
 async def partition_logs(

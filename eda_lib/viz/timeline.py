@@ -22,6 +22,7 @@ _MARKERS = {
     "dead_lettered": ("D", "#c44e52"),
     "committed": ("|", "#333333"),
     "expired": ("*", "#999999"),
+    "compacted": ("*", "#8c8c8c"),
     "retried": ("o", "#ccb974"),
     "dropped": ("x", "#999999"),
     "duplicated": ("+", "#8172b3"),
@@ -43,7 +44,7 @@ def _lanes(hops: Sequence[Hop], rebalances: Sequence[Hop] = ()) -> Callable[[Hop
         changes.setdefault(change.group, []).append(change.seq)
     spans: dict[str, dict[str, list[int]]] = {}
     for hop in hops:
-        if hop.kind not in ("produced", "stored", "expired") and hop.group:
+        if hop.kind not in ("produced", "stored", "expired", "compacted") and hop.group:
             span = spans.setdefault(hop.group, {}).setdefault(hop.actor, [hop.seq, hop.seq])
             span[1] = hop.seq
     shared: dict[tuple[str, str], str] = {}
@@ -61,7 +62,7 @@ def _lanes(hops: Sequence[Hop], rebalances: Sequence[Hop] = ()) -> Callable[[Hop
     def lane(hop: Hop) -> str:
         if hop.kind == "produced":
             return f"producer {hop.actor}"
-        if hop.kind in ("stored", "expired"):
+        if hop.kind in ("stored", "expired", "compacted"):
             return f"{hop.topic}[{hop.partition}]"
         return shared.get((hop.group, hop.actor), f"{hop.group}/{hop.actor}")
 

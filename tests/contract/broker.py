@@ -4,10 +4,12 @@ where a real broker may take a moment, the tests poll with a timeout until the r
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
@@ -23,9 +25,12 @@ from eda_lib import (
     TopicPartition,
     UnknownTopic,
 )
+from eda_lib.brokers import Retention
+from eda_lib.compaction import KeyRequired, read_table
 from eda_lib.explorer import explore, messages
 
 _ids = itertools.count()
+SEGMENT_SECONDS = 1.1  # past a compacted topic's segment.ms (1 s, eda_lib.compaction)
 
 
 def payment(i: int, order: str | None = None) -> PaymentSuccessful:
@@ -278,6 +283,61 @@ class BrokerContract(CoreContract):
         assert [g.group for g in narrowed.groups] == [group]
         assert narrowed.group(group).total_lag == 0
         await broker.delete_topic(other)
+
+    async def test_a_tombstone_travels_as_a_null_value_and_a_consumer_moves_past_it(
+        self, broker: Broker, topic: str, group: str
+    ) -> None:
+        await broker.create_topic(topic, partitions=1)
+        await Producer(broker).send(topic, payment(0, order="o-1"))
+        stored = await broker.produce(topic, None, key=b"o-1")
+        await Producer(broker).send(topic, payment(1, order="o-1"))
+        [read] = await broker.read(topic, 0, start=stored.offset, limit=1)
+        assert (read.key, read.value) == (b"o-1", None)
+        seen: list[str] = []
+        async with Consumer(
+            broker, group, topic, lambda e: seen.append(e.payment_id), name="m", start="earliest"
+        ) as consumer:
+            stats = await consumer.run(max_events=3, timeout=20)
+        assert seen == ["pay-0", "pay-1"]  # the tombstone held no event, and did not stop it
+        assert (stats.handled, stats.ignored, stats.dead_lettered) == (2, 1, 0)
+        assert (await broker.describe()).group(group).total_lag == 0
+
+    async def test_compaction_keeps_the_last_value_per_key_and_a_tombstone_removes_its_key(
+        self, broker: Broker, topic: str
+    ) -> None:
+        await broker.create_topic(topic, partitions=1, retention=Retention(compact=True))
+        for key, value in [(b"a", b"1"), (b"b", b"1"), (b"a", b"2"), (b"b", None), (b"c", b"1")]:
+            await broker.produce(topic, value, key=key)
+        await asyncio.sleep(SEGMENT_SECONDS)  # Kafka closes the segment at the next record
+        await broker.produce(topic, b"1", key=b"d")
+        assert await broker.compact(topic) == 2  # a=1 and b=1: each has a later record
+        kept = [(r.offset, r.key, r.value) for r in await broker.read(topic, 0)]
+        assert kept == [(2, b"a", b"2"), (3, b"b", None), (4, b"c", b"1"), (5, b"d", b"1")]
+        assert await read_table(broker, topic) == {b"a": b"2", b"c": b"1", b"d": b"1"}
+
+    async def test_compaction_removes_a_tombstone_once_delete_retention_has_passed(
+        self, broker: Broker, topic: str
+    ) -> None:
+        retention = Retention(compact=True, delete_retention=timedelta(0))
+        await broker.create_topic(topic, partitions=1, retention=retention)
+        for key, value in [(b"a", b"1"), (b"b", b"1"), (b"b", None)]:
+            await broker.produce(topic, value, key=key)
+        kept: list[tuple[int, bytes | None]] = []
+        for n in range(20):  # each round closes a segment, so that the cleaner runs again
+            await asyncio.sleep(SEGMENT_SECONDS)
+            await broker.produce(topic, b"1", key=f"new-{n}".encode())
+            await broker.compact(topic)
+            kept = [(r.offset, r.key) for r in await broker.read(topic, 0)]
+            if (2, b"b") not in kept:
+                break
+        assert kept[0] == (0, b"a") and (2, b"b") not in kept and (1, b"b") not in kept
+
+    async def test_compaction_refuses_a_record_without_a_key(
+        self, broker: Broker, topic: str
+    ) -> None:
+        await broker.create_topic(topic, partitions=1, retention=Retention(compact=True))
+        with pytest.raises(KeyRequired, match="give every record a key"):
+            await broker.produce(topic, b"no key")
 
     async def test_the_trace_accounts_for_every_hop(
         self, broker: Broker, topic: str, group: str

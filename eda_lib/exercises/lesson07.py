@@ -1,14 +1,18 @@
 """Self-checking exercises of lesson 07 (queues, brokers and event streams): what a queue hands out
-again, what a log replays, a careful queue worker, and a new group that skips the history."""
+again, what a log replays, a careful queue worker, a new group that skips the history, and the
+table a compacted topic stands for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+from eda_lib.brokers.base import Record
 from eda_lib.brokers.memory import InMemoryBroker
+from eda_lib.compaction import latest_values
 from eda_lib.domain.payments import PaymentSuccessful as Payment
-from eda_lib.exercises.checks import Check, fail
+from eda_lib.exercises.checks import Check, crashed, fail
 from eda_lib.messaging import Consumer, Producer
 from eda_lib.queues import NotHeld, QueuedMessage, WorkQueue
 
@@ -153,3 +157,92 @@ async def check_latest_auditor(make_auditor: Callable[[Any, list[str]], Any]) ->
             "a new group starts where start= says: 'earliest' is the history, 'latest' only new",
         )
     return Check(True, "only the 3 payments published after it joined")
+
+
+def _table_scenario(variant: int) -> tuple[list[Record], dict[bytes, bytes]]:
+    """Records as a reader of a 2-partition compacted topic meets them (partitions interleaved,
+    each in offset order), and the table they stand for. Each key is there for a wrong idea:
+    one updated (the last value wins), one deleted (a tombstone removes it), one deleted and
+    written again (a delete is not forever), one whose only record is a tombstone."""
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    n = variant  # the second run uses other keys and values, so a hard-coded answer fails
+    written = [
+        (0, f"cust-{n}1", f"{n}2 Elm St"),
+        (1, f"cust-{n}2", f"{n} Oak Ave"),
+        (0, f"cust-{n}3", None),
+        (1, f"cust-{n}4", None),
+        (0, f"cust-{n}1", f"{n}8 Pine Rd"),
+        (1, f"cust-{n}2", None),
+        (0, f"cust-{n}3", f"{n}1 Bay Ln"),
+        (1, f"cust-{n}5", f"{n}4 Hill Ct"),
+    ]
+    offsets = [0, 0]
+    records = []
+    for partition, key, value in written:
+        encoded = None if value is None else value.encode()
+        records.append(
+            Record("addresses", partition, offsets[partition], key.encode(), encoded, (), at)
+        )
+        offsets[partition] += 1
+    table = latest_values(records)
+    return records, {key: value for key, value in table.items() if key is not None}
+
+
+def check_table_from_compacted(rebuild: Callable[[list[Record]], Any]) -> Check:
+    """Lesson 07, exercise 5: `rebuild(records)` returns the table a compacted topic stands
+    for, {key: value} in bytes: each key's last value; a tombstone (value None) deletes its key."""
+    for variant in (1, 2):
+        records, want = _table_scenario(variant)
+        try:
+            got = rebuild(list(records))
+        except Exception as error:
+            return crashed(error, "a tombstone may come for a key the table never had")
+        if not isinstance(got, Mapping):
+            return fail(f"rebuild returned {type(got).__name__}", "return a dict: key -> value")
+        if strays := sorted({type(key).__name__ for key in got if not isinstance(key, bytes)}):
+            return fail(
+                f"your table's keys are {', '.join(strays)}",
+                "keep the keys as bytes, as the records have them (record.key)",
+            )
+        if (problem := _table_problem(records, dict(got), want)) is not None:
+            return problem
+    return Check(
+        True,
+        "for two histories, your table has each key's last value, no key a tombstone deleted, "
+        "and the key written again after its tombstone.",
+    )
+
+
+def _table_problem(
+    records: list[Record], got: dict[Any, Any], want: dict[bytes, bytes]
+) -> Check | None:
+    last = {r.key: r for r in records}
+    for key, record in last.items():
+        shown = (key or b"").decode()
+        if record.value is None and key in got:
+            if got[key] is None:
+                return fail(
+                    f"{shown} is in your table with the value None",
+                    "a tombstone deletes its key from the table; it is not a value to store",
+                )
+            return fail(
+                f"{shown} is still in your table, though its last record is a tombstone",
+                "a record whose value is None means the key was deleted",
+            )
+        if record.value is not None and key not in got:
+            return fail(
+                f"{shown} is missing, though its last record (offset {record.offset}) has a value",
+                "a key deleted by a tombstone can be written again: a later value brings it back",
+            )
+        if record.value is not None and got[key] != record.value:
+            return fail(
+                f"{shown} is {got[key]!r}, but its last record says {record.value!r}",
+                "records of one key are in offset order: the last one wins",
+            )
+    if got != want:
+        extra = sorted(map(repr, set(got) - set(want)))
+        return fail(
+            f"your table has keys no record left there: {', '.join(extra)}",
+            "keep the keys as bytes, as the records have them",
+        )
+    return None

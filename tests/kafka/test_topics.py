@@ -11,6 +11,7 @@ import pytest
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from eda_lib.brokers.base import BrokerError, Retention
+from eda_lib.compaction import kafka_settings
 from eda_lib.kafka import KafkaBroker
 
 
@@ -68,3 +69,23 @@ async def test_topic_configs_are_set_at_creation(plain_broker: KafkaBroker) -> N
             retention=Retention(max_age=timedelta(hours=1)),
             configs={"retention.ms": "5"},
         )
+
+
+@pytest.mark.kafka
+async def test_compaction_settings_kafka_takes_and_one_it_refuses(
+    plain_broker: KafkaBroker,
+) -> None:
+    # Lesson 07: a compacted topic's segments close by time here, because Kafka 4 refuses a
+    # segment.bytes under 1 MiB; the settings kafka_settings gives are all accepted.
+    topic = f"compacted-{uuid.uuid4().hex[:8]}"
+    await plain_broker.create_topic(topic, retention=Retention(compact=True))
+    admin = await plain_broker.admin()
+    [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    [(_, _, _, _, entries)] = response.resources
+    found = {entry[0]: entry[1] for entry in entries}
+    assert {name: found[name] for name in kafka_settings(timedelta(days=1))} == kafka_settings(
+        timedelta(days=1)
+    )
+    with pytest.raises(BrokerError, match=r"segment\.bytes"):
+        await plain_broker.create_topic(f"{topic}-small", configs={"segment.bytes": "1048575"})
+    await plain_broker.create_topic(f"{topic}-1mib", configs={"segment.bytes": "1048576"})

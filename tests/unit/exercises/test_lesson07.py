@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import contextlib
 
-from eda_lib.exercises.lesson07 import check_careful_worker, check_latest_auditor
+from eda_lib.exercises.lesson07 import (
+    _table_scenario,
+    check_careful_worker,
+    check_latest_auditor,
+    check_table_from_compacted,
+)
 
 
 def test_careful_worker() -> None:
@@ -117,3 +122,68 @@ async def test_replay_count() -> None:
     assert await check_replay_count(12)  # every partition from its start
     for wrong in (0, 4, 11):  # "committed, so nothing", "one partition's share", an off-by-one
         assert "seeking to offset 0" in repr(await check_replay_count(wrong))
+
+
+def test_table_from_compacted() -> None:
+    def right(records):  # type: ignore[no-untyped-def]
+        table = {}
+        for record in records:
+            if record.value is None:
+                table.pop(record.key, None)
+            else:
+                table[record.key] = record.value
+        return table
+
+    def ignores_tombstones(records):  # type: ignore[no-untyped-def]
+        return {r.key: r.value for r in records if r.value is not None}
+
+    def stores_none(records):  # type: ignore[no-untyped-def]
+        return {r.key: r.value for r in records}
+
+    def first_value_wins(records):  # type: ignore[no-untyped-def]
+        table = {}
+        for r in records:
+            if r.value is None:
+                table.pop(r.key, None)
+            else:
+                table.setdefault(r.key, r.value)
+        return table
+
+    def deletes_with_del(records):  # type: ignore[no-untyped-def]
+        table = {}
+        for r in records:
+            if r.value is None:
+                del table[r.key]
+            else:
+                table[r.key] = r.value
+        return table
+
+    def deleted_forever(records):  # type: ignore[no-untyped-def]
+        table, deleted = {}, set()
+        for r in records:
+            if r.value is None:
+                deleted.add(r.key)
+                table.pop(r.key, None)
+            elif r.key not in deleted:
+                table[r.key] = r.value
+        return table
+
+    def hard_coded(records):  # type: ignore[no-untyped-def]
+        return right(_table_scenario(1)[0])
+
+    def keys_as_text(records):  # type: ignore[no-untyped-def]
+        return {k.decode(): v for k, v in right(records).items()}
+
+    assert check_table_from_compacted(right)
+    refusals = {
+        ignores_tombstones: "still in your table",
+        stores_none: "with the value None",
+        first_value_wins: "the last one wins",
+        deletes_with_del: "KeyError",
+        deleted_forever: "can be written again",
+        hard_coded: "missing",
+        keys_as_text: "keys as bytes",
+    }
+    for wrong, why in refusals.items():
+        verdict = check_table_from_compacted(wrong)
+        assert not verdict and why in verdict.message, (wrong.__name__, verdict.message)

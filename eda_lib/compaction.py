@@ -2,8 +2,9 @@
 
 On a compacted topic (Kafka's `cleanup.policy=compact`) the broker's *log cleaner* removes every
 record that a later record with the same key has replaced. A record with a null value, a
-*tombstone*, says "this key is deleted"; the cleaner keeps it for `delete.retention.ms` after it
-first passed it (so that a reader catching up still learns of the deletion), then removes it.
+*tombstone*, says "this key is deleted"; the cleaner keeps it for at least `delete.retention.ms`
+after it first passed it (so that a reader catching up still learns of the deletion), and removes
+it at the first cleaning after that (on Kafka, a cleaning needs new records in closed segments).
 Offsets do not change: a compacted log has gaps where the replaced records were.
 
 `cleaned` is the cleaner's rule on one partition, in plain Python; `InMemoryBroker.compact` runs it,

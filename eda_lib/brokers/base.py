@@ -69,8 +69,9 @@ class Retention:
 
     With `compact` (Kafka's `cleanup.policy=compact`, lesson 07) the log cleaner keeps only the
     last record of each key; a record with a null value, a *tombstone*, deletes its key, and is
-    itself removed `delete_retention` (Kafka's `delete.retention.ms`, a day by default) after the
-    cleaner first passed it, so that readers have time to see the deletion."""
+    itself removed at the first cleaning at least `delete_retention` (Kafka's
+    `delete.retention.ms`, a day by default) after the cleaner first passed it, so that readers
+    have time to see the deletion."""
 
     max_records: int | None = None
     max_age: timedelta | None = None

@@ -154,7 +154,8 @@ class InMemoryBroker:
         partition = pick_partition(key, len(target.logs), self._rng)
         log = target.logs[partition]
         offset = log.end
-        log.append(Record(topic, partition, offset, key, value, headers, now))
+        log.records.append(Record(topic, partition, offset, key, value, headers, now))
+        log.end = offset + 1
         report = DeliveryReport(topic, partition, offset, now)
         if target.retention is not None:
             self._expire(topic, target, now)

@@ -1,5 +1,4 @@
-"""The teaching core, to read in one sitting: `broker` (records, partition logs, Kafka's
-partitioner, consumer groups), then `clients` (an event, a producer and the consumer loop)."""
+"""The teaching core, read in one sitting: `broker` (records, logs, groups), then `clients`."""
 
 from eda_lib.core.broker import CoreBroker
 from eda_lib.core.clients import Consumer, Event, Producer

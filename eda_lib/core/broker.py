@@ -33,8 +33,7 @@ Offsets = Mapping[TopicPartition, int]  # partition -> the next offset to read
 
 
 class Record(NamedTuple):
-    """One message in a partition log: bytes in, bytes out, as on Kafka. A record whose value
-    is None is a *tombstone*: on a compacted topic it deletes its key (lesson 07)."""
+    """One message in a partition log, bytes as on Kafka; a None value is a tombstone (07)."""
 
     topic: str
     partition: int
@@ -74,13 +73,8 @@ class PartitionLog:
     start: int = 0  # the oldest offset still kept (the full broker's retention moves it on)
     end: int = 0  # the offset the next record will get
 
-    def append(self, record: Record) -> None:
-        self.records.append(record)
-        self.end = record.offset + 1
-
     def read(self, first: int, count: int) -> list[Record]:
-        """Up to `count` records from offset `first` (or from the oldest one still kept). The
-        offsets have gaps once compaction has removed records, so look the first one up."""
+        """Up to `count` records from offset `first` on (compaction leaves gaps in offsets)."""
         index = bisect.bisect_left(self.records, first, key=lambda record: record.offset)
         return self.records[index : index + count]
 
@@ -159,7 +153,8 @@ class CoreBroker:
         n = len(logs)
         partition = self.rng.randrange(n) if key is None else partition_for_key(key, n)
         log, offset, now = logs[partition], logs[partition].end, datetime.now(UTC)
-        log.append(Record(topic, partition, offset, key, value, headers, now))
+        log.records.append(Record(topic, partition, offset, key, value, headers, now))
+        log.end = offset + 1
         return DeliveryReport(topic, partition, offset, now)
 
     async def read(

@@ -163,7 +163,8 @@ def _table_scenario(variant: int) -> tuple[list[Record], dict[bytes, bytes]]:
     """Records as a reader of a 2-partition compacted topic meets them (partitions interleaved,
     each in offset order), and the table they stand for. Each key is there for a wrong idea:
     one updated (the last value wins), one deleted (a tombstone removes it), one deleted and
-    written again (a delete is not forever), one whose only record is a tombstone."""
+    written again (a delete is not forever), one whose only record is a tombstone, and one
+    whose value is empty (still a value)."""
     at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     n = variant  # the second run uses other keys and values, so a hard-coded answer fails
     written = [
@@ -175,6 +176,7 @@ def _table_scenario(variant: int) -> tuple[list[Record], dict[bytes, bytes]]:
         (1, f"cust-{n}2", None),
         (0, f"cust-{n}3", f"{n}1 Bay Ln"),
         (1, f"cust-{n}5", f"{n}4 Hill Ct"),
+        (0, f"cust-{n}6", ""),  # an empty value is a value: only None is a tombstone
     ]
     offsets = [0, 0]
     records = []
@@ -204,6 +206,12 @@ def check_table_from_compacted(rebuild: Callable[[list[Record]], Any]) -> Check:
                 f"your table's keys are {', '.join(strays)}",
                 "keep the keys as bytes, as the records have them (record.key)",
             )
+        odd = {type(v).__name__ for v in got.values() if v is not None and not isinstance(v, bytes)}
+        if odd:
+            return fail(
+                f"your table's values are {', '.join(sorted(odd))}",
+                "keep the values as bytes, as the records have them (record.value)",
+            )
         if (problem := _table_problem(records, dict(got), want)) is not None:
             return problem
     return Check(
@@ -230,10 +238,14 @@ def _table_problem(
                 "a record whose value is None means the key was deleted",
             )
         if record.value is not None and key not in got:
-            return fail(
-                f"{shown} is missing, though its last record (offset {record.offset}) has a value",
-                "a key deleted by a tombstone can be written again: a later value brings it back",
-            )
+            where = f"{record.topic}[{record.partition}] at offset {record.offset}"
+            if record.value == b"":
+                hint = "an empty value is still a value: only None is a tombstone"
+            elif any(r.key == key and r.value is None for r in records):
+                hint = "a key deleted by a tombstone can come back: a later value writes it again"
+            else:
+                hint = "read every record you are given, from every partition"
+            return fail(f"{shown} is missing, though its last record ({where}) has a value", hint)
         if record.value is not None and got[key] != record.value:
             return fail(
                 f"{shown} is {got[key]!r}, but its last record says {record.value!r}",

@@ -288,9 +288,9 @@ def _topic_configs(
             "Retention(max_age=...) on Kafka; max_records is an InMemoryBroker feature"
         )
     if retention.compact:  # the last value per key; with an age too, old keys go as well
-        settings = kafka_settings(retention.delete_retention) | settings
-        if retention.max_age is not None:
+        if retention.max_age is not None and "cleanup.policy" not in settings:
             settings["cleanup.policy"] = "compact,delete"
+        settings = kafka_settings(retention.delete_retention) | settings
     if retention.max_age is not None:
         retention_ms = str(int(retention.max_age.total_seconds() * 1000))
         if settings.setdefault("retention.ms", retention_ms) != retention_ms:

@@ -89,3 +89,5 @@ async def test_compaction_settings_kafka_takes_and_one_it_refuses(
     with pytest.raises(BrokerError, match=r"segment\.bytes"):
         await plain_broker.create_topic(f"{topic}-small", configs={"segment.bytes": "1048575"})
     await plain_broker.create_topic(f"{topic}-1mib", configs={"segment.bytes": "1048576"})
+    for name in (topic, f"{topic}-1mib"):
+        await plain_broker.delete_topic(name)

@@ -81,6 +81,10 @@ def test_kafka_gets_the_configs_that_make_its_cleaner_run_within_seconds() -> No
     aged = _topic_configs(Retention(compact=True, max_age=timedelta(hours=1)), None)
     assert (aged["cleanup.policy"], aged["retention.ms"]) == ("compact,delete", "3600000")
     assert _topic_configs(Retention(compact=True), {"segment.ms": "5000"})["segment.ms"] == "5000"
+    asked = {"cleanup.policy": "compact"}  # the caller's own policy wins over the one implied
+    assert _topic_configs(Retention(compact=True, max_age=timedelta(hours=1)), asked) == (
+        _topic_configs(Retention(compact=True), asked) | {"retention.ms": "3600000"}
+    )
 
 
 pairs = st.lists(

@@ -174,15 +174,33 @@ def test_table_from_compacted() -> None:
     def keys_as_text(records):  # type: ignore[no-untyped-def]
         return {k.decode(): v for k, v in right(records).items()}
 
+    def empty_is_a_tombstone(records):  # type: ignore[no-untyped-def]
+        table = {}
+        for r in records:
+            if not r.value:
+                table.pop(r.key, None)
+            else:
+                table[r.key] = r.value
+        return table
+
+    def values_as_text(records):  # type: ignore[no-untyped-def]
+        return {k: v.decode() for k, v in right(records).items()}
+
+    def one_partition_only(records):  # type: ignore[no-untyped-def]
+        return right([r for r in records if r.partition == 1])
+
     assert check_table_from_compacted(right)
     refusals = {
         ignores_tombstones: "still in your table",
         stores_none: "with the value None",
         first_value_wins: "the last one wins",
         deletes_with_del: "KeyError",
-        deleted_forever: "can be written again",
+        deleted_forever: "can come back",
         hard_coded: "missing",
         keys_as_text: "keys as bytes",
+        empty_is_a_tombstone: "an empty value is still a value",
+        values_as_text: "values as bytes",
+        one_partition_only: "from every partition",
     }
     for wrong, why in refusals.items():
         verdict = check_table_from_compacted(wrong)

@@ -1,10 +1,13 @@
 """Self-checking exercises of lesson 06 (events and handlers): an upcaster between two versions of
-an event, and a new version that is FULL compatible."""
+an event, a new version that is FULL compatible, and the trace context a handler carries from
+the record it consumed to the event it publishes."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import StrictInt, TypeAdapter, ValidationError
 
 from eda_lib.codecs import deserialize, serialize
@@ -12,6 +15,7 @@ from eda_lib.compatibility import compatibility
 from eda_lib.events import Event, InvalidEvent, NonEmptyStr, upcaster
 from eda_lib.exercises.checks import Check, fail
 from eda_lib.reading import data_fields
+from eda_lib.tracing import parent_of
 
 
 class TicketBooked(Event):
@@ -148,4 +152,126 @@ def check_full_change(new_version: Any) -> Check:
     return Check(
         True,
         f"FULL: v2 adds {fields} (an int, default {default}); old and new readers read both",
+    )
+
+
+# --- exercise 3: carry the trace context ---------------------------------------------------
+
+_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+_UPSTREAM = "00f067aa0ba902b7"  # the span of the producer upstream
+_OURS = "b7ad6b7169203331"  # the span of the handler that publishes
+_CASES: list[tuple[str, dict[str, str]]] = [
+    (
+        "a sampled trace with a tracestate",
+        {
+            "traceparent": f"00-{_TRACE}-{_UPSTREAM}-01",
+            "tracestate": "shop=7,rojo=00f067aa0ba902b7",
+            "ce_type": "PaymentSuccessful",
+        },
+    ),
+    (
+        "a trace upstream chose not to record (flags 00)",
+        {
+            "traceparent": f"00-a3ce929d0e0e47364bf92f3577b34da6-{_UPSTREAM}-00",
+        },
+    ),
+    ("a record with no traceparent", {"ce_type": "PaymentSuccessful"}),
+    ("a malformed traceparent", {"traceparent": f"00-{_TRACE[:20]}-{_UPSTREAM}-01"}),
+    ("an all-zero trace id", {"traceparent": f"00-{'0' * 32}-{_UPSTREAM}-01"}),
+]
+
+
+def _expected(consumed: dict[str, str], span_id: str) -> dict[str, str]:
+    """What OpenTelemetry's own propagator writes for a child of the consumed context."""
+    parent = parent_of(tuple((k, v.encode()) for k, v in consumed.items()))
+    if parent is None:
+        return {}
+    child = trace.SpanContext(
+        parent.trace_id, int(span_id, 16), False, parent.trace_flags, parent.trace_state
+    )
+    carried: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(
+        carried, context=trace.set_span_in_context(trace.NonRecordingSpan(child))
+    )
+    return carried
+
+
+def _why(case: str, got: dict[str, str], wanted: dict[str, str], consumed: dict[str, str]) -> Check:
+    """The refusal for one case: what is wrong with `got`, and how to fix it."""
+    sent = got.get("traceparent", "")
+    came = consumed.get("traceparent", "")
+    if not wanted:
+        return fail(
+            f"for {case} ({came or 'none'}) it returned {got}: a traceparent a receiver cannot "
+            "trust was passed on",
+            "check the header's form (00, 32 hex, 16 hex, 2 hex; the trace id not all zeros); "
+            "if it does not hold, carry nothing (return {}): the handler's span starts a new trace",
+        )
+    if not sent:
+        return fail(
+            f"for {case} it carried no traceparent: the event's consumer would start a new "
+            "trace, and the trace splits in two",
+            "return a dict with a 'traceparent' built from the consumed one",
+        )
+    fields = sent.split("-")
+    want = wanted["traceparent"].split("-")
+    if len(fields) != 4 or fields[0] != "00":
+        return fail(f"for {case} it sent {sent!r}", "the form is 00-<trace id>-<span id>-<flags>")
+    if fields[1] != want[1]:
+        return fail(
+            f"for {case} the trace id became {fields[1]}: the published event starts another "
+            "trace, and the story splits in two",
+            "keep the consumed trace id as it is",
+        )
+    if fields[2] == _UPSTREAM:
+        return fail(
+            f"for {case} the parent is still {_UPSTREAM}, the producer's span upstream: the "
+            "tree skips the handler that published the event",
+            "the parent of what a handler publishes is the handler's own span: span_id",
+        )
+    if fields[2] != want[2]:
+        return fail(f"for {case} the parent span is {fields[2]}", "put span_id in the third field")
+    if fields[3] != want[3]:
+        return fail(
+            f"for {case} the flags became {fields[3]}, where {came.split('-')[-1]} came in: the "
+            "decision whether to record this trace was made upstream, and is not ours to change",
+            "keep the consumed flags",
+        )
+    if got.get("tracestate") != wanted.get("tracestate"):
+        return fail(
+            f"for {case} the tracestate is {got.get('tracestate')!r}, where "
+            f"{consumed.get('tracestate')!r} came in",
+            "carry the tracestate on as it came (and add none where none came)",
+        )
+    return fail(
+        f"for {case} it returned {got}; expected only the trace headers",
+        "return just traceparent and, if one came, tracestate",
+    )
+
+
+def check_carried_trace(carry: Any) -> Check:
+    """Lesson 06, exercise 3: `carry(consumed, span_id)` returns the trace headers for the event
+    a handler publishes, from the headers of the record it consumed (a dict of strings) and the
+    id of its own span (16 hex digits). Checked against OpenTelemetry's own propagator."""
+    if not callable(carry):
+        return fail(f"expected a function, got {carry!r}", "def carry(consumed, span_id): ...")
+    for case, consumed in _CASES:
+        wanted = _expected(consumed, _OURS)
+        try:
+            got = carry(dict(consumed), _OURS)
+        except Exception as error:
+            return fail(
+                f"for {case} it raised {type(error).__name__}: {error}; one bad header must not "
+                "stop a consumer",
+                "check the header's form before you take it apart; carry nothing if it is wrong",
+            )
+        if not isinstance(got, dict):
+            return fail(f"for {case} it returned {got!r}", "return a dict of header names to str")
+        if got != wanted:
+            return _why(case, got, wanted, consumed)
+    return Check(
+        True,
+        f"all {len(_CASES)} records: the trace id and flags kept, span_id as the parent, the "
+        "tracestate carried, and nothing carried from a missing or invalid traceparent; the same "
+        "headers OpenTelemetry's propagator writes",
     )

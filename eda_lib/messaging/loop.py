@@ -30,7 +30,7 @@ import inspect
 import random
 from collections import deque
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 from eda_lib.brokers.base import CommitFailed, Record, TopicPartition, UnknownMember
 from eda_lib.codecs import Codec, tombstone
@@ -285,6 +285,16 @@ class Unreadable(NamedTuple):
         return cls("undecodable", f"{type(error).__name__}: {error}")
 
 
+class RecordWatcher(Protocol):
+    """Told when a record's processing starts, and how it ended (`result` is None if the
+    consumer crashed meanwhile): lesson 06's tracing. Set `consumer.processor.watcher`;
+    `eda_lib.tracing.Telemetry.watch` does."""
+
+    def started(self, record: Record) -> None: ...
+
+    def finished(self, record: Record, result: tuple[Outcome, Event | None] | None) -> None: ...
+
+
 class Processor:
     def __init__(
         self,
@@ -310,9 +320,22 @@ class Processor:
         self.ignored = 0
         self.retries = 0
         self.repeats = 0  # events an idempotent consumer had applied already
+        self.watcher: RecordWatcher | None = None
 
     async def process(self, record: Record) -> tuple[Outcome, Event | None]:
-        """Decode the record and run its handler; the outcome, and the event if it was read."""
+        """Decode the record and run its handler; the outcome, and the event if it was read.
+        A watcher is told before and after, the handler's run in between."""
+        if self.watcher is None:
+            return await self._process(record)
+        self.watcher.started(record)
+        result = None
+        try:
+            result = await self._process(record)
+            return result
+        finally:  # a crash too: the watcher must not be left with a record in hand
+            self.watcher.finished(record, result)
+
+    async def _process(self, record: Record) -> tuple[Outcome, Event | None]:
         event = self.decode(record)
         if isinstance(event, Unreadable):
             return await self.unreadable(record, event), None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Protocol, Self
 
-from eda_lib.brokers.base import BrokerUnavailable, DeliveryReport, Message, Producing
+from eda_lib.brokers.base import BrokerUnavailable, DeliveryReport, Headers, Message, Producing
 from eda_lib.clock import clock_of
 from eda_lib.codecs import Codec, StructuredJson
 from eda_lib.events import Event
@@ -21,6 +21,13 @@ class _EventKey:
 
 EVENT_KEY = _EventKey()
 """Default for `Producer.send(key=...)`: use the event's own key (its subject)."""
+
+
+class SendWatcher(Protocol):
+    """Sees each message a producer sends, and may add headers (lesson 06's tracing adds
+    `traceparent`). Set `producer.watcher`; `eda_lib.tracing.Telemetry.watch` does."""
+
+    def sending(self, topic: str, event: Event, headers: Headers) -> Headers: ...
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class Producer:
         self._rng = (retry or RetryPolicy()).rng(name)
         self.reports: list[DeliveryReport] = []
         self.outcomes: list[SendOutcome] = []
+        self.watcher: SendWatcher | None = None
 
     async def send(
         self, topic: str, event: Event, *, key: str | bytes | _EventKey | None = EVENT_KEY
@@ -118,6 +126,8 @@ class Producer:
         chosen = event.key if isinstance(key, _EventKey) else key
         raw_key = chosen.encode() if isinstance(chosen, str) else chosen
         value, headers = self.codec.encode(event)
+        if self.watcher is not None:
+            headers = self.watcher.sending(topic, event, headers)
         if self.trace.enabled:
             shown = chosen if isinstance(chosen, str) else _shown(chosen)
             detail = "no key" if chosen is None else f"key={shown}"

@@ -21,7 +21,7 @@ TIERS: list[set[str]] = [
     {"compatibility", "brokers"},
     {"resilience", "kafka", "queues", "store"},
     {"messaging", "resilience_topics"},
-    {"pubsub", "testing", "processing", "sourcing", "simulate", "recap", "explorer"},
+    {"pubsub", "testing", "processing", "sourcing", "simulate", "recap", "explorer", "tracing"},
     {"cqrs"},
     {"domain"},
     {"connect", "shop"},

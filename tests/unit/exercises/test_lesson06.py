@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from eda_lib import Event
-from eda_lib.exercises.lesson06 import check_full_change, check_seat_upcaster
+from eda_lib.exercises.lesson06 import (
+    check_carried_trace,
+    check_full_change,
+    check_seat_upcaster,
+)
 
 
 def _split_seat(data: dict[str, Any]) -> dict[str, Any]:
@@ -161,3 +166,68 @@ def test_a_wrong_version_tried_first_does_not_block_the_right_one() -> None:
         guests: int = 1
 
     assert check_full_change(RoomBookedV2)
+
+
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+
+
+def _carry(consumed: dict[str, str], span_id: str) -> dict[str, str]:
+    found = TRACEPARENT.fullmatch(consumed.get("traceparent", ""))
+    if found is None or found[1] == "0" * 32 or found[2] == "0" * 16:
+        return {}
+    carried = {"traceparent": f"00-{found[1]}-{span_id}-{found[3]}"}
+    if "tracestate" in consumed:
+        carried["tracestate"] = consumed["tracestate"]
+    return carried
+
+
+def test_the_carried_trace_check() -> None:
+    verdict = check_carried_trace(_carry)
+    assert verdict and "the same headers OpenTelemetry's propagator writes" in verdict.message
+
+    stub = check_carried_trace(lambda consumed, span_id: {})
+    assert not stub and "the trace splits in two" in stub.message
+
+    def unchanged(consumed: dict[str, str], span_id: str) -> dict[str, str]:
+        return {k: v for k, v in consumed.items() if k in ("traceparent", "tracestate")}
+
+    assert "the producer's span upstream" in check_carried_trace(unchanged).message
+
+    def new_trace(consumed: dict[str, str], span_id: str) -> dict[str, str]:
+        return {"traceparent": f"00-{span_id * 2}-{span_id}-01"} if consumed else {}
+
+    assert "starts another trace" in check_carried_trace(new_trace).message
+
+    def no_tracestate(consumed: dict[str, str], span_id: str) -> dict[str, str]:
+        return {k: v for k, v in _carry(consumed, span_id).items() if k != "tracestate"}
+
+    assert "the tracestate is None" in check_carried_trace(no_tracestate).message
+
+    def always_sampled(consumed: dict[str, str], span_id: str) -> dict[str, str]:
+        carried = _carry(consumed, span_id)
+        if carried:
+            carried["traceparent"] = carried["traceparent"][:-2] + "01"
+        return carried
+
+    assert "the flags became 01" in check_carried_trace(always_sampled).message
+
+    def trusting(consumed: dict[str, str], span_id: str) -> dict[str, str]:
+        version, trace_id, _, flags = consumed["traceparent"].split("-")
+        return {"traceparent": f"{version}-{trace_id}-{span_id}-{flags}", **_state(consumed)}
+
+    crashed = check_carried_trace(trusting)  # KeyError on the record without a traceparent
+    assert not crashed and "one bad header must not stop a consumer" in crashed.message
+
+    def unchecked(consumed: dict[str, str], span_id: str) -> dict[str, str]:
+        if "traceparent" not in consumed:
+            return {}
+        _, trace_id, _, flags = consumed["traceparent"].split("-")
+        return {"traceparent": f"00-{trace_id}-{span_id}-{flags}", **_state(consumed)}
+
+    passed_on = check_carried_trace(unchecked)
+    assert not passed_on and "a receiver cannot trust was passed on" in passed_on.message
+    assert not check_carried_trace("carry")
+
+
+def _state(consumed: dict[str, str]) -> dict[str, str]:
+    return {"tracestate": consumed["tracestate"]} if "tracestate" in consumed else {}

@@ -10,13 +10,15 @@ BENCH_AGAINST ?=
 # Jupyter refuses to run as root unless told; containers and some CI machines are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab test test-fast test-kafka-lessons lint notebooks bench kafka kafka-cluster kafka-stop clean
+.PHONY: help install lab test test-fast test-kafka-lessons lint notebooks site bench kafka kafka-cluster kafka-stop clean
 
 help:
 	@echo "make lab    - set up .venv if needed and open JupyterLab on the first lesson"
-	@echo "make test   - set up .venv if needed, then run ruff, mypy, the tests and every notebook"
+	@echo "make test   - set up .venv if needed, then ruff, mypy, make site, the tests and every notebook"
 	@echo "make test-fast - ruff, then the tests that need no Kafka, browser or notebook (under 2 minutes)"
 	@echo "make test-kafka-lessons - run every lesson on a real Kafka broker (EDA_BROKER=kafka)"
+	@echo "make site   - build the course as a static site in site/ (open site/index.html; no notebook"
+	@echo "              is run: the committed outputs are shown)"
 	@echo "make bench  - run the benchmarks (figures are printed as JSON; BENCH_AGAINST=<commit>"
 	@echo "              also races the broker pipeline against that commit's)"
 	@echo "make kafka  - start a local Kafka broker on 127.0.0.1:9092 (make kafka-stop stops it)"
@@ -41,6 +43,15 @@ $(LAB_OVERRIDES): jupyter/overrides.json | $(STAMP)
 	@mkdir -p $(dir $@)
 	cp jupyter/overrides.json $@
 
+# The [site] extra (Sphinx, MyST-NB, the book theme), installed by `make site` only. The build
+# imports neither eda_lib nor the notebooks' dependencies, so a fresh clone installs just these.
+SITE_STAMP := $(VENV)/.site-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+$(SITE_STAMP): pyproject.toml | $(BIN)/python
+	@echo "==> installing the [site] extra (Sphinx, MyST-NB, the book theme) into $(VENV)"
+	$(BIN)/python -m pip install --quiet $$($(BIN)/python site_src/build.py --requirements)
+	@rm -f $(VENV)/.site-installed-*
+	@touch $(SITE_STAMP)
+
 install: $(STAMP) $(LAB_OVERRIDES)
 	@echo "==> $(VENV) is up to date"
 
@@ -54,8 +65,9 @@ lint: install
 	@echo "==> mypy --strict on eda_lib (also proves both brokers implement the Broker protocol)"
 	$(BIN)/mypy
 
-test: lint
-	@echo "==> pytest: unit, contract, property and Kafka tests, then every notebook under nbval"
+# The site is built first: tests/site opens it in Chromium (about a minute for every page).
+test: lint site
+	@echo "==> pytest: unit, contract, property, Kafka and browser tests, then every notebook under nbval"
 	@echo "    (the Kafka tests start a local broker, fetching its jars with Maven on first use)"
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -m "not kafka_lessons"
@@ -65,12 +77,18 @@ test-fast: install
 	$(BIN)/ruff check .
 	@echo "==> pytest: every test that needs no Kafka, browser or notebook (the notebooks are not run)"
 	$(BIN)/python -m pytest tests \
-		-m "not kafka and not cluster and not secure and not browser and not kafka_lessons"
+		-m "not kafka and not cluster and not secure and not browser and not site and not kafka_lessons"
 
 test-kafka-lessons: install
 	@echo "==> every lesson, one after another, on a real Kafka broker (EDA_BROKER=kafka);"
 	@echo "    this checks that each runs and its assertions hold, not that its output is the same"
 	$(BIN)/python -m pytest tests/lessons/test_notebooks_on_kafka.py -m kafka_lessons
+
+# The widget manager and require.js come from the npm registry on the first build (cached in
+# build/site-cache/); then only the pages whose notebook or doc changed are built again.
+site: $(SITE_STAMP)
+	@echo "==> building the course as a static site in site/ from the committed notebooks and docs/"
+	$(BIN)/python site_src/build.py
 
 notebooks: install
 	@echo "==> re-executing every notebook in place (commit the result)"
@@ -99,4 +117,5 @@ kafka-stop: install
 	$(BIN)/python -m eda_lib.kafka_local stop
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site build/site-src build/site-cache \
+		build/site-html build/jupyter_execute

@@ -45,7 +45,9 @@ async def test_eager_stops_every_partition_cooperative_only_the_moved(broker: Ka
                 assert set(record.revoked[member]) == had - kept
 
 
-async def test_a_static_member_restarts_without_a_rebalance(broker: KafkaBroker) -> None:
+async def test_static_membership_a_restart_inside_the_session_timeout_is_no_rebalance(
+    broker: KafkaBroker,
+) -> None:
     topic = await _topic(broker, 2)
     assert await restart_member(broker.bootstrap, topic, f"g-{topic}", static=True) == []
     topic = await _topic(broker, 2)

@@ -1,10 +1,11 @@
 """Self-checking exercises of lesson 15 (the capstone): the refund that compensates a failed
-shipment, and a check of the shop's central promise written by the learner."""
+shipment, a check of the shop's central promise written by the learner, and what the
+orchestrator does when that refund is declined."""
 
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 from uuid import uuid5
 
 from eda_lib.domain.orders import OrderCancelled, OrderCreated, OrderShipped
@@ -12,6 +13,15 @@ from eda_lib.domain.payments import PaymentFailed, PaymentSuccessful
 from eda_lib.events import Event
 from eda_lib.exercises.checks import Check, fail
 from eda_lib.shop.events import PaymentRefunded, ShipmentFailed
+from eda_lib.shop.orchestrator import (
+    MAX_REFUND_ATTEMPTS,
+    RefundDeclined,
+    Saga,
+    SagaCommand,
+    SagaEnded,
+    SagaParked,
+    decide,
+)
 
 
 def _failed_shipment(order_id: str = "o-9", amount: int = 150_000) -> ShipmentFailed:
@@ -180,3 +190,128 @@ def _unsettled_hint(got: list[Any], prefix: str) -> str:
     if f"{prefix}-4" not in got:
         return "a failed shipment is not a shipment: the fourth order still holds the money"
     return "paid = PaymentSuccessful order ids; settled = OrderShipped or PaymentRefunded ones"
+
+
+_BANK_SAYS = "the bank refused it: the card account is closed"
+
+
+def _saga_at_refund(order_id: str) -> tuple[Saga, SagaCommand]:
+    """A saga whose shipment failed: it has just sent its first refund command."""
+    fields: dict[str, Any] = {"order_id": order_id, "customer_id": "cy", "amount": 150_000}
+    steps = ("charge", "ship", "refund")
+    commands = [SagaCommand(**fields, currency="USD", step=step) for step in steps]
+    saga = Saga.from_events(order_id, commands)
+    return saga, commands[-1]
+
+
+def _declines(policy: Any, order_id: str, declines: int) -> tuple[list[Event | None], str]:
+    """Run the saga's refund against a bank that declines it `declines` times: every decision
+    the policy made, and how the refund ended ('paid', 'parked', or what went wrong)."""
+    saga, command = _saga_at_refund(order_id)
+    decisions: list[Event | None] = []
+    for answered in range(20):  # far past any sensible bound
+        money: dict[str, Any] = {"payment_id": f"pay-{order_id}", "order_id": order_id}
+        if answered >= declines:
+            return decisions, "paid"
+        declined = command.follow_up(
+            RefundDeclined, **money, amount=saga.amount, currency="USD", reason=_BANK_SAYS
+        )
+        decision = decide(saga, declined, policy)
+        decisions.append(decision)
+        if not isinstance(decision, SagaCommand) or decision.step != "refund":
+            return decisions, "other"
+        with saga.caused_by(declined):
+            saga.record(decision)
+        command = cast("SagaCommand", saga.pending_events[-1])
+    return decisions, "endless"
+
+
+def check_refund_policy(policy: Any) -> Check:
+    """Lesson 15, exercise 3: `policy(saga, declined)` decides what the orchestrator does when
+    the bank declines a refund: try it again (`saga.command("refund", attempt=...)`) while the
+    saga has made fewer than `MAX_REFUND_ATTEMPTS` attempts, then park it for a person
+    (`saga.park(reason)`, the reason naming the bank's)."""
+    if not callable(policy):
+        return fail(f"expected a function, got {policy!r:.60}", "def policy(saga, declined): ...")
+    for declines, order_id in ((1, "r-1"), (2, "r-2"), (20, "r-3"), (MAX_REFUND_ATTEMPTS, "r-4")):
+        try:
+            decisions, ended = _declines(policy, order_id, declines)
+        except Exception as error:
+            return fail(f"it raised {type(error).__name__}: {error}", "see the error above")
+        wrong = _wrong_decision(decisions, ended, declines)
+        if wrong is not None:
+            return wrong
+    return Check(
+        True,
+        f"a declined refund was tried again, each attempt counted, up to {MAX_REFUND_ATTEMPTS} "
+        "in all: declined once or twice, the next attempt was paid; declined every time, the "
+        "saga was parked after the last attempt, with the order and the bank's reason",
+    )
+
+
+def _wrong_decision(decisions: list[Event | None], ended: str, declines: int) -> Check | None:
+    last = decisions[-1] if decisions else None
+    said = f"declined {declines} time{'s' * (declines > 1)}"
+    for number, decision in enumerate(decisions[:-1] if ended == "other" else decisions, 2):
+        if isinstance(decision, SagaCommand) and decision.attempt != number:
+            return fail(
+                f"its retry says attempt {decision.attempt}, where it is attempt {number}: the "
+                "saga counts its attempts from the commands it sent, so it would never stop",
+                "count it: saga.command('refund', attempt=saga.attempt + 1, ...)",
+            )
+    if ended == "endless":
+        return fail(
+            f"{said}, it was still retrying: a refund the bank will never pay is retried for "
+            "ever, and no person is told",
+            "bound it: once saga.attempt reaches MAX_REFUND_ATTEMPTS, park the saga",
+        )
+    if ended == "paid":
+        if declines >= MAX_REFUND_ATTEMPTS:
+            return fail(
+                f"{said}, it made {len(decisions) + 1} attempts before the bank paid; "
+                f"MAX_REFUND_ATTEMPTS is {MAX_REFUND_ATTEMPTS} attempts in all",
+                "retry while saga.attempt < MAX_REFUND_ATTEMPTS; park when it is reached",
+            )
+        return None
+    if last is None:
+        return fail(
+            f"{said}, it returned None: the saga waits for an answer to a command it never "
+            "sent, and nobody is told",
+            "return a retry, saga.command('refund', ...), or saga.park(reason)",
+        )
+    if isinstance(last, SagaParked):
+        if declines < MAX_REFUND_ATTEMPTS:
+            return fail(
+                f"{said}, it parked the saga after {last.attempts} attempt(s); the next one "
+                "would have been paid, so a person was called for nothing",
+                f"retry until {MAX_REFUND_ATTEMPTS} attempts in all have been declined",
+            )
+        if last.attempts != MAX_REFUND_ATTEMPTS:
+            return fail(
+                f"{said}, it parked after {last.attempts} attempts; MAX_REFUND_ATTEMPTS is "
+                f"{MAX_REFUND_ATTEMPTS}",
+                "retry while saga.attempt < MAX_REFUND_ATTEMPTS; park when it is reached",
+            )
+        if _BANK_SAYS not in last.reason:
+            return fail(
+                f"it parked the saga with the reason '{last.reason}', which does not say what "
+                "the bank said: the person it calls must find that out again",
+                "put declined.reason in the reason",
+            )
+        return None
+    if isinstance(last, SagaCommand) and last.step == "cancel":
+        return fail(
+            f"{said}, it cancelled the order while the money was still not paid back: the "
+            "customer loses it, and nobody is told",
+            "the money is owed: retry the refund, then park the saga for a person",
+        )
+    if isinstance(last, SagaEnded):
+        return fail(
+            f"{said}, it ended the saga with the money still owed",
+            "the saga is not over: retry the refund, then park it for a person",
+        )
+    what = f"a '{last.step}' command" if isinstance(last, SagaCommand) else repr(last)[:60]
+    return fail(
+        f"{said}, it decided {what}, where the refund is what is owed",
+        "return saga.command('refund', attempt=...) or saga.park(reason)",
+    )

@@ -136,11 +136,13 @@ class OrderService:
     it is paid, and cancels it when its payment fails or is refunded (the saga's
     compensations); its outbox publishes what the store holds to the orders topic."""
 
-    def __init__(self, store: EventStore, producer: Producer, *, name: str = "orders") -> None:
+    def __init__(
+        self, store: EventStore, producer: Producer, *, name: str = "orders", topic: str = ORDERS
+    ) -> None:
         self.store = store
         self.orders = Repository(store, Order)
         self.bus = order_bus(store)
-        self.outbox = Outbox(store, producer, ORDERS, name=f"{name}-outbox")
+        self.outbox = Outbox(store, producer, topic, name=f"{name}-outbox")
 
     def place(self, order_id: str, customer_id: str, amount: int, currency: str = "USD") -> None:
         self.bus.dispatch(

@@ -6,11 +6,15 @@ from __future__ import annotations
 import functools
 import itertools
 import uuid
+from collections.abc import Callable
 
 from eda_lib.domain.orders import OrderCancelled, OrderShipped
 from eda_lib.domain.payments import PaymentSuccessful
-from eda_lib.exercises.lesson15 import check_refund, check_unsettled
+from eda_lib.events import Event
+from eda_lib.exercises.lesson15 import check_refund, check_refund_policy, check_unsettled
 from eda_lib.shop import PaymentRefunded, ShipmentFailed
+from eda_lib.shop.orchestrator import MAX_REFUND_ATTEMPTS, RefundDeclined, Saga, SagaEnded
+from eda_lib.shop.orchestrator import retry_then_park as library_policy
 
 
 def refund(failed: ShipmentFailed, *, stable: bool = True, chained: bool = True) -> PaymentRefunded:
@@ -136,3 +140,57 @@ def test_the_unsettled_check_says_sort_it_and_tries_a_shuffle() -> None:
     shuffled = check_unsettled(grouped)
     assert not shuffled and "with the events shuffled" in shuffled.message
     assert "need not come together" in shuffled.message
+
+
+def retry_then_park(saga: Saga, declined: RefundDeclined) -> Event:
+    if saga.attempt < MAX_REFUND_ATTEMPTS:
+        return saga.command("refund", attempt=saga.attempt + 1, note=saga.note)
+    return saga.park(f"refund declined {saga.attempt} times: {declined.reason}")
+
+
+def test_the_refund_policy_check_wants_bounded_counted_retries_then_a_parked_saga() -> None:
+    assert check_refund_policy(retry_then_park)
+    assert check_refund_policy(library_policy)  # the orchestrator's own
+    assert not check_refund_policy("not a function")
+    nothing = check_refund_policy(lambda saga, declined: None)
+    assert not nothing and "returned None" in nothing.message
+    at_once = check_refund_policy(lambda saga, declined: saga.park(declined.reason))
+    assert not at_once and "would have been paid" in at_once.message
+    forever = check_refund_policy(
+        lambda saga, declined: saga.command("refund", attempt=saga.attempt + 1)
+    )
+    assert not forever and "retried for ever" in forever.message
+    uncounted = check_refund_policy(lambda saga, declined: saga.command("refund"))
+    assert not uncounted and "attempt=saga.attempt + 1" in uncounted.message
+    cancels = check_refund_policy(lambda saga, declined: saga.command("cancel", note="sorry"))
+    assert not cancels and "customer loses it" in cancels.message
+    ends = check_refund_policy(
+        lambda saga, declined: SagaEnded(order_id=saga.id, outcome="refunded")
+    )
+    assert not ends and "money still owed" in ends.message
+    charges = check_refund_policy(lambda saga, declined: saga.command("charge"))
+    assert not charges and "'charge' command" in charges.message
+
+
+def test_the_refund_policy_check_counts_the_attempts_and_wants_the_banks_reason() -> None:
+    def bounded(limit: int, reason: str = "") -> Callable[[Saga, RefundDeclined], Event]:
+        def policy(saga: Saga, declined: RefundDeclined) -> Event:
+            if saga.attempt < limit:
+                return saga.command("refund", attempt=saga.attempt + 1)
+            return saga.park(reason or declined.reason)
+
+        return policy
+
+    one_more = check_refund_policy(bounded(MAX_REFUND_ATTEMPTS + 1))
+    assert not one_more and f"parked after {MAX_REFUND_ATTEMPTS + 1} attempts" in one_more.message
+    one_fewer = check_refund_policy(bounded(MAX_REFUND_ATTEMPTS - 1))
+    assert not one_fewer and "would have been paid" in one_fewer.message
+    assert check_refund_policy(bounded(MAX_REFUND_ATTEMPTS))
+    vague = check_refund_policy(bounded(MAX_REFUND_ATTEMPTS, reason="too many declines"))
+    assert not vague and "declined.reason" in vague.message
+
+    def raises(saga: Saga, declined: RefundDeclined) -> Event:
+        raise RuntimeError("boom")
+
+    crashed = check_refund_policy(raises)
+    assert not crashed and "RuntimeError: boom" in crashed.message

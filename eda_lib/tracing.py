@@ -121,9 +121,12 @@ def parent_of(headers: Headers) -> trace.SpanContext | None:
 class _ProducerWatch:
     """A producer's watcher: a PRODUCER span per message, its context in the headers."""
 
-    def __init__(self, telemetry: Telemetry, tracer: trace.Tracer, producer: Producer) -> None:
+    def __init__(
+        self, telemetry: Telemetry, tracer: trace.Tracer, producer: Producer, service: str
+    ) -> None:
         self.telemetry = telemetry
         self.tracer = tracer
+        self.service = service
         self.clock = clock_of(producer.broker)
         self.system = _system(producer.broker)
 
@@ -133,7 +136,7 @@ class _ProducerWatch:
         now = _nanoseconds(self.clock)
         span = self.tracer.start_span(
             f"send {topic}",
-            context=self.telemetry.context_for(event),
+            context=self.telemetry.context_for(event, self.service),
             kind=SpanKind.PRODUCER,
             start_time=now,
             attributes={
@@ -154,9 +157,12 @@ class _ConsumerWatch:
     """A consumer's watcher: a CONSUMER span around each record's handler, the child of the
     span in its headers, and current while the handler runs (so what it sends is a child)."""
 
-    def __init__(self, telemetry: Telemetry, tracer: trace.Tracer, consumer: Consumer) -> None:
+    def __init__(
+        self, telemetry: Telemetry, tracer: trace.Tracer, consumer: Consumer, service: str
+    ) -> None:
         self.telemetry = telemetry
         self.tracer = tracer
+        self.service = service
         self.group = consumer.group
         self.clock = clock_of(consumer.broker)
         self.system = _system(consumer.broker)
@@ -194,7 +200,7 @@ class _ConsumerWatch:
         outcome, event = result if result is not None else (None, None)
         if event is not None:
             if self.telemetry.outbox:
-                self.telemetry.handled_in[event.id] = span.get_span_context()
+                self.telemetry.handled_in[self.service, event.id] = span.get_span_context()
             span.set_attribute("messaging.message.id", str(event.id))
             span.set_attribute("eda.event.type", event.event_type)
         if outcome is not None:
@@ -236,7 +242,8 @@ class Telemetry:
     def __init__(self, seed: int = 0, *, outbox: bool = False) -> None:
         self.ids = SeededIds(seed)
         self.outbox = outbox
-        self.handled_in: dict[UUID, trace.SpanContext] = {}  # with outbox=True
+        # with outbox=True: (service, event id) -> the span in which that service handled it
+        self.handled_in: dict[tuple[str, UUID], trace.SpanContext] = {}
         self.exporter = InMemorySpanExporter()
         self.reader = InMemoryMetricReader()
         self.meters = MeterProvider(metric_readers=[self.reader])
@@ -266,10 +273,11 @@ class Telemetry:
         """Trace `client`, a `Producer` or a `Consumer` (its `run`; an `events()` loop is not
         traced), as `service`; returns it."""
         if isinstance(client, Producer):
-            client.watcher = _ProducerWatch(self, self.tracer(service or client.name), client)
+            name = service or client.name
+            client.watcher = _ProducerWatch(self, self.tracer(name), client, name)
         elif isinstance(client, Consumer):
-            tracer = self.tracer(service or client.group)
-            client.processor.watcher = _ConsumerWatch(self, tracer, client)
+            name = service or client.group
+            client.processor.watcher = _ConsumerWatch(self, self.tracer(name), client, name)
             self.groups.add(client.group)
         else:
             raise TypeError(
@@ -291,12 +299,14 @@ class Telemetry:
                     self.watch(producer, name)
         return self.watch(consumer, name)
 
-    def context_for(self, event: Event) -> otel_context.Context | None:
-        """The context a send of `event` starts its span in: the current one (None), unless
-        there is no current span and `outbox` remembers the span that handled its cause."""
+    def context_for(self, event: Event, service: str) -> otel_context.Context | None:
+        """The context `service`'s send of `event` starts its span in: the current one (None),
+        unless there is no current span and `outbox` remembers the span in which this same
+        service handled the event's cause (other services may have handled it too)."""
         if not self.outbox or trace.get_current_span().get_span_context().is_valid:
             return None
-        cause = self.handled_in.get(event.causation_id) if event.causation_id else None
+        causation = event.causation_id
+        cause = None if causation is None else self.handled_in.get((service, causation))
         return None if cause is None else trace.set_span_in_context(trace.NonRecordingSpan(cause))
 
     # --- what it saw ----------------------------------------------------------------------

@@ -241,6 +241,15 @@ async def test_the_shops_outbox_splits_an_orders_trace_unless_it_keeps_the_conte
                 if s.kind is SpanKind.PRODUCER
             }
             assert sent == {str(e.id) for e in await shop.story(str(order_id))}
+            # Every send hangs under a span of the service that sent it, the outbox's too (the
+            # cause was handled by several services: the sender's own span is the parent).
+            by_id = {s.context.span_id: s for s in spans}
+            for sent_span in (s for s in spans if s.kind is SpanKind.PRODUCER and s.parent):
+                assert sent_span.parent is not None
+                parent = by_id[sent_span.parent.span_id]
+                assert parent.resource.attributes["service.name"] == (
+                    sent_span.resource.attributes["service.name"]
+                ), (sent_span.name, parent.name)
         await shop.poison()
         await shop.run()
         await telemetry.measure_lag(shop.broker, SHOP_TOPICS)

@@ -165,7 +165,15 @@ def _heading_before(cells: list[dict[str, Any]], index: int) -> str:
 
 
 def alt_text(cells: list[dict[str, Any]], index: int) -> str:
-    """The figure's title when the cell passes one; otherwise what draws it and where."""
+    """The figures' titles, as the notebook saved them beside each PNG (eda_lib.viz.alt_text);
+    failing that, a title the cell passes; otherwise what draws the picture and where."""
+    saved = [
+        output.get("metadata", {}).get("image/png", {}).get("alt", "")
+        for output in cells[index].get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
+    if all(saved):
+        return "; ".join(dict.fromkeys(saved))
     source = "".join(cells[index]["source"])
     titled = re.findall(r"""title\s*=\s*(?:f?"([^"]+)"|f?'([^']+)')""", source)
     if titled:

@@ -1,6 +1,7 @@
 """Seeing the flow: graphs of live broker state, trace timelines, the labs' pictures, and the
 lesson widgets. Everything here reads state; nothing below `viz` imports it."""
 
+from eda_lib.viz.alt_text import describe_figures
 from eda_lib.viz.crashes import draw_crashes, draw_takeover
 from eda_lib.viz.dashboard import DashboardWidget, draw_windows, plot_window_counts
 from eda_lib.viz.events import draw_readings, draw_story
@@ -29,6 +30,10 @@ from eda_lib.viz.widgets import (
     TimeTravelWidget,
     TopicExplorerWidget,
 )
+
+# Every lesson imports this package in its first cell, after `%matplotlib inline`: from then on
+# each picture it shows is saved with its title as alt text (see `alt_text`).
+describe_figures()
 
 __all__ = [
     "BacklogLabWidget",

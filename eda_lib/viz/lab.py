@@ -105,7 +105,8 @@ class LabPicture:
             color="#555555",
             zorder=2,
         )
-        self._title = self.figure.text(0.34, 0.94, "", ha="center", fontsize=10)
+        # The suptitle, so that it is the figure's title (the alt text a notebook saves with it).
+        self._title = self.figure.suptitle("", x=0.34, y=0.94, ha="center", fontsize=10)
         self.figure.text(
             0.85, 0.88, "total lag per step (simulated seconds)", ha="center", fontsize=9
         )

@@ -58,6 +58,22 @@ def test_every_notebook_is_committed_executed_with_png_images() -> None:
                 assert "image/svg+xml" not in output.get("data", {}), f"{path.name}: keep PNG"
 
 
+def test_every_picture_is_saved_with_its_title_as_alt_text() -> None:
+    # eda_lib.viz saves each figure's title beside its PNG; the static site and screen readers
+    # use it. A picture without one has no title, or its notebook was run before this was so.
+    import nbformat
+
+    untitled = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                if "image/png" in output.get("data", {}):
+                    alt = output.get("metadata", {}).get("image/png", {}).get("alt", "")
+                    if not alt.strip():
+                        untitled.append(f"{path.name}, cell {cell.get('id')}")
+    assert untitled == [], "pictures saved with no title: " + "; ".join(untitled)
+
+
 def test_importing_the_library_configures_no_logging() -> None:
     import subprocess
     import sys

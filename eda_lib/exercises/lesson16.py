@@ -9,12 +9,17 @@ wrong and why, in one message.
    one node dies and still takes writes; return the `acks` your producer should use. Checked
    from the topic the cluster really made, then proved by killing its partition 0's leader while
    writing to it.
+3. `truncate_to(mine, leader_epochs, leader_end, high_watermark)`: the offset a woken former
+   leader cuts its log to, from its records' epochs and the new leader's epochs (the offset the
+   new leader names in its answer to the node's fetch; older Kafka: to OffsetsForLeaderEpoch).
+   Checked on logs where each wrong rule (the high watermark, the leader's end, keeping
+   everything, epoch + 1, no cap at the node's own end) gives itself away.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from eda_lib.brokers.base import BrokerError
@@ -249,3 +254,101 @@ def _acks_setting(acks: object) -> str | None:
     if acks in ("all", "-1", "0", "1"):
         return str(acks)
     return None
+
+
+TruncationRule = Callable[[Sequence[int], Mapping[int, int], int, int], int]
+
+
+@dataclass(frozen=True)
+class _Woken:
+    why: str
+    mine: tuple[int, ...]  # the woken node's log: the leader epoch of each record, by offset
+    leader_epochs: dict[int, int]  # the new leader's epochs: epoch -> its first offset
+    leader_end: int  # the new leader's log end offset
+    high_watermark: int  # the last high watermark the woken node had heard of
+    expected: int
+
+
+_WOKEN = (
+    _Woken(
+        "as in section 6: the node led epoch 0 and had appended offsets 0 to 11; the new "
+        "leader had copied 0 to 9 when it took over at offset 10, in epoch 1, and has written "
+        "on since",
+        (0,) * 12,
+        {0: 0, 1: 10},
+        25,
+        8,
+        10,
+    ),
+    _Woken(
+        "the node led epoch 2; two elections followed while it was frozen, and the leader of "
+        "epoch 3 appended nothing, so the new leader's epochs are 0, 2 and 4, not 3",
+        (0, 0, 0, 2, 2, 2, 2, 2),
+        {0: 0, 2: 3, 4: 6},
+        9,
+        5,
+        6,
+    ),
+    _Woken(
+        "a node that was behind: its log ends before its last epoch ended in the leader's, so "
+        "it has nothing to cut and fetches the rest",
+        (0, 0, 0, 1, 1),
+        {0: 0, 1: 3, 2: 9},
+        15,
+        4,
+        5,
+    ),
+    _Woken(
+        "nothing to cut: everything the node had, the new leader had copied",
+        (0,) * 10,
+        {0: 0, 1: 10},
+        25,
+        10,
+        10,
+    ),
+)
+
+
+def _hint(case: _Woken, answer: int) -> str:
+    """What the wrong offset suggests the rule was, and what to look at instead."""
+    if answer == case.high_watermark != case.expected:
+        return (
+            "that is the node's high watermark: records above it may be in the new leader's "
+            "log too, and cutting them means fetching them again (before Kafka 0.11 followers "
+            "did this, and a second failure in between lost them). Ask the leader instead"
+        )
+    if answer == case.leader_end:
+        return (
+            "that is the new leader's log end: the node's records below it that the leader "
+            "never had would stay, and the two copies would differ at the same offsets"
+        )
+    if answer == len(case.mine):
+        return "that keeps the node's whole log: look for where the leader's next epoch starts"
+    if answer > len(case.mine):
+        return "a node cannot keep records it does not have: it cuts at most at its own end"
+    return "look up where the node's last epoch ends in the new leader's log"
+
+
+def check_truncation(rule: TruncationRule) -> Check:
+    """Right when `rule(mine, leader_epochs, leader_end, high_watermark)` gives, for each woken
+    node, the offset Kafka's follower truncates its log to."""
+    for case in _WOKEN:
+        try:
+            answer = rule(case.mine, dict(case.leader_epochs), case.leader_end, case.high_watermark)
+        except Exception as error:  # the learner's code: report, do not crash the lesson
+            return fail(
+                f"your function raised {type(error).__name__}: {error}; the case: {case.why}",
+                "an epoch need not be the last one plus one: look at the epochs the leader has",
+            )
+        if answer != case.expected:
+            return fail(
+                f"you cut at offset {answer}, Kafka at {case.expected}; the case: {case.why}",
+                _hint(case, answer),
+            )
+    return Check(
+        True,
+        f"right on {len(_WOKEN)} woken nodes: each cuts where the new leader's log leaves its "
+        "last epoch (the first offset of a later epoch, or the leader's log end), or at its own "
+        "end if its log is shorter: the offset the new leader gives a follower whose log "
+        "parts from its own",
+    )

@@ -73,7 +73,8 @@ def replication_settings(nodes: int) -> dict[str, str]:
 @dataclass
 class LocalCluster:
     """`nodes` local Kafka nodes as one cluster. `with LocalCluster() as cluster:` starts it and
-    stops it at the end; `kill(node)`, `stop_node(node)` and `restart(node)` act on one node.
+    stops it at the end; `kill(node)`, `stop_node(node)` and `restart(node)` act on one node
+    (and `pause(cluster, node)` and `resume(cluster, node)`, below, freeze and thaw one).
 
     `data_dir=None` keeps the data in a temporary directory that `stop()` deletes; with a
     `data_dir`, `start()` after `stop()` brings the same cluster back with its data.
@@ -86,6 +87,7 @@ class LocalCluster:
     settings: dict[str, str] = field(default_factory=dict)
     members: dict[int, LocalKafka] = field(default_factory=dict, init=False, repr=False)
     started_in: float = field(default=0.0, init=False)
+    paused: set[int] = field(default_factory=set, init=False)  # by `pause(cluster, node)`
     _layout: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _detach: bool = field(default=False, init=False, repr=False)
     _temporary: tempfile.TemporaryDirectory[str] | None = field(
@@ -243,6 +245,7 @@ class LocalCluster:
     def kill(self, node_id: int) -> None:
         """SIGKILL one node: it dies mid-write, as when its process crashes."""
         self._signal(node_id, signal.SIGKILL)
+        self.paused.discard(node_id)
 
     def stop_node(self, node_id: int) -> None:
         """SIGTERM one node: it hands its leaderships over and shuts down cleanly."""
@@ -285,6 +288,8 @@ class LocalCluster:
     def stop(self) -> None:
         """Stop every node (all asked at once, then each waited for); a temporary data
         directory goes with them."""
+        for node_id in sorted(self.paused):  # a frozen JVM would not act on SIGTERM
+            resume(self, node_id)
         for node in self.members.values():
             if node.process is not None and node.running:
                 node.process.send_signal(signal.SIGTERM)
@@ -315,6 +320,30 @@ class LocalCluster:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def pause(cluster: LocalCluster, node_id: int) -> None:
+    """SIGSTOP one node's JVM: it is frozen, not dead, as in a long garbage-collection pause or
+    a frozen VM. Its connections stay open and nothing answers on them; the controller fences
+    it once it misses heartbeats for `broker.session.timeout.ms`. (A function, not a method of
+    `LocalCluster`, to keep that class short enough to hold in your head.)"""
+    pid = cluster.pid(node_id)
+    if pid is None:
+        raise KafkaSetupError(
+            f"node {node_id} is not running, so there is nothing to pause. Fix: restart it "
+            f"first (`cluster.restart({node_id})`)"
+        )
+    os.kill(pid, signal.SIGSTOP)
+    cluster.paused.add(node_id)
+
+
+def resume(cluster: LocalCluster, node_id: int) -> None:
+    """SIGCONT a paused node: it carries on where it stopped, unaware that time passed. A node
+    that is not paused is left alone."""
+    pid = cluster.pid(node_id)
+    if pid is not None and node_id in cluster.paused:
+        os.kill(pid, signal.SIGCONT)
+    cluster.paused.discard(node_id)
 
 
 def _answered(node: LocalKafka, deadline: float) -> None:

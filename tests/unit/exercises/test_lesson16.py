@@ -1,13 +1,14 @@
 """Lesson 16's exercise checks: the first accepts the rule Kafka applies and rejects each wrong
 idea with the layout that gives it away; the second's judgement of the settings read back from
-the cluster refuses each unsafe one saying why. (The second's run on a cluster, which kills a
-node, is in tests/kafka/test_cluster.py.)"""
+the cluster refuses each unsafe one saying why; the third accepts the truncation Kafka's
+follower applies and refuses each wrong rule with the log that gives it away. (The second's run
+on a cluster, which kills a node, is in tests/kafka/test_cluster.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from eda_lib.exercises.lesson16 import _settings_problem, check_unwritable
+from eda_lib.exercises.lesson16 import _settings_problem, check_truncation, check_unwritable
 from eda_lib.kafka import PartitionReplicas
 
 
@@ -91,3 +92,58 @@ def test_acks_is_compared_as_kafkas_producer_config_does() -> None:
         message, hint = problem
         assert f"acks={acks!r} is not a value Kafka's producer takes" in message, acks
         assert "'all', '-1', '0' or '1'" in message and "lowercase" in hint
+
+
+def truncate_right(
+    mine: Sequence[int], leader_epochs: Mapping[int, int], leader_end: int, high_watermark: int
+) -> int:
+    later = [start for epoch, start in leader_epochs.items() if epoch > mine[-1]]
+    return min(min(later, default=leader_end), len(mine))
+
+
+def test_the_truncation_kafka_applies_passes() -> None:
+    verdict = check_truncation(truncate_right)
+    assert verdict.passed, verdict.message
+    assert "right on 4 woken nodes" in verdict.message
+
+
+def test_truncating_to_the_high_watermark_is_wrong() -> None:
+    verdict = check_truncation(lambda mine, epochs, end, hw: hw)
+    assert not verdict.passed
+    assert "you cut at offset 8, Kafka at 10" in verdict.message
+    assert "that is the node's high watermark" in verdict.message
+
+
+def test_truncating_to_the_new_leaders_end_is_wrong() -> None:
+    verdict = check_truncation(lambda mine, epochs, end, hw: end)
+    assert not verdict.passed and "that is the new leader's log end" in verdict.message
+    # capped at the node's own end, it keeps the records the new leader never had
+    verdict = check_truncation(lambda mine, epochs, end, hw: min(end, len(mine)))
+    assert not verdict.passed and "keeps the node's whole log" in verdict.message
+
+
+def test_keeping_the_whole_log_is_wrong() -> None:
+    verdict = check_truncation(lambda mine, epochs, end, hw: len(mine))
+    assert not verdict.passed and "keeps the node's whole log" in verdict.message
+
+
+def test_looking_up_the_next_epoch_number_is_wrong() -> None:
+    # Right while epochs follow each other; epoch 3 wrote nothing, so the leader has no 3.
+    verdict = check_truncation(lambda mine, epochs, end, hw: min(epochs[mine[-1] + 1], len(mine)))
+    assert not verdict.passed
+    assert "raised KeyError" in verdict.message and "not 3" in verdict.message
+
+
+def test_not_capping_at_the_nodes_own_end_is_wrong() -> None:
+    verdict = check_truncation(
+        lambda mine, epochs, end, hw: min(
+            (s for e, s in epochs.items() if e > mine[-1]), default=end
+        )
+    )
+    assert not verdict.passed
+    assert "cannot keep records it does not have" in verdict.message
+
+
+def test_cutting_the_whole_last_epoch_is_wrong() -> None:
+    verdict = check_truncation(lambda mine, epochs, end, hw: mine.index(mine[-1]))
+    assert not verdict.passed and "you cut at offset 0, Kafka at 10" in verdict.message

@@ -128,7 +128,7 @@ class _Writer:
     async def run(self, chunk: int = 6) -> None:
         codec = KafkaBinary()
         while not self.stop.is_set():
-            events = [self.lab._next() for _ in range(chunk)]
+            events = [self.lab.next_payment() for _ in range(chunk)]
             pending = []
             for event in events:
                 customer, _ = sequence_of(event)

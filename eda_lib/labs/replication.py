@@ -197,7 +197,7 @@ class ReplicationLab:
             if kill is not None and killing is None and first >= after:
                 killing = asyncio.create_task(self._kill_and_note(kill))
                 self.written.killed = kill
-            events = [self._next() for _ in range(min(chunk, count - first))]
+            events = [self.next_payment() for _ in range(min(chunk, count - first))]
             sent_at = time.monotonic()
             reports = await producer.send_all(self.topic, events)
             # Failover: from the moment the node was gone to the first acknowledgement of a
@@ -220,7 +220,8 @@ class ReplicationLab:
         await self.kill(node)
         return time.monotonic()
 
-    def _next(self) -> PaymentSuccessful:
+    def next_payment(self) -> PaymentSuccessful:
+        """The next payment to write: customers in turn, each with its own sequence number."""
         customer = CUSTOMERS[sum(self.next_seq.values()) % len(CUSTOMERS)]
         self.next_seq[customer] += 1
         return payment(customer, self.next_seq[customer])

@@ -4,21 +4,29 @@ OpenTelemetry's Python SDK.
 A producer that `Telemetry.watch` watches starts a PRODUCER span for each message it sends and
 puts that span's context in the message's headers, as W3C Trace Context says (`traceparent`:
 version-traceid-spanid-flags; `tracestate` when a vendor set one). A watched consumer reads the
-headers back and runs the handler inside a CONSUMER span, the child of the producer's span. A
-handler that publishes does so inside that span, so its events carry the same trace id on: one
-trace from the first event to the last thing it caused, across services and topics. A record
-with no `traceparent`, or a malformed one, starts a new trace (the W3C rule); it is never an error.
+headers back and runs the handler inside a CONSUMER span, the child of the producer's span (and
+linked to it). A handler that publishes does so inside that span, so its events carry the same
+trace id on: one trace from the first event to the last thing it caused, across services and
+topics. A record with no `traceparent`, or a malformed one, starts a new trace (the W3C rule),
+even when the consumer runs inside a span of the application's; it is never an error.
+
+OpenTelemetry's messaging conventions make a link to the message's creation context the default
+way to tie a "process" span to its producer, and allow the creation context as the parent only
+when one span processes one message: what a watched consumer does, one record per span.
 
 Everything stays in this process: spans go to an `InMemorySpanExporter`, metrics to an
 `InMemoryMetricReader`; no collector. Ids come from a seeded generator and span times from the
 broker's clock (a virtual one in the lessons), so a notebook prints the same trace on every run.
 Each `Telemetry` owns its providers: nothing is set globally, so lessons and tests do not mix.
 
-Names are OpenTelemetry's messaging semantic conventions (`messaging.system`,
-`messaging.destination.name`, `messaging.kafka.offset`, ...), and the count of consumed messages
-is its `messaging.client.consumed.messages` counter, with `error.type` on the failed ones. The
-conventions define no lag metric; ours is `eda.consumer.lag` (librdkafka reports the same as
-`consumer_lag` in its statistics).
+Span attributes are OpenTelemetry's messaging semantic conventions (`messaging.system`,
+`messaging.destination.name`, `messaging.kafka.offset`, ...). The counts are our own counter,
+`eda.consumer.handled`: one per record a handler ran on (or that was dead-lettered unread), with
+`error.type` on the failed ones. It is not the conventions' `messaging.client.consumed.messages`,
+which counts every delivery to the application, when it is received; where the conventions put
+a processing outcome is the `messaging.process.duration` histogram, with `error.type` on the
+failed operations. The conventions define no lag metric; ours is `eda.consumer.lag` (librdkafka
+reports the same as `consumer_lag` in its statistics).
 """
 
 from __future__ import annotations
@@ -52,7 +60,7 @@ from eda_lib.messaging.producer import Producer
 TRACE_HEADERS = ("traceparent", "tracestate")
 """The headers W3C Trace Context defines, which a watched producer writes."""
 
-CONSUMED = "messaging.client.consumed.messages"
+HANDLED = "eda.consumer.handled"
 LAG = "eda.consumer.lag"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -66,7 +74,9 @@ class SeededIds(IdGenerator):
     (OpenTelemetry's default draws them from `random` unseeded; W3C forbids all-zero ids.)"""
 
     def __init__(self, seed: int) -> None:
-        self._rng = random.Random(seed)
+        # A stream of its own: `random.Random(seed)` would repeat the ids of events made with
+        # `reproducible(seed)` (lesson 06 uses 6 for both).
+        self._rng = random.Random(f"otel-{seed}")
 
     def generate_span_id(self) -> int:
         return self._rng.getrandbits(64) or 1
@@ -170,8 +180,13 @@ class _ConsumerWatch:
 
     def started(self, record: Record) -> None:
         parent = parent_of(record.headers)
+        # No parent: an empty context, so the span is a root. With None, OpenTelemetry would
+        # take the current context, and a consumer run inside an application's span would put
+        # the record in the application's trace.
         where = (
-            None if parent is None else trace.set_span_in_context(trace.NonRecordingSpan(parent))
+            otel_context.Context()
+            if parent is None
+            else trace.set_span_in_context(trace.NonRecordingSpan(parent))
         )
         attributes: dict[str, str | int] = {
             "messaging.system": self.system,
@@ -186,8 +201,9 @@ class _ConsumerWatch:
             attributes["messaging.kafka.message.key"] = record.key.decode("utf-8", "replace")
         span = self.tracer.start_span(
             f"process {record.topic}",
-            context=where,  # None: a root span, the start of a new trace
+            context=where,
             kind=SpanKind.CONSUMER,
+            links=[] if parent is None else [trace.Link(parent)],  # the conventions' SHOULD
             start_time=_nanoseconds(self.clock),
             attributes=attributes,
         )
@@ -248,8 +264,10 @@ class Telemetry:
         self.reader = InMemoryMetricReader()
         self.meters = MeterProvider(metric_readers=[self.reader])
         meter = self.meters.get_meter("eda_lib.tracing")
-        self._consumed = meter.create_counter(
-            CONSUMED, unit="{message}", description="messages handed to a handler, and how"
+        self._handled = meter.create_counter(
+            HANDLED,
+            unit="{message}",
+            description="records a handler ran on, or dead-lettered unread; error.type if failed",
         )
         self._lag = meter.create_gauge(
             LAG, unit="{message}", description="records of a group's topics not yet committed"
@@ -335,13 +353,14 @@ class Telemetry:
         return []
 
     def consumed(self, group: str, topic: str, failure: str, outcome: Outcome | None) -> None:
-        """Count one record a consumer processed (a watcher calls this)."""
+        """Count one record a consumer processed, in `eda.consumer.handled` (a watcher calls
+        this)."""
         if outcome is Outcome.SKIPPED and not failure:
             return  # ignored or a repeat: no handler ran, nothing failed
         attributes = {"messaging.consumer.group.name": group, "messaging.destination.name": topic}
         if failure:
             attributes["error.type"] = failure
-        self._consumed.add(1, attributes)
+        self._handled.add(1, attributes)
 
     async def measure_lag(self, broker: Broker, topics: Sequence[str]) -> dict[str, int]:
         """Record each group's lag on `topics` (records not yet committed) and return it."""

@@ -1,14 +1,17 @@
 """Traces as a waterfall (lessons 06 and 15): one row per span, in tree order, each trace under
 a header line with its trace id. A bar runs from the span's start to its end on the clock's time
 axis; a send, which takes no time on a virtual clock, is a diamond. Colour is the service (the
-span's `service.name`); a line drops from each parent to where its child starts. A span that
-failed has a red edge and says so. The spans of records a consumer ignored (it has no handler
-for their type) are left out unless asked for: nothing happened in them."""
+span's `service.name`); an elbow joins each parent to its child: down from the parent (where
+the child starts, if that is inside the parent, else at the parent's end), then across to the
+child's start. A span that failed has a red edge and says so. The spans of records a consumer
+ignored (it has no handler for their type) are left out unless asked for: nothing happened in
+them. Each note has a white ground, so a connector that passes behind it does not cross it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -35,6 +38,27 @@ def _ignored(span: ReadableSpan) -> bool:
     return (span.attributes or {}).get("eda.outcome") == "skipped" and span.status.is_ok
 
 
+def _connect(
+    ax: Axes, parent: ReadableSpan, child: ReadableSpan, first: int, y_of: dict[int, int]
+) -> None:
+    """An elbow from `parent` to `child`: down from the parent's row, then across to where the
+    child starts. The drop is at the child's start when that lies within the parent (a send
+    from inside a handler), else at the parent's end (a send, a diamond, read later), so it
+    runs beside the rows between them, not through their labels."""
+    start = ((child.start_time or 0) - first) / 1e6
+    begins = ((parent.start_time or 0) - first) / 1e6
+    ends = ((parent.end_time or 0) - first) / 1e6
+    drop = min(max(start, begins), ends)
+    top = y_of[parent.get_span_context().span_id] - 0.3  # type: ignore[union-attr]
+    row = y_of[child.get_span_context().span_id]  # type: ignore[union-attr]
+    arrow = {"arrowstyle": "->", "color": "#555555", "lw": 1, "shrinkA": 0, "shrinkB": 5}
+    if drop == start:  # straight down onto the child
+        ax.annotate("", (start, row + 0.3), (drop, top), arrowprops=arrow, zorder=1)
+        return
+    ax.plot([drop, drop], [top, row], color="#555555", lw=1, zorder=1)
+    ax.annotate("", (start, row), (drop, row), arrowprops=arrow, zorder=1)
+
+
 def draw_spans(
     traces: Sequence[Sequence[ReadableSpan]], *, title: str = "", show_ignored: bool = False
 ) -> Figure:
@@ -55,6 +79,7 @@ def draw_spans(
     figure = Figure(figsize=(9.8, 1.3 + 0.36 * len(rows)), dpi=100)
     ax = figure.subplots()
     y_of: dict[int, int] = {}
+    by_id = {s.get_span_context().span_id: s for t in traces for s in t}  # type: ignore[union-attr]
     for row, (_, span, _depth) in enumerate(rows):
         y = len(rows) - 1 - row
         if span is None:
@@ -92,20 +117,13 @@ def draw_spans(
             textcoords="offset points",
             fontsize=8.5,
             color=FAILED if failed else "#333333",
+            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
+            zorder=4,  # over the connectors, which pass behind it
         )
-    for spans in traces:  # parent -> child: down from the parent's row, at the child's start
+    for spans in traces:
         for span in spans:
-            parent = span.parent.span_id if span.parent is not None else None
-            if parent in y_of:
-                x = ((span.start_time or 0) - first) / 1e6
-                child = y_of[span.get_span_context().span_id]  # type: ignore[union-attr]
-                ax.annotate(
-                    "",
-                    (x, child + 0.3),
-                    (x, y_of[parent] - 0.3),
-                    arrowprops={"arrowstyle": "->", "color": "#555555", "lw": 1},
-                    zorder=1,
-                )
+            if span.parent is not None and span.parent.span_id in y_of:
+                _connect(ax, by_id[span.parent.span_id], span, first, y_of)
     labels = ["  " * depth + label for label, _, depth in rows]
     ax.set_yticks(range(len(rows)), list(reversed(labels)), fontsize=8.5, family="monospace")
     for tick, (_, span, _) in zip(ax.get_yticklabels(), reversed(rows), strict=True):

@@ -49,3 +49,6 @@ async def test_the_traceparent_header_travels_through_kafka(broker: KafkaBroker)
     stored = (await broker.read(shipments, 0))[0]  # what Kafka kept: the header, as written
     wanted = f"00-{trace_id:032x}-{spans[2].context.span_id:016x}-01"
     assert stored.header("traceparent") == wanted.encode()
+    # The consumer's span also links to the send span that created the record (the conventions).
+    assert [link.context.span_id for link in spans[1].links] == [spans[0].context.span_id]
+    assert telemetry.metrics()[f"shipping-{run}"] == {"handled": 1, "failed": 0}

@@ -6,10 +6,13 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from opentelemetry import context as otel_context
+from opentelemetry.sdk.metrics.export import Metric
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from eda_lib import Consumer, InMemoryBroker, Producer, reproducible
+from eda_lib.clock import IdSource
 from eda_lib.domain import OrderShipped, PaymentSuccessful
 from eda_lib.events import Event
 from eda_lib.faults import ConsumerFaults
@@ -138,6 +141,65 @@ async def test_no_traceparent_and_a_malformed_one_each_start_a_new_trace() -> No
     assert telemetry.metrics() == {"g": {"handled": 3, "failed": 0}}  # lag: not measured
 
 
+async def test_a_record_without_a_traceparent_starts_a_new_trace_inside_an_app_span() -> None:
+    # With no parent in the headers, the consumer span must not join whatever span is current.
+    broker = await _broker()
+    await Producer(broker, "plain").send("payments", _payment(1))  # no traceparent
+    await telemetry_producer_send(broker)
+    telemetry = Telemetry(seed=3)
+    app = telemetry.tracer("app")
+    with app.start_as_current_span("app work") as outer:
+        async with telemetry.watch(
+            Consumer(broker, "g", "payments", lambda event: None, start="earliest")
+        ) as consumer:
+            await consumer.run()
+    processed = [s for s in telemetry.spans() if s.kind is SpanKind.CONSUMER]
+    assert len(processed) == 2
+    plain, traced = processed
+    assert plain.parent is None and not plain.links
+    assert plain.context.trace_id != outer.get_span_context().trace_id
+    # The traced record keeps its producer as parent, and links to it, as the conventions ask.
+    assert traced.parent is not None and traced.parent.span_id == 0x00F067AA0BA902B7
+    assert [link.context.span_id for link in traced.links] == [0x00F067AA0BA902B7]
+    assert traced.context.trace_id == 0x4BF92F3577B34DA6A3CE929D0E0E4736
+
+
+async def telemetry_producer_send(broker: InMemoryBroker) -> None:
+    """A record whose traceparent names a producer span of another process."""
+    value, headers = Producer(broker).codec.encode(_payment(2))
+    parent = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    await broker.produce("payments", value, key=b"k", headers=(*headers, ("traceparent", parent)))
+
+
+def test_span_ids_do_not_repeat_the_event_ids_of_the_same_seed() -> None:
+    # reproducible(seed=6) and Telemetry(seed=6) in one lesson: the ids must differ.
+    events = IdSource(6)
+    event_ids = {events.new().hex[:12] for _ in range(20)}  # before the version digit
+    telemetry = Telemetry(seed=6)
+    for _ in range(10):
+        span = telemetry.tracer("s").start_span("x", context=otel_context.Context())
+        span.end()
+    found = {f"{s.context.trace_id:032x}"[:12] for s in telemetry.spans()}
+    found |= {f"{s.context.span_id:016x}"[:12] for s in telemetry.spans()}
+    assert len(found) == 20 and not found & event_ids
+
+
+def test_the_count_is_our_own_metric_not_the_conventions_consumed_messages() -> None:
+    telemetry = Telemetry()
+    assert _metric_names(telemetry) == []  # nothing counted yet
+    telemetry.groups.add("g")
+    telemetry.consumed("g", "payments", "crashed", None)
+    assert [m.name for m in _metric_names(telemetry)] == ["eda.consumer.handled"]
+    assert telemetry.metrics() == {"g": {"handled": 0, "failed": 1}}
+
+
+def _metric_names(telemetry: Telemetry) -> list[Metric]:
+    data = telemetry.reader.get_metrics_data()
+    if data is None:
+        return []
+    return [m for r in data.resource_metrics for s in r.scope_metrics for m in s.metrics]
+
+
 async def _ids(seed: int) -> list[tuple[int, int, int | None]]:
     with reproducible(seed=1):
         telemetry = Telemetry(seed=seed)
@@ -247,8 +309,9 @@ async def test_the_shops_outbox_splits_an_orders_trace_unless_it_keeps_the_conte
             for sent_span in (s for s in spans if s.kind is SpanKind.PRODUCER and s.parent):
                 assert sent_span.parent is not None
                 parent = by_id[sent_span.parent.span_id]
-                assert parent.resource.attributes["service.name"] == (
-                    sent_span.resource.attributes["service.name"]
+                assert (
+                    parent.resource.attributes["service.name"]
+                    == (sent_span.resource.attributes["service.name"])
                 ), (sent_span.name, parent.name)
         await shop.poison()
         await shop.run()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from eda_lib import Event
 from eda_lib.exercises.lesson06 import (
@@ -183,7 +186,7 @@ def _carry(consumed: dict[str, str], span_id: str) -> dict[str, str]:
 
 def test_the_carried_trace_check() -> None:
     verdict = check_carried_trace(_carry)
-    assert verdict and "the same headers OpenTelemetry's propagator writes" in verdict.message
+    assert verdict and "the headers OpenTelemetry's propagator writes" in verdict.message
 
     stub = check_carried_trace(lambda consumed, span_id: {})
     assert not stub and "the trace splits in two" in stub.message
@@ -227,6 +230,70 @@ def test_the_carried_trace_check() -> None:
     passed_on = check_carried_trace(unchecked)
     assert not passed_on and "a receiver cannot trust was passed on" in passed_on.message
     assert not check_carried_trace("carry")
+
+
+def _carry_with(
+    pattern: re.Pattern[str], *, whole: bool = True, zero_parent: bool = True, echo: bool = False
+) -> Callable[[dict[str, str], str], dict[str, str]]:
+    """The solution with one of its checks changed: the wrong answers below."""
+
+    def carry(consumed: dict[str, str], span_id: str) -> dict[str, str]:
+        header = consumed.get("traceparent", "")
+        found = pattern.fullmatch(header) if whole else pattern.match(header)
+        if found is None or found[2] == "0" * 32 or (zero_parent and found[3] == "0" * 16):
+            return {}
+        version = found[1] if echo else "00"
+        return {"traceparent": f"{version}-{found[2]}-{span_id}-{found[4]}", **_state(consumed)}
+
+    return carry
+
+
+FORM = r"(00)-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})"
+CANNOT_TRUST = "a receiver cannot trust was passed on"
+
+
+@pytest.mark.parametrize(
+    ("carry", "record"),
+    [
+        (_carry_with(re.compile(FORM)), None),  # the solution, written this way: accepted
+        (_carry_with(re.compile(FORM), zero_parent=False), "an all-zero parent id"),
+        (_carry_with(re.compile(FORM), whole=False), "more after the flags"),
+        (_carry_with(re.compile(FORM, re.I)), "in capitals"),
+        (_carry_with(re.compile(FORM.replace("(00)", "([0-9a-f]{2})")), echo=True), "version ff"),
+        (_carry_with(re.compile(FORM.replace("(00)", "([0-9a-f]{2})"))), "version ff"),
+    ],
+    ids=["solution", "zero-parent", "match", "ignorecase", "echoed-version", "any-version"],
+)
+def test_the_carried_trace_check_refuses_a_loose_form(
+    carry: Callable[[dict[str, str], str], dict[str, str]], record: str | None
+) -> None:
+    verdict = check_carried_trace(carry)
+    if record is None:
+        assert verdict
+    else:
+        assert not verdict and record in verdict.message and CANNOT_TRUST in verdict.message
+
+
+def test_the_carried_trace_check_refuses_lengths_without_hex() -> None:
+    def by_lengths(consumed: dict[str, str], span_id: str) -> dict[str, str]:
+        fields = consumed.get("traceparent", "").split("-")
+        if [len(f) for f in fields] != [2, 32, 16, 2] or fields[0] != "00":
+            return {}
+        if fields[1] == "0" * 32 or fields[2] == "0" * 16:
+            return {}
+        return {"traceparent": f"00-{fields[1]}-{span_id}-{fields[3]}", **_state(consumed)}
+
+    verdict = check_carried_trace(by_lengths)
+    assert not verdict and "not hex" in verdict.message and CANNOT_TRUST in verdict.message
+
+
+def test_the_carried_trace_check_refuses_bytes_with_a_message() -> None:
+    def as_bytes(consumed: dict[str, str], span_id: str) -> dict[str, bytes]:
+        return {k: v.encode() for k, v in _carry(consumed, span_id).items()}
+
+    verdict = check_carried_trace(as_bytes)
+    assert not verdict and "of type bytes" in verdict.message
+    assert "return strings" in verdict.message
 
 
 def _state(consumed: dict[str, str]) -> dict[str, str]:

@@ -22,7 +22,9 @@ RECAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "06",
         ("eda_lib.reading", "eda_lib.compatibility"),
     ),
+    ("tracing across services: W3C traceparent, spans, metrics", "06", ("eda_lib.tracing",)),
     ("queues against logs, brokers, retention", "07", ("eda_lib.queues", "eda_lib.brokers")),
+    ("compaction: the last value per key, tombstones", "07", ("eda_lib.compaction",)),
     (
         "Kafka: partitions, keys, offsets, lag",
         "08",
@@ -41,9 +43,15 @@ RECAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "12",
         ("eda_lib.faults", "eda_lib.labs.failure"),
     ),
+    ("retry topics: retrying without holding up a partition", "12", ("eda_lib.resilience_topics",)),
     ("table-driven, contract and property tests", "13", ("eda_lib.testing",)),
     ("stream processing: steps, windows, late events", "14", ("eda_lib.processing",)),
     ("a saga with compensations, audited", "15", ("eda_lib.shop",)),
+    (
+        "the saga orchestrated: a process manager, a semantic lock",
+        "15",
+        ("eda_lib.shop.orchestrator", "eda_lib.shop.orchestrated"),
+    ),
     ("services as processes: SIGTERM, liveness, lag", "15", ("eda_lib.shop.process",)),
 )
 

@@ -7,13 +7,20 @@ import functools
 import itertools
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from eda_lib.domain.orders import OrderCancelled, OrderShipped
 from eda_lib.domain.payments import PaymentSuccessful
 from eda_lib.events import Event
 from eda_lib.exercises.lesson15 import check_refund, check_refund_policy, check_unsettled
 from eda_lib.shop import PaymentRefunded, ShipmentFailed
-from eda_lib.shop.orchestrator import MAX_REFUND_ATTEMPTS, RefundDeclined, Saga, SagaEnded
+from eda_lib.shop.orchestrator import (
+    MAX_REFUND_ATTEMPTS,
+    RefundDeclined,
+    Saga,
+    SagaEnded,
+    SagaParked,
+)
 from eda_lib.shop.orchestrator import retry_then_park as library_policy
 
 
@@ -157,10 +164,10 @@ def test_the_refund_policy_check_wants_bounded_counted_retries_then_a_parked_sag
     at_once = check_refund_policy(lambda saga, declined: saga.park(declined.reason))
     assert not at_once and "would have been paid" in at_once.message
     forever = check_refund_policy(
-        lambda saga, declined: saga.command("refund", attempt=saga.attempt + 1)
+        lambda saga, declined: saga.command("refund", attempt=saga.attempt + 1, note=saga.note)
     )
     assert not forever and "retried for ever" in forever.message
-    uncounted = check_refund_policy(lambda saga, declined: saga.command("refund"))
+    uncounted = check_refund_policy(lambda saga, declined: saga.command("refund", note=saga.note))
     assert not uncounted and "attempt=saga.attempt + 1" in uncounted.message
     cancels = check_refund_policy(lambda saga, declined: saga.command("cancel", note="sorry"))
     assert not cancels and "customer loses it" in cancels.message
@@ -176,7 +183,7 @@ def test_the_refund_policy_check_counts_the_attempts_and_wants_the_banks_reason(
     def bounded(limit: int, reason: str = "") -> Callable[[Saga, RefundDeclined], Event]:
         def policy(saga: Saga, declined: RefundDeclined) -> Event:
             if saga.attempt < limit:
-                return saga.command("refund", attempt=saga.attempt + 1)
+                return saga.command("refund", attempt=saga.attempt + 1, note=saga.note)
             return saga.park(reason or declined.reason)
 
         return policy
@@ -194,3 +201,44 @@ def test_the_refund_policy_check_counts_the_attempts_and_wants_the_banks_reason(
 
     crashed = check_refund_policy(raises)
     assert not crashed and "RuntimeError: boom" in crashed.message
+
+
+def test_the_refund_policy_check_wants_the_note_the_order_and_the_count_kept_in_the_saga() -> None:
+    def retrying(note: Callable[[Saga, RefundDeclined], str]) -> Any:
+        def policy(saga: Saga, declined: RefundDeclined) -> Event:
+            if saga.attempt < MAX_REFUND_ATTEMPTS:
+                return saga.command("refund", attempt=saga.attempt + 1, note=note(saga, declined))
+            return saga.park(f"declined: {declined.reason}")
+
+        return policy
+
+    no_note = check_refund_policy(retrying(lambda saga, declined: ""))
+    assert not no_note and "note=saga.note" in no_note.message
+    banks_note = check_refund_policy(retrying(lambda saga, declined: declined.reason))
+    assert not banks_note and "would lose why" in banks_note.message
+
+    tries: dict[str, int] = {}
+
+    def own_memory(saga: Saga, declined: RefundDeclined) -> Event:  # forgets on a restart
+        tries[saga.id] = tries.get(saga.id, 1) + 1
+        if tries[saga.id] <= MAX_REFUND_ATTEMPTS:
+            return saga.command("refund", attempt=tries[saga.id], note=saga.note)
+        return saga.park(f"declined: {declined.reason}")
+
+    forgets = check_refund_policy(own_memory)
+    assert not forgets and "rebuilt from its log at attempt 2" in forgets.message
+
+    def parks(**wrong: str) -> Any:
+        def policy(saga: Saga, declined: RefundDeclined) -> Event:
+            if saga.attempt < MAX_REFUND_ATTEMPTS:
+                return saga.command("refund", attempt=saga.attempt + 1, note=saga.note)
+            fields = {"order_id": saga.id, "step": "refund", "attempts": saga.attempt}
+            return SagaParked(**(fields | wrong), reason=f"declined: {declined.reason}")
+
+        return policy
+
+    assert check_refund_policy(parks())  # built by hand, right: accepted
+    other_order = check_refund_policy(parks(order_id="somebody-else"))
+    assert not other_order and "look at the wrong thing" in other_order.message
+    other_step = check_refund_policy(parks(step="ship"))
+    assert not other_step and "ship step" in other_step.message

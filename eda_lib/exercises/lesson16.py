@@ -10,10 +10,11 @@ wrong and why, in one message.
    from the topic the cluster really made, then proved by killing its partition 0's leader while
    writing to it.
 3. `truncate_to(mine, leader_epochs, leader_end, high_watermark)`: the offset a woken former
-   leader cuts its log to, from its records' epochs and the new leader's epochs (the offset the
-   new leader names in its answer to the node's fetch; older Kafka: to OffsetsForLeaderEpoch).
-   Checked on logs where each wrong rule (the high watermark, the leader's end, keeping
-   everything, epoch + 1, no cap at the node's own end) gives itself away.
+   leader, or any follower, cuts its log to, from its records' epochs and the new leader's
+   epochs (the offset the new leader names in its answer to the node's fetch; older Kafka: to
+   OffsetsForLeaderEpoch). Checked on logs where each wrong rule (the high watermark, the
+   leader's end, keeping everything, epoch + 1, the leader's current or last epoch, no cap at
+   the node's own end, ignoring an epoch the leader never had) gives itself away.
 """
 
 from __future__ import annotations
@@ -281,8 +282,18 @@ _WOKEN = (
         10,
     ),
     _Woken(
-        "the node led epoch 2; two elections followed while it was frozen, and the leader of "
-        "epoch 3 appended nothing, so the new leader's epochs are 0, 2 and 4, not 3",
+        "the node led epoch 0 and slept through two elections: epoch 1 began at offset 10, "
+        "epoch 2 at offset 14, so the leader's log leaves epoch 0 at 10",
+        (0,) * 12,
+        {0: 0, 1: 10, 2: 14},
+        20,
+        8,
+        10,
+    ),
+    _Woken(
+        "the node led epoch 2; two elections followed while it was frozen, and epoch 3's "
+        "leader, a third node, appended nothing, so the new leader's epochs are 0, 2 and 4, "
+        "not 3",
         (0, 0, 0, 2, 2, 2, 2, 2),
         {0: 0, 2: 3, 4: 6},
         9,
@@ -290,8 +301,8 @@ _WOKEN = (
         6,
     ),
     _Woken(
-        "a node that was behind: its log ends before its last epoch ended in the leader's, so "
-        "it has nothing to cut and fetches the rest",
+        "a follower that was behind: its log ends before its last epoch ended in the leader's, "
+        "so it has nothing to cut and fetches the rest",
         (0, 0, 0, 1, 1),
         {0: 0, 1: 3, 2: 9},
         15,
@@ -305,6 +316,24 @@ _WOKEN = (
         25,
         10,
         10,
+    ),
+    _Woken(
+        "the node led epoch 2 from offset 3, but the new leader never had epoch 2: its log "
+        "holds epoch 0 up to offset 4, then epoch 3. The node's offsets 3 and 4 are of epoch 2, "
+        "so they are not the leader's",
+        (0, 0, 0, 2, 2),
+        {0: 0, 3: 4},
+        6,
+        3,
+        3,
+    ),
+    _Woken(
+        "a new follower, its log still empty: nothing to cut",
+        (),
+        {0: 0, 1: 10},
+        25,
+        0,
+        0,
     ),
 )
 
@@ -323,22 +352,36 @@ def _hint(case: _Woken, answer: int) -> str:
             "never had would stay, and the two copies would differ at the same offsets"
         )
     if answer == len(case.mine):
-        return "that keeps the node's whole log: look for where the leader's next epoch starts"
+        return (
+            "that keeps the node's whole log: look for where its last epoch ends in the new "
+            "leader's log (the first epoch after it there, not the leader's current one)"
+        )
     if answer > len(case.mine):
         return "a node cannot keep records it does not have: it cuts at most at its own end"
+    if case.mine and case.mine[-1] not in case.leader_epochs:
+        return (
+            f"the new leader has no epoch {case.mine[-1]}: it answers for the largest epoch it "
+            "has that is not above it, and the node's own log may leave that epoch sooner"
+        )
     return "look up where the node's last epoch ends in the new leader's log"
+
+
+def _raised_hint(error: Exception) -> str:
+    if isinstance(error, IndexError):
+        return "a log can be empty: then there is nothing to cut"
+    return "an epoch need not be the last one plus one: look at the epochs the leader has"
 
 
 def check_truncation(rule: TruncationRule) -> Check:
     """Right when `rule(mine, leader_epochs, leader_end, high_watermark)` gives, for each woken
-    node, the offset Kafka's follower truncates its log to."""
+    node or follower, the offset Kafka's follower truncates its log to."""
     for case in _WOKEN:
         try:
             answer = rule(case.mine, dict(case.leader_epochs), case.leader_end, case.high_watermark)
         except Exception as error:  # the learner's code: report, do not crash the lesson
             return fail(
                 f"your function raised {type(error).__name__}: {error}; the case: {case.why}",
-                "an epoch need not be the last one plus one: look at the epochs the leader has",
+                _raised_hint(error),
             )
         if answer != case.expected:
             return fail(
@@ -347,8 +390,8 @@ def check_truncation(rule: TruncationRule) -> Check:
             )
     return Check(
         True,
-        f"right on {len(_WOKEN)} woken nodes: each cuts where the new leader's log leaves its "
-        "last epoch (the first offset of a later epoch, or the leader's log end), or at its own "
-        "end if its log is shorter: the offset the new leader gives a follower whose log "
-        "parts from its own",
+        f"right on {len(_WOKEN)} logs (woken leaders and followers, one empty): each cuts at "
+        "the smaller of where the new leader's log leaves the largest epoch it has that is not "
+        "above the node's last one (the first offset of a later epoch, or the leader's log "
+        "end) and where the node's own log leaves that epoch",
     )

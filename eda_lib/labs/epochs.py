@@ -4,8 +4,9 @@ The controller numbers a partition's leaderships: every time it names a leader, 
 **leader epoch** goes up by one. A Metadata request from version 7 on carries that number
 (`leader_epoch`, the column `kafka-topics.sh --describe` does not print); aiokafka asks only up
 to version 5, so version 7 is declared here in aiokafka's own protocol types, as
-`eda_lib.kafka_local.quorum` does for DescribeQuorum. librdkafka asks for it too: it is how the
-course's Go client tells fresh metadata from stale.
+`eda_lib.kafka_local.quorum` does for DescribeQuorum. librdkafka 2.1 and later asks for it too
+(KIP-320), to tell fresh metadata from stale and to send the epoch with its fetches; the course's
+confluent-kafka-go v1.9.2 (librdkafka 1.9.2) does not expose it.
 """
 
 from __future__ import annotations

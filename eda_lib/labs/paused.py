@@ -329,9 +329,10 @@ def _rejoin(lab: ReplicationLab, node: int, partition: int, since: int) -> Rejoi
 def epochs_in_log(
     bootstrap: str, topic: str, partition: int, timeout: float = 15.0
 ) -> dict[int, int]:
-    """How many records of the partition each leader epoch appended, read with librdkafka (the
-    course's client): every record batch carries the epoch of the leader that appended it, and
-    librdkafka hands it over with each message (`Message.leader_epoch()`)."""
+    """How many records of the partition each leader epoch appended, read with librdkafka:
+    every record batch carries the epoch of the leader that appended it, and librdkafka 2.1 and
+    later hands it over with each message (`Message.leader_epoch()`; confluent-kafka-go v2:
+    `TopicPartition.LeaderEpoch`). The course's v1.9.2 does not expose it."""
     reader = Consumer(
         {
             "bootstrap.servers": bootstrap,

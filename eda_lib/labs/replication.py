@@ -284,7 +284,6 @@ class ReplicationLab:
         finally:
             await client.stop()
 
-
     async def set_min_insync(self, replicas_needed: int) -> None:
         """Change the topic's `min.insync.replicas`; returns once the cluster reports the new
         value (brokers learn a change through the metadata log, a moment later)."""

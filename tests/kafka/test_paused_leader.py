@@ -105,12 +105,14 @@ async def test_paused_leader_is_replaced_one_epoch_up_loses_nothing_and_rejoins_
     assert rejoin is not None
     assert (rejoin.epoch, rejoin.previous_epoch) == (run.elected.epoch, run.before.epoch)
     assert rejoin.truncated_to is None or rejoin.truncated_to < rejoin.log_end
-    # It kept its log up to where the new epoch began in the new leader's log (Kafka's own
-    # leader-epoch-checkpoint file says where), or all of it if it was shorter.
+    # It kept its log up to where the new leader's log leaves the epoch the node last led (the
+    # first later epoch's start, in Kafka's own leader-epoch-checkpoint file), or all of it if
+    # it was shorter: the rule lesson 16's exercise 3 teaches, for a leader that has that epoch.
     checkpoint = leader_epoch_file(lab, run.elected.leader or -1, run.partition)
-    assert sorted(checkpoint) == [run.before.epoch, run.elected.epoch]
+    assert run.before.epoch in checkpoint
+    leaves = min(start for epoch, start in checkpoint.items() if epoch > run.before.epoch)
     kept = rejoin.log_end if rejoin.truncated_to is None else rejoin.truncated_to
-    assert kept == min(checkpoint[run.elected.epoch], rejoin.log_end)
+    assert kept == min(leaves, rejoin.log_end)
     assert run.rejoined.leader == run.elected.leader and run.node in run.rejoined.isr
     now = await describe_epochs(kafka_cluster.bootstrap, lab.topic)
     mine = now[run.partition]
@@ -123,7 +125,7 @@ async def test_paused_leader_woken_can_acknowledge_an_acks_1_write_it_then_trunc
 ) -> None:
     """A "can" claim: one run in which it happens proves it. It depends on the order in which
     the woken node reads a produce request waiting in its socket and the news of the new leader,
-    so up to three runs are tried (every run made while writing this happened at once)."""
+    so up to three runs are tried."""
     tries = 0
     for tries in range(1, 4):  # noqa: B007 - the count is reported below
         lab = ReplicationLab(kafka_cluster, broker, topic=f"stale-{uuid.uuid4().hex[:8]}")

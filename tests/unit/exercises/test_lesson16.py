@@ -97,6 +97,20 @@ def test_acks_is_compared_as_kafkas_producer_config_does() -> None:
 def truncate_right(
     mine: Sequence[int], leader_epochs: Mapping[int, int], leader_end: int, high_watermark: int
 ) -> int:
+    # The notebook's solution: Kafka's follower, AbstractFetcherThread.getOffsetTruncationState.
+    if not mine:
+        return 0
+    epoch = max(e for e in leader_epochs if e <= mine[-1])
+    leader_leaves = min((s for e, s in leader_epochs.items() if e > epoch), default=leader_end)
+    mine_leaves = next((i for i, e in enumerate(mine) if e > epoch), len(mine))
+    return min(leader_leaves, mine_leaves)
+
+
+def one_sided(
+    mine: Sequence[int], leader_epochs: Mapping[int, int], leader_end: int, high_watermark: int
+) -> int:
+    # Where the first later epoch begins in the leader's log: right only while the new leader
+    # has the node's last epoch.
     later = [start for epoch, start in leader_epochs.items() if epoch > mine[-1]]
     return min(min(later, default=leader_end), len(mine))
 
@@ -104,7 +118,21 @@ def truncate_right(
 def test_the_truncation_kafka_applies_passes() -> None:
     verdict = check_truncation(truncate_right)
     assert verdict.passed, verdict.message
-    assert "right on 4 woken nodes" in verdict.message
+    assert "right on 7 logs (woken leaders and followers, one empty)" in verdict.message
+    assert "and where the node's own log leaves that epoch" in verdict.message
+
+
+def test_the_longest_common_prefix_of_the_two_logs_passes_too() -> None:
+    # The same cut, found offset by offset: where the two logs' epochs first differ.
+    def common_prefix(mine: Sequence[int], epochs: Mapping[int, int], end: int, hw: int) -> int:
+        theirs = [max(e for e, s in epochs.items() if s <= i) for i in range(end)]
+        return next(
+            (i for i, (a, b) in enumerate(zip(mine, theirs, strict=False)) if a != b),
+            min(len(mine), end),
+        )
+
+    verdict = check_truncation(common_prefix)
+    assert verdict.passed, verdict.message
 
 
 def test_truncating_to_the_high_watermark_is_wrong() -> None:
@@ -132,6 +160,52 @@ def test_looking_up_the_next_epoch_number_is_wrong() -> None:
     verdict = check_truncation(lambda mine, epochs, end, hw: min(epochs[mine[-1] + 1], len(mine)))
     assert not verdict.passed
     assert "raised KeyError" in verdict.message and "not 3" in verdict.message
+    assert "need not be the last one plus one" in verdict.message
+
+
+def test_cutting_where_the_leaders_current_epoch_began_is_wrong() -> None:
+    # Right with one election; with two, the node's epoch ends where the first later one began.
+    verdict = check_truncation(lambda mine, epochs, end, hw: min(epochs[max(epochs)], len(mine)))
+    assert not verdict.passed
+    assert "you cut at offset 12, Kafka at 10" in verdict.message
+    assert "slept through two elections" in verdict.message
+    assert "not the leader's current one" in verdict.message
+
+
+def test_cutting_where_the_last_later_epoch_began_is_wrong() -> None:
+    verdict = check_truncation(
+        lambda mine, epochs, end, hw: min(
+            max((s for e, s in epochs.items() if e > mine[-1]), default=end), len(mine)
+        )
+    )
+    assert not verdict.passed and "you cut at offset 12, Kafka at 10" in verdict.message
+
+
+def test_the_high_watermark_or_the_current_epoch_whichever_is_later_is_wrong() -> None:
+    verdict = check_truncation(
+        lambda mine, epochs, end, hw: min(max(hw, epochs[max(epochs)]), len(mine))
+    )
+    assert not verdict.passed and "you cut at offset 12, Kafka at 10" in verdict.message
+
+
+def test_ignoring_an_epoch_the_new_leader_never_had_is_wrong() -> None:
+    # Right while the new leader has the node's last epoch; here it never had epoch 2.
+    verdict = check_truncation(one_sided)
+    assert not verdict.passed
+    assert "you cut at offset 4, Kafka at 3" in verdict.message
+    assert "the new leader has no epoch 2" in verdict.message
+
+
+def test_forgetting_the_empty_log_is_wrong() -> None:
+    def no_empty(mine: Sequence[int], epochs: Mapping[int, int], end: int, hw: int) -> int:
+        epoch = max(e for e in epochs if e <= mine[-1])
+        leader_leaves = min((s for e, s in epochs.items() if e > epoch), default=end)
+        return min(leader_leaves, next((i for i, e in enumerate(mine) if e > epoch), len(mine)))
+
+    verdict = check_truncation(no_empty)
+    assert not verdict.passed
+    assert "raised IndexError" in verdict.message and "log still empty" in verdict.message
+    assert "a log can be empty" in verdict.message
 
 
 def test_not_capping_at_the_nodes_own_end_is_wrong() -> None:

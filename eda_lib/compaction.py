@@ -119,7 +119,7 @@ async def wait_until_compacted(broker: Broker, topic: str, *, timeout: float = 3
     while True:
         logs = [await read_partition(broker, topic, p) for p in range(count)]
         if all(len({record.key for record in log}) == len(log) for log in logs):
-            return await removed(broker, topic)
+            return await removed(broker, topic, logs)
         if loop.time() >= deadline:
             raise BrokerError(
                 f"'{topic}' still has a key twice after {timeout} s. Fix: create it with "
@@ -129,12 +129,16 @@ async def wait_until_compacted(broker: Broker, topic: str, *, timeout: float = 3
         await asyncio.sleep(0.25)
 
 
-async def removed(broker: Broker, topic: str) -> int:
+async def removed(
+    broker: Broker, topic: str, logs: Sequence[Sequence[Record]] | None = None
+) -> int:
     """How many records compaction has removed from `topic` so far: the offsets between each
-    partition's start and end that no record holds any more (the gaps in its logs)."""
+    partition's start and end that no record holds any more (the gaps in its logs). `logs`:
+    every partition's records, if the caller has just read them (else they are read here)."""
     partitions = (await broker.describe([topic])).topic(topic)
-    kept = [len(await read_partition(broker, topic, p.partition)) for p in partitions]
-    return sum(p.end_offset - p.start_offset for p in partitions) - sum(kept)
+    if logs is None:
+        logs = [await read_partition(broker, topic, p.partition) for p in partitions]
+    return sum(p.end_offset - p.start_offset for p in partitions) - sum(map(len, logs))
 
 
 async def read_table(broker: Broker, topic: str) -> Mapping[bytes | None, bytes]:

@@ -14,7 +14,6 @@ import functools
 import http.server
 import json
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,10 +24,11 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "site"
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.site
 
 # A word that only lesson 15's text contains (checked below against every page's source).
@@ -36,17 +36,6 @@ SEARCH_WORD, SEARCH_LESSON = "kubernetes", "15_capstone"
 SCREENSHOTS = {"02_benefits", "12_resilience"}  # two widget lessons
 PLAIN_LESSON = "08_kafka_producers_consumers"  # opened from file:// too (it has a widget)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 def _lessons() -> dict[str, dict[str, int]]:
     """For each lesson: its widgets, its collapsed (solution) cells and its Go blocks."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Mapping
 from datetime import timedelta
-from typing import Self
+from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
 from eda_lib import explorer
@@ -37,6 +37,9 @@ from eda_lib.shop.wiring import (
 )
 from eda_lib.store.base import EventStore
 from eda_lib.store.memory import InMemoryEventStore
+
+if TYPE_CHECKING:
+    from eda_lib.tracing import Telemetry
 
 
 class Shop:
@@ -100,6 +103,14 @@ class Shop:
         for name, service in self.services.items():
             if name not in self.down:
                 await service.reader.stop()
+
+    def watch(self, telemetry: Telemetry) -> None:
+        """Trace every service that reads with a `Consumer`, as its service name, and the
+        producers it publishes with (lesson 15, section 10). Analytics, a windowed processor,
+        has no consumer to watch: its lag is measured from the broker instead."""
+        for name, service in self.services.items():
+            if isinstance(service.reader, Consumer):
+                telemetry.watch_service(service.reader, name)
 
     # --- the shop front -------------------------------------------------------------------
 

@@ -268,9 +268,7 @@ async def test_the_waterfall_draws_each_trace_and_the_tree_order_is_parent_first
 
 async def _traced_shop(telemetry: Telemetry, orders: list[tuple[str, str, int]]) -> Shop:
     shop = Shop(memory(), faults={name: ConsumerFaults(slow=0.01) for name in FLOW})
-    for name, service in shop.services.items():
-        if isinstance(service.reader, Consumer):
-            telemetry.watch_service(service.reader, name)
+    shop.watch(telemetry)
     await shop.start()
     for order in orders:
         shop.place(*order)
